@@ -1,0 +1,20 @@
+//! Schema migrations for kiemke. One module per migration; migrations never
+//! import the application's entities, so old migrations keep compiling as the
+//! entities change.
+pub use sea_orm_migration::prelude::*;
+
+mod m20260101_000001_core;
+mod m20260101_000002_accounts;
+
+/// Every migration, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20260101_000001_core::Migration),
+            Box::new(m20260101_000002_accounts::Migration),
+        ]
+    }
+}

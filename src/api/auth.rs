@@ -1,0 +1,81 @@
+//! `/api/v1/auth/*` and `/api/v1/me`: logging in and out, one's own account.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Json,
+    extract::{ConnectInfo, FromRequestParts, State},
+    http::{StatusCode, request::Parts},
+};
+
+use super::extract::ApiJson;
+use crate::{
+    auth::{
+        Actor,
+        sessions::{self, LoginRequest, LoginResponse},
+    },
+    error::{AppError, AppResult, ProblemDoc},
+    state::AppState,
+    users::{self, PasswordChange, UserView},
+};
+
+/// The client's network address, when the server knows it.
+pub struct ClientAddr(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(ClientAddr(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "local".into()),
+        ))
+    }
+}
+
+/// Exchanges a user name and password for a bearer token. Unknown users and wrong
+/// passwords get the same 401; repeated failures lock the name and the address out for 15 minutes (429).
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
+    responses((status = 200, body = LoginResponse), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> AppResult<Json<LoginResponse>> {
+    Ok(Json(sessions::login(&state, &req, &addr).await?))
+}
+
+/// Ends the session of the token sent with the request.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
+    responses((status = 204), (status = 401, body = ProblemDoc)))]
+pub async fn logout(State(state): State<AppState>, actor: Actor) -> AppResult<StatusCode> {
+    sessions::logout(&state, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The caller's own account, role and units.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth",
+    security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
+    responses((status = 200, body = UserView), (status = 401, body = ProblemDoc)))]
+pub async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<UserView>> {
+    Ok(Json(users::get(&state.db, actor.user_id).await?))
+}
+
+/// Changes the caller's password; every session of the account ends, so log in again.
+#[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
+    security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
+    responses((status = 204), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiJson(req): ApiJson<PasswordChange>,
+) -> AppResult<StatusCode> {
+    users::change_own_password(&state, &actor, &req).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

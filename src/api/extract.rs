@@ -1,0 +1,249 @@
+//! Request extractors whose every rejection leaves as a problem document.
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Request, rejection::PathRejection},
+    http::{header, request::Parts},
+};
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::error::{AppError, FieldError};
+
+/// A JSON body that is parsed, then checked with its `validator` rules; every
+/// failing field is reported at once.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let value = json_value(req, state).await?;
+        let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            let field = if path == "." { String::new() } else { path };
+            let inner = e.into_inner().to_string();
+            AppError::validation(vec![FieldError::new(
+                field,
+                "type",
+                &format!("Giá trị không đúng kiểu: {inner}"),
+                &format!("Wrong value type: {inner}"),
+            )])
+        })?;
+        parsed
+            .validate()
+            .map_err(|e| AppError::validation(flatten(&e)))?;
+        Ok(ApiJson(parsed))
+    }
+}
+
+/// A JSON body as an untyped value (for bodies checked against a form definition).
+pub struct RawJson(pub serde_json::Value);
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        Ok(RawJson(json_value(req, state).await?))
+    }
+}
+
+async fn json_value<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<serde_json::Value, AppError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(AppError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Nội dung phải là JSON với tiêu đề «Content-Type: application/json».",
+            "The body must be JSON sent with \"Content-Type: application/json\".",
+        ));
+    }
+    let bytes = axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                too_large()
+            } else {
+                AppError::bad_request(
+                    "Không đọc được nội dung yêu cầu.",
+                    "Could not read the request body.",
+                )
+            }
+        })?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        AppError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "malformed-json",
+            format!("JSON không hợp lệ (dòng {}, cột {}).", e.line(), e.column()),
+            format!("Malformed JSON (line {}, column {}).", e.line(), e.column()),
+        )
+    })
+}
+
+/// 413 for a body over the configured limit.
+pub fn too_large() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "payload-too-large",
+        "Dữ liệu gửi lên vượt quá giới hạn cho phép.",
+        "The request body is larger than allowed.",
+    )
+}
+
+/// Path parameters; a malformed one is a 400 naming it.
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(p) => Ok(ApiPath(p.0)),
+            Err(PathRejection::FailedToDeserializePathParams(e)) => {
+                let text = e.body_text();
+                Err(AppError::bad_request(
+                    format!("Tham số đường dẫn không hợp lệ: {text}"),
+                    format!("Invalid path parameter: {text}"),
+                ))
+            }
+            Err(_) => Err(AppError::bad_request(
+                "Thiếu tham số đường dẫn.",
+                "Missing path parameter.",
+            )),
+        }
+    }
+}
+
+/// Query parameters, parsed then validated; every failing parameter is reported.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        let parsed: T = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            AppError::validation(vec![FieldError::new(
+                field,
+                "type",
+                &format!("Tham số truy vấn không hợp lệ: {inner}"),
+                &format!("Invalid query parameter: {inner}"),
+            )])
+        })?;
+        parsed
+            .validate()
+            .map_err(|e| AppError::validation(flatten(&e)))?;
+        Ok(ApiQuery(parsed))
+    }
+}
+
+/// Turns validator's nested errors into a flat list with dotted paths.
+pub fn flatten(errors: &ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    walk(errors, "", &mut out);
+    out.sort_by(|a, b| a.field.cmp(&b.field));
+    out
+}
+
+fn walk(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
+    for (field, kind) in errors.errors() {
+        let path = if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}.{field}")
+        };
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    out.push(describe(&path, e));
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => walk(inner, &path, out),
+            ValidationErrorsKind::List(items) => {
+                for (i, inner) in items {
+                    walk(inner, &format!("{path}[{i}]"), out);
+                }
+            }
+        }
+    }
+}
+
+fn describe(path: &str, e: &validator::ValidationError) -> FieldError {
+    let p = |k: &str| {
+        e.params
+            .get(k)
+            .map(|v| v.to_string().trim_matches('"').to_string())
+    };
+    let (vi, en) = match e.code.as_ref() {
+        "length" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => (
+                format!("«{path}» phải dài từ {min} đến {max} ký tự"),
+                format!("\"{path}\" must be {min} to {max} characters long"),
+            ),
+            (Some(min), None) => (
+                format!("«{path}» phải dài ít nhất {min} ký tự"),
+                format!("\"{path}\" must be at least {min} characters long"),
+            ),
+            (None, Some(max)) => (
+                format!("«{path}» dài tối đa {max} ký tự"),
+                format!("\"{path}\" must be at most {max} characters long"),
+            ),
+            _ => (
+                format!("«{path}» sai độ dài"),
+                format!("\"{path}\" has a wrong length"),
+            ),
+        },
+        "range" => match (p("min"), p("max")) {
+            (Some(min), Some(max)) => (
+                format!("«{path}» phải từ {min} đến {max}"),
+                format!("\"{path}\" must be between {min} and {max}"),
+            ),
+            (Some(min), None) => (
+                format!("«{path}» phải từ {min} trở lên"),
+                format!("\"{path}\" must be at least {min}"),
+            ),
+            (None, Some(max)) => (
+                format!("«{path}» không được vượt quá {max}"),
+                format!("\"{path}\" must be at most {max}"),
+            ),
+            _ => (
+                format!("«{path}» nằm ngoài khoảng cho phép"),
+                format!("\"{path}\" is out of range"),
+            ),
+        },
+        "email" => (
+            format!("«{path}» không phải địa chỉ thư điện tử hợp lệ"),
+            format!("\"{path}\" is not a valid e-mail address"),
+        ),
+        "regex" => (
+            format!("«{path}» không đúng định dạng"),
+            format!("\"{path}\" is not in the expected format"),
+        ),
+        "required" => (format!("Thiếu «{path}»"), format!("\"{path}\" is required")),
+        _ => match &e.message {
+            Some(m) => {
+                let (vi, en) = m.split_once(" | ").unwrap_or((m, m));
+                (vi.to_string(), en.to_string())
+            }
+            None => (
+                format!("«{path}» không hợp lệ"),
+                format!("\"{path}\" is invalid"),
+            ),
+        },
+    };
+    FieldError::new(path, e.code.to_string(), &vi, &en)
+}

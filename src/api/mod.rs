@@ -1,0 +1,229 @@
+//! The HTTP layer: thin handlers (extract → call the domain → view), the OpenAPI
+//! document, and the layers every request passes through.
+
+pub mod auth;
+pub mod campaigns;
+pub mod catalogue;
+pub mod extract;
+pub mod health;
+pub mod registrations;
+pub mod units;
+pub mod users;
+
+use std::{sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::{
+    auth::policy::{self, Policy},
+    error::{AppError, Lang},
+    state::AppState,
+};
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "Token from POST /api/v1/auth/login. The scopes of each operation list the roles allowed to call it.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "kiemke — Tổng kiểm kê tài sản công",
+        description = "Public-asset inventory service: units register asset types, enter and import assets, submit reports; the finance office tracks progress. Errors are application/problem+json, Vietnamese first (send Accept-Language: en for English).",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
+    ),
+    modifiers(&BearerScheme),
+    tags(
+        (name = "system", description = "Health"),
+        (name = "auth", description = "Login, logout, own account"),
+        (name = "users", description = "Accounts (admin)"),
+        (name = "catalogue", description = "The 19 asset types and their form definitions"),
+        (name = "units", description = "Reporting units"),
+        (name = "campaigns", description = "Inventory campaigns"),
+        (name = "registrations", description = "Units' registrations: team and asset types"),
+    )
+)]
+struct ApiDoc;
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::health))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(auth::change_password))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::update_user))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(catalogue::list_asset_types))
+        .routes(routes!(catalogue::list_forms))
+        .routes(routes!(catalogue::get_form))
+        .routes(routes!(units::list_units, units::create_unit))
+        .routes(routes!(
+            units::get_unit,
+            units::update_unit,
+            units::delete_unit
+        ))
+        .routes(routes!(
+            campaigns::list_campaigns,
+            campaigns::create_campaign
+        ))
+        .routes(routes!(campaigns::get_campaign, campaigns::update_campaign))
+        .routes(routes!(
+            registrations::get_registration,
+            registrations::put_registration
+        ))
+        .routes(routes!(registrations::list_registrations))
+}
+
+/// The OpenAPI document of every operation.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().split_for_parts().1
+}
+
+/// The access policy read from the OpenAPI document.
+pub fn policy() -> Result<Policy, String> {
+    Policy::from_openapi(&openapi())
+}
+
+async fn language(req: Request, next: Next) -> Response {
+    let lang = Lang::from_header(
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    lang.scope(next.run(req)).await
+}
+
+async fn not_found() -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Không có địa chỉ này; xem tài liệu API tại /docs.",
+        "No such route; see the API documentation at /docs.",
+    )
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
+        "This route does not support the HTTP method used.",
+    )
+}
+
+fn timeout_layer(
+    secs: u64,
+) -> impl Clone + Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> {
+    move |req: Request, next: Next| {
+        Box::pin(async move {
+            match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
+                Ok(res) => res,
+                Err(_) => AppError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "timeout",
+                    "Yêu cầu xử lý quá lâu và đã bị dừng; vui lòng thử lại.",
+                    "The request took too long and was stopped; please retry.",
+                )
+                .into_response(),
+            }
+        })
+    }
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    AppError::Internal("handler panicked".into()).into_response()
+}
+
+/// The whole application: API, documentation and every cross-cutting layer.
+pub fn app(state: AppState) -> Router {
+    let (api, doc) = api_router().split_for_parts();
+    let settings = Arc::clone(&state.settings);
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            policy::enforce,
+        ))
+        .with_state(state);
+    let mut app = Router::new()
+        .merge(api)
+        .merge(SwaggerUi::new("/docs").url("/api/openapi.json", doc))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(settings.json_limit))
+        .layer(middleware::from_fn(timeout_layer(
+            settings.request_timeout_secs,
+        )))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("cache-control"),
+            HeaderValue::from_static("no-store"),
+        ));
+    let origins: Vec<HeaderValue> = settings
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    if !origins.is_empty() {
+        app = app.layer(
+            CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::ACCEPT_LANGUAGE,
+                    header::IF_MATCH,
+                ]),
+        );
+    }
+    app.layer(middleware::from_fn(language))
+}

@@ -1,0 +1,111 @@
+//! Command line and environment: every setting has a flag, an `env` name and a default.
+
+use clap::{Args, Parser, Subcommand};
+
+/// kiemke — the public-asset inventory service (Tổng kiểm kê tài sản công).
+///
+/// With no configuration it keeps its data in `kiemke.db` (SQLite) in the
+/// working directory. Set DATABASE_URL to a postgres:// URL for production.
+#[derive(Debug, Parser)]
+#[command(name = "kiemke", version, about, long_about)]
+pub struct Cli {
+    /// Database URL: sqlite://FILE?mode=rwc or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://kiemke.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Directory of form definitions to use instead of the built-in ones.
+    #[arg(long, env = "KIEMKE_FORMS_DIR", global = true)]
+    pub forms_dir: Option<std::path::PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (migrates the database first).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load the demo ward (phường Tam Thanh: 16 units, 3 asset types) into the database.
+    Demo(DemoArgs),
+}
+
+/// Options of `kiemke serve`.
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KIEMKE_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Load the demo ward before serving (idempotent).
+    #[arg(long)]
+    pub demo: bool,
+    /// Password of the demo users (generated and printed when absent).
+    #[arg(long, env = "KIEMKE_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// Options of `kiemke demo`.
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Password of the demo users (generated and printed when absent).
+    #[arg(long, env = "KIEMKE_DEMO_PASSWORD", hide_env_values = true)]
+    pub demo_password: Option<String>,
+    /// Password of the first admin, when the database has no user yet.
+    #[arg(long, env = "KIEMKE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+/// Run-time settings of the HTTP service.
+#[derive(Debug, Args, Clone)]
+pub struct Settings {
+    /// Password of the first admin, used only when the database has no user yet (generated and printed when absent).
+    #[arg(long, env = "KIEMKE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// Largest JSON body accepted, in bytes.
+    #[arg(long, env = "KIEMKE_JSON_LIMIT", default_value_t = 1024 * 1024)]
+    pub json_limit: usize,
+    /// Largest uploaded file accepted, in bytes.
+    #[arg(long, env = "KIEMKE_UPLOAD_LIMIT", default_value_t = 32 * 1024 * 1024)]
+    pub upload_limit: usize,
+    /// Seconds a request may take before it is answered with 503.
+    #[arg(long, env = "KIEMKE_REQUEST_TIMEOUT", default_value_t = 120)]
+    pub request_timeout_secs: u64,
+    /// Hours an access token stays valid.
+    #[arg(long, env = "KIEMKE_TOKEN_HOURS", default_value_t = 12)]
+    pub token_hours: i64,
+    /// Origins allowed to call the API from a browser (comma separated); none by default.
+    #[arg(long, env = "KIEMKE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Memory cost of password hashing in KiB (argon2id; 19456 is OWASP's minimum).
+    #[arg(
+        long,
+        env = "KIEMKE_ARGON2_MEMORY_KIB",
+        default_value_t = 19456,
+        hide = true
+    )]
+    pub argon2_memory_kib: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            admin_password: None,
+            json_limit: 1024 * 1024,
+            upload_limit: 32 * 1024 * 1024,
+            request_timeout_secs: 120,
+            token_hours: 12,
+            cors_origins: vec![],
+            argon2_memory_kib: 19456,
+        }
+    }
+}

@@ -1,0 +1,407 @@
+//! Form definitions: loaded from `forms/*.toml` (embedded at build time, or a
+//! directory named by `KIEMKE_FORMS_DIR`), checked once at start-up, then used
+//! by validation, storage, the API schema, exports and imports.
+
+pub mod definition;
+pub mod validate;
+pub mod value;
+
+use std::{collections::BTreeMap, path::Path, sync::Arc};
+
+pub use definition::*;
+pub use value::{LegalDoc, Record, Value};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_forms.rs"));
+
+/// Keys of the fields every asset stores in its own database column.
+/// Every other field lives in the asset's JSON `fields` document.
+pub const CORE_KEYS: &[&str] = &[
+    "section",
+    "code",
+    "name",
+    "unit_of_measure",
+    "qty_books",
+    "qty_counted",
+    "qty_difference",
+    "original_cost",
+    "original_cost_budget",
+    "original_cost_other",
+    "depreciation",
+    "remaining_value",
+    "price_basis",
+    "usage_status",
+    "origin",
+    "year_in_use",
+    "location",
+    "legal_documents",
+    "note",
+];
+
+/// A form ready for use: common and own fields merged, references checked.
+#[derive(Debug, Clone)]
+pub struct Form {
+    /// `01a` … `19a`.
+    pub code: String,
+    /// Version of the definition file.
+    pub version: String,
+    /// How sure we are of the content.
+    pub provenance: Provenance,
+    /// The asset type the form records.
+    pub asset_type: AssetTypeDef,
+    /// Title printed on the sheet.
+    pub title: Text,
+    /// Sections, in order (may be empty).
+    pub sections: Vec<SectionDef>,
+    /// Every field: `section` (when the form has sections), the common fields, then the form's own.
+    pub fields: Vec<FieldDef>,
+    /// Common rules, then the form's own.
+    pub rules: Vec<RuleDef>,
+    /// Columns of the official sheet.
+    pub columns: Vec<ColumnDef>,
+    /// Column order of the flat upload sheet.
+    pub flat_columns: Vec<String>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Form {
+    /// The field with this key.
+    pub fn field(&self, key: &str) -> Option<&FieldDef> {
+        self.index.get(key).map(|&i| &self.fields[i])
+    }
+
+    /// Whether `key` is stored in its own database column.
+    pub fn is_core(key: &str) -> bool {
+        CORE_KEYS.contains(&key)
+    }
+
+    /// The section with this code.
+    pub fn section(&self, code: &str) -> Option<&SectionDef> {
+        self.sections.iter().find(|s| s.code == code)
+    }
+
+    /// Whether the form divides its records into sections.
+    pub fn has_sections(&self) -> bool {
+        !self.sections.is_empty()
+    }
+}
+
+/// All forms, by form code, and the asset-type catalogue they make up.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    forms: BTreeMap<String, Arc<Form>>,
+    /// Version of `common.toml`.
+    pub common_version: String,
+}
+
+/// A definition file that cannot be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("form definition {file}: {reason}")]
+pub struct DefinitionError {
+    /// File name.
+    pub file: String,
+    /// What is wrong.
+    pub reason: String,
+}
+
+fn bad(file: &str, reason: impl Into<String>) -> DefinitionError {
+    DefinitionError {
+        file: file.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl Registry {
+    /// The definitions built into the binary.
+    pub fn embedded() -> Result<Self, DefinitionError> {
+        Self::from_sources(
+            EMBEDDED_FORMS
+                .iter()
+                .map(|(n, s)| (n.to_string(), s.to_string())),
+        )
+    }
+
+    /// Definitions read from a directory (to replace the built-in ones without a rebuild).
+    pub fn from_dir(dir: &Path) -> Result<Self, DefinitionError> {
+        let entries =
+            std::fs::read_dir(dir).map_err(|e| bad(&dir.display().to_string(), e.to_string()))?;
+        let mut sources = Vec::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let text = std::fs::read_to_string(&path).map_err(|e| bad(&name, e.to_string()))?;
+                sources.push((name, text));
+            }
+        }
+        Self::from_sources(sources)
+    }
+
+    /// Parse and check a set of `(file name, contents)` pairs.
+    pub fn from_sources(
+        sources: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, DefinitionError> {
+        let mut common: Option<CommonFile> = None;
+        let mut files = Vec::new();
+        for (name, text) in sources {
+            if name == "common.toml" {
+                common = Some(toml::from_str(&text).map_err(|e| bad(&name, e.to_string()))?);
+            } else {
+                let f: FormFile = toml::from_str(&text).map_err(|e| bad(&name, e.to_string()))?;
+                files.push((name, f));
+            }
+        }
+        let common = common.ok_or_else(|| bad("common.toml", "missing"))?;
+        let mut forms = BTreeMap::new();
+        for (name, file) in files {
+            let form = resolve(&name, &common, file)?;
+            if forms.insert(form.code.clone(), Arc::new(form)).is_some() {
+                return Err(bad(&name, "form code defined twice"));
+            }
+        }
+        let mut types = std::collections::BTreeSet::new();
+        for f in forms.values() {
+            if !types.insert(f.asset_type.code.clone()) {
+                return Err(bad(
+                    &f.code,
+                    format!("asset type {} has two forms", f.asset_type.code),
+                ));
+            }
+        }
+        Ok(Registry {
+            forms,
+            common_version: common.version,
+        })
+    }
+
+    /// The form with this code (`01a`).
+    pub fn form(&self, code: &str) -> Option<&Arc<Form>> {
+        self.forms.get(code)
+    }
+
+    /// The form recording this asset type (`01`).
+    pub fn form_for_type(&self, type_code: &str) -> Option<&Arc<Form>> {
+        self.forms.values().find(|f| f.asset_type.code == type_code)
+    }
+
+    /// Every form, ordered by code.
+    pub fn forms(&self) -> impl Iterator<Item = &Arc<Form>> {
+        self.forms.values()
+    }
+}
+
+fn section_field(sections: &[SectionDef]) -> FieldDef {
+    FieldDef {
+        key: "section".into(),
+        label: Text {
+            vi: "Phần".into(),
+            en: "Section".into(),
+        },
+        kind: FieldType::Enum,
+        unit: None,
+        scale: None,
+        required: true,
+        min: None,
+        max: None,
+        max_length: None,
+        pattern: None,
+        pattern_message: None,
+        options: sections
+            .iter()
+            .map(|s| EnumOption {
+                code: s.code.clone(),
+                label: s.name.clone(),
+            })
+            .collect(),
+        sections: vec![],
+        help: None,
+        default: None,
+        default_code: None,
+    }
+}
+
+fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, DefinitionError> {
+    let code_ok = file.form_code.len() == 3
+        && file.form_code.ends_with('a')
+        && file.form_code[..2] == file.asset_type.code;
+    if !code_ok {
+        return Err(bad(
+            name,
+            "form_code must be the two-digit asset type code followed by 'a'",
+        ));
+    }
+    let mut fields = Vec::new();
+    if !file.sections.is_empty() {
+        fields.push(section_field(&file.sections));
+    }
+    fields.extend(common.fields.iter().cloned());
+    for f in &file.fields {
+        if Form::is_core(&f.key) {
+            return Err(bad(
+                name,
+                format!(
+                    "field {} is a common field; change it in common.toml",
+                    f.key
+                ),
+            ));
+        }
+    }
+    fields.extend(file.fields.iter().cloned());
+    let mut index = BTreeMap::new();
+    let section_codes: Vec<&str> = file.sections.iter().map(|s| s.code.as_str()).collect();
+    for (i, f) in fields.iter().enumerate() {
+        check_field(name, f, &section_codes)?;
+        if index.insert(f.key.clone(), i).is_some() {
+            return Err(bad(name, format!("field {} declared twice", f.key)));
+        }
+    }
+    for key in CORE_KEYS {
+        if *key != "section" && !index.contains_key(*key) {
+            return Err(bad(
+                name,
+                format!("common field {key} is missing from common.toml"),
+            ));
+        }
+    }
+    let rules: Vec<RuleDef> = common.rules.iter().chain(&file.rules).cloned().collect();
+    for r in &rules {
+        check_rule(name, r, &index, &fields, &section_codes)?;
+    }
+    for c in &file.columns {
+        if !index.contains_key(&c.field) {
+            return Err(bad(name, format!("column names unknown field {}", c.field)));
+        }
+    }
+    let flat_columns = if file.flat_columns.is_empty() {
+        fields.iter().map(|f| f.key.clone()).collect()
+    } else {
+        file.flat_columns.clone()
+    };
+    for k in &flat_columns {
+        if !index.contains_key(k) {
+            return Err(bad(name, format!("flat column names unknown field {k}")));
+        }
+    }
+    for must in ["code", "name"] {
+        if !flat_columns.iter().any(|k| k == must) || !file.columns.iter().any(|c| c.field == must)
+        {
+            return Err(bad(name, format!("layouts must include the {must} column")));
+        }
+    }
+    Ok(Form {
+        code: file.form_code,
+        version: file.version,
+        provenance: file.provenance,
+        asset_type: file.asset_type,
+        title: file.title,
+        sections: file.sections,
+        fields,
+        rules,
+        columns: file.columns,
+        flat_columns,
+        index,
+    })
+}
+
+fn check_field(name: &str, f: &FieldDef, sections: &[&str]) -> Result<(), DefinitionError> {
+    let key_ok = !f.key.is_empty()
+        && f.key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !key_ok {
+        return Err(bad(
+            name,
+            format!("field key {:?} must be snake_case ASCII", f.key),
+        ));
+    }
+    if let Some(code) = &f.default_code
+        && f.option(code).is_none()
+    {
+        return Err(bad(
+            name,
+            format!("field {} defaults to unknown option {code}", f.key),
+        ));
+    }
+    if f.kind == FieldType::Enum && f.options.is_empty() {
+        return Err(bad(name, format!("enum field {} has no options", f.key)));
+    }
+    if f.kind.is_decimal() && f.scale() > 3 {
+        return Err(bad(
+            name,
+            format!("field {} keeps more than 3 decimals", f.key),
+        ));
+    }
+    if let Some(p) = &f.pattern {
+        regex::Regex::new(p).map_err(|e| bad(name, format!("field {} pattern: {e}", f.key)))?;
+    }
+    for s in &f.sections {
+        if !sections.contains(&s.as_str()) {
+            return Err(bad(
+                name,
+                format!("field {} names unknown section {s}", f.key),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_rule(
+    name: &str,
+    r: &RuleDef,
+    index: &BTreeMap<String, usize>,
+    fields: &[FieldDef],
+    sections: &[&str],
+) -> Result<(), DefinitionError> {
+    let need = match r.kind {
+        RuleKind::Difference => 3..=3,
+        RuleKind::Sum | RuleKind::SumAtMost => 2..=usize::MAX,
+        RuleKind::NotAfter => 2..=2,
+        RuleKind::ConventionalPrice => 1..=1,
+        RuleKind::NotAfterCutoff | RuleKind::AtLeast | RuleKind::RequiredOnSubmit => 1..=usize::MAX,
+    };
+    if !need.contains(&r.fields.len()) {
+        return Err(bad(
+            name,
+            format!("rule {} has the wrong number of fields", r.code),
+        ));
+    }
+    for k in r
+        .fields
+        .iter()
+        .chain(r.flag.iter())
+        .chain(r.report_on.iter())
+    {
+        let Some(&i) = index.get(k) else {
+            return Err(bad(
+                name,
+                format!("rule {} names unknown field {k}", r.code),
+            ));
+        };
+        let numeric = fields[i].kind.is_numeric() || fields[i].kind == FieldType::Year;
+        let needs_number =
+            !matches!(r.kind, RuleKind::RequiredOnSubmit) && r.flag.as_deref() != Some(k);
+        if needs_number && !numeric && Some(k) != r.report_on.as_ref() {
+            return Err(bad(name, format!("rule {} needs a number in {k}", r.code)));
+        }
+    }
+    if matches!(r.kind, RuleKind::AtLeast | RuleKind::ConventionalPrice) && r.value.is_none() {
+        return Err(bad(name, format!("rule {} needs a value", r.code)));
+    }
+    if r.kind == RuleKind::ConventionalPrice && (r.flag.is_none() || r.flag_value.is_none()) {
+        return Err(bad(
+            name,
+            format!("rule {} needs flag and flag_value", r.code),
+        ));
+    }
+    for s in &r.sections {
+        if !sections.contains(&s.as_str()) {
+            return Err(bad(
+                name,
+                format!("rule {} names unknown section {s}", r.code),
+            ));
+        }
+    }
+    Ok(())
+}

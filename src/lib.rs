@@ -1,0 +1,55 @@
+//! kiemke — the public-asset inventory service (Tổng kiểm kê tài sản công).
+//!
+//! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
+//! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
+//! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL).
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod campaigns;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod entities;
+pub mod error;
+pub mod forms;
+pub mod numfmt;
+pub mod pagination;
+pub mod registrations;
+pub mod state;
+pub mod units;
+pub mod users;
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{
+    auth::{password, sessions::LoginLimiter},
+    clock::Clock,
+    config::Settings,
+    forms::Registry,
+    state::AppState,
+};
+
+/// Builds the shared state; fails when the API's access policy is incomplete.
+pub fn build_state(
+    db: DatabaseConnection,
+    forms: Arc<Registry>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+) -> Result<AppState, String> {
+    let policy = api::policy()?;
+    let decoy = password::decoy(settings.argon2_memory_kib);
+    Ok(AppState {
+        db,
+        forms,
+        clock,
+        settings: Arc::new(settings),
+        policy: Arc::new(policy),
+        limiter: Arc::new(LoginLimiter::default()),
+        decoy_hash: Arc::new(decoy),
+    })
+}

@@ -1,0 +1,154 @@
+//! The `kiemke` command: serve, migrate, load the demo.
+
+use std::{process::ExitCode, sync::Arc};
+
+use clap::Parser;
+use kiemke::{
+    api, build_state,
+    clock::SystemClock,
+    config::{Cli, Command, Settings},
+    db, demo,
+    forms::Registry,
+    state::AppState,
+    users,
+};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kiemke: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(cli: &Cli, settings: Settings) -> Result<AppState, String> {
+    let forms = match &cli.forms_dir {
+        Some(dir) => Registry::from_dir(dir),
+        None => Registry::embedded(),
+    }
+    .map_err(|e| e.to_string())?;
+    let conn = db::connect(&cli.database_url).await.map_err(|e| {
+        format!(
+            "cannot open the database {}: {e}",
+            redact(&cli.database_url)
+        )
+    })?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| format!("migration failed: {e}"))?;
+    build_state(conn, Arc::new(forms), Arc::new(SystemClock), settings)
+}
+
+/// Hides a password in a database URL before printing it.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => format!("{}://***@{}", &url[..s], &url[at + 1..]),
+        _ => url.to_string(),
+    }
+}
+
+async fn bootstrap(state: &AppState, admin_password: Option<String>) -> Result<(), String> {
+    if let Some(pw) = users::bootstrap_admin(state, admin_password)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        tracing::warn!(
+            "created the first admin account: user name \"admin\", password \"{pw}\" (shown once; change it with POST /api/v1/me/password)"
+        );
+    }
+    Ok(())
+}
+
+async fn load_demo(state: &AppState, password: Option<String>) -> Result<(), String> {
+    let report = demo::load(state, password)
+        .await
+        .map_err(|e| e.to_string())?;
+    if report.created {
+        tracing::info!(
+            campaign_id = report.campaign_id,
+            "loaded the demo ward phường Tam Thanh (16 units)"
+        );
+        if let Some(pw) = report.generated_password {
+            tracing::warn!(
+                "demo accounts: \"taichinh\" (finance office), \"chutich\" (viewer), \"ketoan.<unit>\" (accountants, e.g. ketoan.vanphong) — password \"{pw}\" (shown once)"
+            );
+        }
+    } else {
+        tracing::info!(
+            campaign_id = report.campaign_id,
+            "the demo ward is already loaded"
+        );
+    }
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match &cli.command {
+        Command::Migrate => {
+            open(&cli, Settings::default()).await?;
+            println!("migrations applied to {}", redact(&cli.database_url));
+            Ok(())
+        }
+        Command::Demo(args) => {
+            let settings = Settings {
+                admin_password: args.admin_password.clone(),
+                ..Settings::default()
+            };
+            let state = open(&cli, settings).await?;
+            bootstrap(&state, args.admin_password.clone()).await?;
+            load_demo(&state, args.demo_password.clone()).await
+        }
+        Command::Serve(args) => {
+            let state = open(&cli, args.settings.clone()).await?;
+            bootstrap(&state, args.settings.admin_password.clone()).await?;
+            if args.demo {
+                load_demo(&state, args.demo_password.clone()).await?;
+            }
+            let listener = tokio::net::TcpListener::bind(&args.bind)
+                .await
+                .map_err(|e| format!("cannot listen on {}: {e}", args.bind))?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            tracing::info!(
+                database = db::backend_name(&state.db),
+                "kiemke listening on http://{addr} (API docs: http://{addr}/docs)"
+            );
+            let app = api::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown())
+                .await
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,525 @@
+//! Reporting units (đơn vị): the agencies, schools and service centres that inventory their assets.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, Func},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::{
+    audit::{self, Event},
+    auth::Actor,
+    entities::{asset, registration, unit, user_unit},
+    error::{AppError, AppResult},
+    pagination::{Page, PageQuery, patch_field},
+    state::AppState,
+};
+
+/// Budget relationship code: a leading digit then a six-digit sequence.
+pub static UNIT_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[0-9]{7}$").expect("valid regex"));
+/// National registration code: 3, 6, 9, 12 or 15 letters and digits.
+pub static REGISTRATION_CODE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(?:[0-9A-Za-z]{3}){1,5}$").expect("valid regex"));
+static PHONE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\+?[0-9 .-]{8,20}$").expect("valid regex"));
+
+/// What kind of body a unit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitKind {
+    /// Cơ quan nhà nước.
+    StateAgency,
+    /// Đơn vị sự nghiệp công lập.
+    PublicServiceUnit,
+    /// Trường học (a public service unit that is a school).
+    School,
+    /// Cơ quan Đảng.
+    PartyAgency,
+    /// Mặt trận Tổ quốc, tổ chức chính trị - xã hội.
+    SocioPoliticalOrganisation,
+    /// Đơn vị lực lượng vũ trang.
+    ArmedForcesUnit,
+    /// Hội, tổ chức khác.
+    Other,
+}
+
+impl UnitKind {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitKind::StateAgency => "state_agency",
+            UnitKind::PublicServiceUnit => "public_service_unit",
+            UnitKind::School => "school",
+            UnitKind::PartyAgency => "party_agency",
+            UnitKind::SocioPoliticalOrganisation => "socio_political_organisation",
+            UnitKind::ArmedForcesUnit => "armed_forces_unit",
+            UnitKind::Other => "other",
+        }
+    }
+
+    fn parse(s: &str) -> UnitKind {
+        serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(UnitKind::Other)
+    }
+}
+
+/// A new unit.
+#[derive(Debug, Clone, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUnit {
+    /// Budget relationship code (mã đơn vị có quan hệ với ngân sách), 7 digits.
+    #[validate(regex(path = *UNIT_CODE))]
+    #[schema(
+        pattern = "^[0-9]{7}$",
+        min_length = 7,
+        max_length = 7,
+        example = "1012345"
+    )]
+    pub code: String,
+    /// Registration code in the national inventory software (3/6/9/12/15 characters).
+    #[validate(regex(path = *REGISTRATION_CODE))]
+    #[schema(pattern = "^(?:[0-9A-Za-z]{3}){1,5}$", nullable = false)]
+    pub registration_code: Option<String>,
+    /// Full name.
+    #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
+    pub name: String,
+    /// Kind of body.
+    pub kind: UnitKind,
+    /// Superior unit, if it is also a unit here.
+    #[schema(minimum = 1, nullable = false)]
+    pub parent_id: Option<i64>,
+    /// Address.
+    #[validate(length(max = 500))]
+    #[schema(max_length = 500, nullable = false)]
+    pub address: Option<String>,
+    /// Accountant's name.
+    #[validate(length(max = 255))]
+    #[schema(max_length = 255, nullable = false)]
+    pub accountant_name: Option<String>,
+    /// Accountant's phone.
+    #[validate(regex(path = *PHONE))]
+    #[schema(pattern = r"^\+?[0-9 .-]{8,20}$", nullable = false)]
+    pub accountant_phone: Option<String>,
+    /// Accountant's e-mail.
+    #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254, nullable = false)]
+    pub accountant_email: Option<String>,
+}
+
+/// Changes to a unit; absent fields stay as they are, `null` clears an optional field.
+#[derive(Debug, Clone, Default, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnitPatch {
+    /// New budget relationship code.
+    #[validate(regex(path = *UNIT_CODE))]
+    #[schema(pattern = "^[0-9]{7}$", min_length = 7, max_length = 7)]
+    pub code: Option<String>,
+    /// New registration code, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, pattern = "^(?:[0-9A-Za-z]{3}){1,5}$")]
+    pub registration_code: Option<Option<String>>,
+    /// New name.
+    #[validate(length(min = 1, max = 255))]
+    #[schema(min_length = 1, max_length = 255)]
+    pub name: Option<String>,
+    /// New kind.
+    pub kind: Option<UnitKind>,
+    /// New superior unit, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<i64>)]
+    pub parent_id: Option<Option<i64>>,
+    /// New address, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub address: Option<Option<String>>,
+    /// New accountant's name, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, max_length = 255)]
+    pub accountant_name: Option<Option<String>>,
+    /// New accountant's phone, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, pattern = r"^\+?[0-9 .-]{8,20}$")]
+    pub accountant_phone: Option<Option<String>>,
+    /// New accountant's e-mail, or `null`.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, format = "email", max_length = 254)]
+    pub accountant_email: Option<Option<String>>,
+    /// `false` deactivates the unit (it keeps its data); `true` reactivates it.
+    pub active: Option<bool>,
+}
+
+impl UnitPatch {
+    /// Checks the nullable fields, which `validator` cannot see inside `Option<Option<_>>`.
+    fn check_nullable(&self) -> AppResult<()> {
+        let mut errors = Vec::new();
+        let text = |v: &Option<Option<String>>| v.clone().flatten();
+        if let Some(c) = text(&self.registration_code)
+            && !REGISTRATION_CODE.is_match(&c)
+        {
+            errors.push(crate::error::FieldError::new(
+                "registration_code",
+                "regex",
+                "«registration_code» phải gồm 3, 6, 9, 12 hoặc 15 chữ/số",
+                "\"registration_code\" must be 3, 6, 9, 12 or 15 letters or digits",
+            ));
+        }
+        for (name, v, max) in [
+            ("address", &self.address, 500),
+            ("accountant_name", &self.accountant_name, 255),
+        ] {
+            if text(v).is_some_and(|s| s.chars().count() > max) {
+                errors.push(crate::error::FieldError::new(
+                    name,
+                    "length",
+                    &format!("«{name}» dài tối đa {max} ký tự"),
+                    &format!("\"{name}\" must be at most {max} characters long"),
+                ));
+            }
+        }
+        if text(&self.accountant_phone).is_some_and(|p| !PHONE.is_match(&p)) {
+            errors.push(crate::error::FieldError::new(
+                "accountant_phone",
+                "regex",
+                "«accountant_phone» không phải số điện thoại hợp lệ",
+                "\"accountant_phone\" is not a valid phone number",
+            ));
+        }
+        if text(&self.accountant_email)
+            .is_some_and(|e| !validator::ValidateEmail::validate_email(&e) || e.len() > 254)
+        {
+            errors.push(crate::error::FieldError::new(
+                "accountant_email",
+                "email",
+                "«accountant_email» không phải địa chỉ thư điện tử hợp lệ",
+                "\"accountant_email\" is not a valid e-mail address",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::validation(errors))
+        }
+    }
+}
+
+/// A unit as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UnitView {
+    /// Id.
+    pub id: i64,
+    /// Budget relationship code.
+    pub code: String,
+    /// National registration code.
+    pub registration_code: Option<String>,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: UnitKind,
+    /// Superior unit.
+    pub parent_id: Option<i64>,
+    /// Address.
+    pub address: Option<String>,
+    /// Accountant's name.
+    pub accountant_name: Option<String>,
+    /// Accountant's phone.
+    pub accountant_phone: Option<String>,
+    /// Accountant's e-mail.
+    pub accountant_email: Option<String>,
+    /// Whether the unit is active.
+    pub active: bool,
+    /// Created (UTC).
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Last changed (UTC).
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<unit::Model> for UnitView {
+    fn from(m: unit::Model) -> Self {
+        UnitView {
+            id: m.id,
+            kind: UnitKind::parse(&m.kind),
+            code: m.code,
+            registration_code: m.registration_code,
+            name: m.name,
+            parent_id: m.parent_id,
+            address: m.address,
+            accountant_name: m.accountant_name,
+            accountant_phone: m.accountant_phone,
+            accountant_email: m.accountant_email,
+            active: m.active,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Filters of the unit list.
+#[derive(Debug, Clone, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnitFilter {
+    /// Only units of this kind.
+    pub kind: Option<UnitKind>,
+    /// Text searched in name and code.
+    #[validate(length(max = 100))]
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Only active (`true`) or inactive (`false`) units.
+    pub active: Option<bool>,
+}
+
+fn duplicate_code() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::CONFLICT,
+        "conflict",
+        "Mã đơn vị có quan hệ với ngân sách (hoặc mã đăng ký) đã được dùng cho một đơn vị khác.",
+        "The budget relationship code (or registration code) is already used by another unit.",
+    )
+}
+
+fn map_unique(e: sea_orm::DbErr) -> AppError {
+    match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_code(),
+        _ => e.into(),
+    }
+}
+
+/// Loads a unit or fails with 404.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<unit::Model> {
+    unit::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("đơn vị", "Unit"))
+}
+
+async fn check_parent(db: &impl ConnectionTrait, id: Option<i64>, parent_id: i64) -> AppResult<()> {
+    let mut cursor = Some(parent_id);
+    let mut hops = 0;
+    while let Some(p) = cursor {
+        if Some(p) == id || hops > 64 {
+            return Err(AppError::field(
+                "parent_id",
+                "cycle",
+                "Đơn vị cấp trên không được là chính đơn vị này hoặc đơn vị trực thuộc nó",
+                "The superior unit cannot be the unit itself or one of its subordinates",
+            ));
+        }
+        let parent = unit::Entity::find_by_id(p).one(db).await?.ok_or_else(|| {
+            AppError::field(
+                "parent_id",
+                "not_found",
+                "Không có đơn vị cấp trên này",
+                "No such superior unit",
+            )
+        })?;
+        cursor = parent.parent_id;
+        hops += 1;
+    }
+    Ok(())
+}
+
+/// Creates a unit.
+pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResult<UnitView> {
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    if let Some(p) = input.parent_id {
+        check_parent(&tx, None, p).await?;
+    }
+    let model = unit::ActiveModel {
+        code: Set(input.code),
+        registration_code: Set(input.registration_code),
+        name: Set(input.name.trim().to_string()),
+        kind: Set(input.kind.as_str().to_string()),
+        parent_id: Set(input.parent_id),
+        address: Set(input.address),
+        accountant_name: Set(input.accountant_name),
+        accountant_phone: Set(input.accountant_phone),
+        accountant_email: Set(input.accountant_email),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&tx)
+    .await
+    .map_err(map_unique)?;
+    let view = UnitView::from(model);
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "create",
+            entity: "unit",
+            entity_id: Some(view.id),
+            unit_id: Some(view.id),
+            after: audit::snapshot(&view),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Changes a unit.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    patch: UnitPatch,
+) -> AppResult<UnitView> {
+    patch.check_nullable()?;
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let current = get(&tx, id).await?;
+    let before = UnitView::from(current.clone());
+    if let Some(Some(p)) = patch.parent_id {
+        check_parent(&tx, Some(id), p).await?;
+    }
+    let mut m: unit::ActiveModel = current.into();
+    if let Some(v) = patch.code {
+        m.code = Set(v);
+    }
+    if let Some(v) = patch.registration_code {
+        m.registration_code = Set(v);
+    }
+    if let Some(v) = patch.name {
+        m.name = Set(v.trim().to_string());
+    }
+    if let Some(v) = patch.kind {
+        m.kind = Set(v.as_str().to_string());
+    }
+    if let Some(v) = patch.parent_id {
+        m.parent_id = Set(v);
+    }
+    if let Some(v) = patch.address {
+        m.address = Set(v);
+    }
+    if let Some(v) = patch.accountant_name {
+        m.accountant_name = Set(v);
+    }
+    if let Some(v) = patch.accountant_phone {
+        m.accountant_phone = Set(v);
+    }
+    if let Some(v) = patch.accountant_email {
+        m.accountant_email = Set(v);
+    }
+    if let Some(v) = patch.active {
+        m.active = Set(v);
+    }
+    m.updated_at = Set(now);
+    let view = UnitView::from(m.update(&tx).await.map_err(map_unique)?);
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "update",
+            entity: "unit",
+            entity_id: Some(id),
+            unit_id: Some(id),
+            before: audit::snapshot(&before),
+            after: audit::snapshot(&view),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// Deletes a unit that holds no data; a unit with data must be deactivated instead.
+pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let current = get(&tx, id).await?;
+    let has_data = registration::Entity::find()
+        .filter(registration::Column::UnitId.eq(id))
+        .count(&tx)
+        .await?
+        > 0
+        || asset::Entity::find()
+            .filter(asset::Column::UnitId.eq(id))
+            .count(&tx)
+            .await?
+            > 0
+        || user_unit::Entity::find()
+            .filter(user_unit::Column::UnitId.eq(id))
+            .count(&tx)
+            .await?
+            > 0
+        || unit::Entity::find()
+            .filter(unit::Column::ParentId.eq(id))
+            .count(&tx)
+            .await?
+            > 0;
+    if has_data {
+        return Err(AppError::conflict(
+            "Đơn vị đã có dữ liệu (đăng ký, tài sản, tài khoản hoặc đơn vị trực thuộc) nên không thể xóa; hãy ngừng hoạt động đơn vị bằng «active»: false.",
+            "The unit has data (registrations, assets, accounts or subordinate units) and cannot be deleted; deactivate it with \"active\": false.",
+        ));
+    }
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "delete",
+            entity: "unit",
+            entity_id: Some(id),
+            unit_id: None,
+            before: audit::snapshot(&UnitView::from(current)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    unit::Entity::delete_by_id(id).exec(&tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Lists the units the caller may see.
+pub async fn list(
+    state: &AppState,
+    actor: &Actor,
+    filter: &UnitFilter,
+    page: &PageQuery,
+) -> AppResult<Page<UnitView>> {
+    let mut cond = Condition::all();
+    if let Some(scope) = actor.unit_scope() {
+        cond = cond.add(unit::Column::Id.is_in(scope.to_vec()));
+    }
+    if let Some(k) = filter.kind {
+        cond = cond.add(unit::Column::Kind.eq(k.as_str()));
+    }
+    if let Some(a) = filter.active {
+        cond = cond.add(unit::Column::Active.eq(a));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.to_lowercase().replace('%', "").replace('_', ""));
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(unit::Column::Name))).like(pattern.clone()))
+                .add(unit::Column::Code.like(pattern)),
+        );
+    }
+    let query = unit::Entity::find().filter(cond);
+    let total = query.clone().count(&state.db).await?;
+    let items = query
+        .order_by_asc(unit::Column::Code)
+        .offset(page.offset())
+        .limit(page.per_page())
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(UnitView::from)
+        .collect();
+    Ok(Page::new(items, page, total))
+}
