@@ -405,3 +405,53 @@ fn check_rule(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_definitions_load_all_19_forms() {
+        let r = Registry::embedded().expect("built-in forms are valid");
+        assert_eq!(r.forms().count(), 19);
+        let f = r.form("01a").unwrap();
+        assert_eq!(f.sections.len(), 4);
+        assert!(f.field("license_plate").is_some());
+        assert_eq!(r.form_for_type("18").unwrap().code, "18a");
+    }
+
+    #[test]
+    fn licence_plates_are_checked_with_the_definition_pattern() {
+        let r = Registry::embedded().unwrap();
+        let plate = r.form("01a").unwrap().field("license_plate").unwrap();
+        let re = regex::Regex::new(&format!("^(?:{})$", plate.pattern.as_ref().unwrap())).unwrap();
+        for ok in ["12A-345.67", "12A-3456", "80B-123.45", "12LD-123.45"] {
+            assert!(re.is_match(ok), "{ok}");
+        }
+        for bad in ["ABC", "12A 345.67", "1A-345.67"] {
+            assert!(!re.is_match(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_definition_naming_an_unknown_field_is_refused_with_the_file_name() {
+        let common = EMBEDDED_FORMS
+            .iter()
+            .find(|(n, _)| *n == "common.toml")
+            .unwrap()
+            .1;
+        let broken = EMBEDDED_FORMS
+            .iter()
+            .find(|(n, _)| *n == "03a.toml")
+            .unwrap()
+            .1
+            .replacen("field = \"name\"", "field = \"nonexistent\"", 1);
+        let err = Registry::from_sources([
+            ("common.toml".to_string(), common.to_string()),
+            ("03a.toml".to_string(), broken),
+        ])
+        .unwrap_err();
+        assert_eq!(err.file, "03a.toml");
+        assert!(err.reason.contains("nonexistent"), "{}", err.reason);
+    }
+}

@@ -1,0 +1,6 @@
+//! The API test suite: one binary, every test on SQLite and PostgreSQL.
+
+mod support;
+
+mod accounts;
+mod foundation;

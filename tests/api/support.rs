@@ -1,0 +1,435 @@
+//! Test harness: every API test runs through the real router against a fresh
+//! SQLite file and a fresh PostgreSQL database, dropped afterwards.
+
+use std::sync::{
+    Arc, Once,
+    atomic::{AtomicU32, Ordering},
+};
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use chrono::{DateTime, Utc};
+use http_body_util::BodyExt;
+use kiemke::{
+    api, build_state, clock::FixedClock, config::Settings, db, forms::Registry, state::AppState,
+};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running application with its own database.
+#[derive(Clone)]
+pub struct TestApp {
+    pub router: Router,
+    pub state: AppState,
+    pub clock: FixedClock,
+    pub backend: Backend,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+static SKIP_NOTICE: Once = Once::new();
+
+/// Default "now" of tests: 10/02/2026 09:00 in Vietnam, inside the demo campaign.
+pub fn default_now() -> DateTime<Utc> {
+    at("2026-02-10T09:00:00+07:00")
+}
+
+/// Parses an RFC 3339 instant.
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s)
+        .expect("test instant")
+        .with_timezone(&Utc)
+}
+
+fn unique_name() -> String {
+    format!(
+        "kiemke_t_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        Utc::now().timestamp_subsec_nanos()
+    )
+}
+
+struct Resource {
+    backend: Backend,
+    name: String,
+    server_url: Option<String>,
+}
+
+async fn create_database(backend: Backend) -> Option<(String, Resource)> {
+    let name = unique_name();
+    match backend {
+        Backend::Sqlite => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            Some((
+                url,
+                Resource {
+                    backend,
+                    name: path.display().to_string(),
+                    server_url: None,
+                },
+            ))
+        }
+        Backend::Postgres => {
+            let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
+                if std::env::var("CI").as_deref() == Ok("true") {
+                    panic!(
+                        "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped in CI"
+                    );
+                }
+                SKIP_NOTICE.call_once(|| {
+                    eprintln!(
+                        "TEST_DATABASE_URL not set: PostgreSQL runs of the API tests are skipped"
+                    );
+                });
+                return None;
+            };
+            let admin = Database::connect(&server)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL at TEST_DATABASE_URL is unreachable: {e}"));
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = server
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .unwrap_or(server.clone());
+            Some((
+                format!("{base}/{name}"),
+                Resource {
+                    backend,
+                    name,
+                    server_url: Some(server),
+                },
+            ))
+        }
+    }
+}
+
+async fn drop_database(r: Resource) {
+    match r.backend {
+        Backend::Sqlite => {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", r.name));
+            }
+        }
+        Backend::Postgres => {
+            if let Some(server) = r.server_url
+                && let Ok(admin) = Database::connect(&server).await
+            {
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", r.name))
+                    .await;
+                admin.close().await.ok();
+            }
+        }
+    }
+}
+
+/// Test settings: fast password hashing, otherwise the defaults.
+pub fn test_settings() -> Settings {
+    Settings {
+        argon2_memory_kib: 8,
+        ..Settings::default()
+    }
+}
+
+/// Runs `body` against a fresh application on `backend`, then drops the database, even if `body` panics.
+pub async fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some((url, resource)) = create_database(backend).await else {
+        return;
+    };
+    let conn = db::connect(&url).await.expect("connect to test database");
+    db::migrate(&conn).await.expect("migrate test database");
+    let clock = FixedClock::new(default_now());
+    let forms = Arc::new(Registry::embedded().expect("built-in forms load"));
+    let state = build_state(
+        conn.clone(),
+        forms,
+        Arc::new(clock.clone()),
+        test_settings(),
+    )
+    .expect("policy");
+    let app = TestApp {
+        router: api::app(state.clone()),
+        state,
+        clock,
+        backend,
+    };
+    let outcome = tokio::spawn(body(app)).await;
+    conn.close().await.ok();
+    drop_database(resource).await;
+    if let Err(e) = outcome
+        && e.is_panic()
+    {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+/// Declares one test that runs on SQLite and on PostgreSQL.
+#[macro_export]
+macro_rules! db_test {
+    ($(#[$meta:meta])* $name:ident, |$app:ident| $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                $crate::support::run($crate::support::Backend::Sqlite, |$app| async move $body).await
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                $crate::support::run($crate::support::Backend::Postgres, |$app| async move $body).await
+            }
+        }
+    };
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Res {
+    /// The body as JSON (panics with the body text when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "not JSON ({}): {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    /// Content type.
+    pub fn content_type(&self) -> String {
+        self.headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            String::from_utf8_lossy(&self.body)
+        );
+        self
+    }
+
+    /// Field paths listed in a validation problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.json()["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|e| e["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A request being built.
+pub struct Call {
+    router: Router,
+    builder: axum::http::request::Builder,
+    body: Body,
+}
+
+impl Call {
+    /// Sends a bearer token.
+    pub fn token(mut self, token: &str) -> Self {
+        self.builder = self
+            .builder
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        self
+    }
+
+    /// Adds a header.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.builder = self.builder.header(name, value);
+        self
+    }
+
+    /// Sends a JSON body.
+    pub fn json(mut self, value: &Value) -> Self {
+        self.builder = self
+            .builder
+            .header(header::CONTENT_TYPE, "application/json");
+        self.body = Body::from(serde_json::to_vec(value).expect("json"));
+        self
+    }
+
+    /// Sends raw bytes with a content type.
+    pub fn raw(mut self, content_type: &str, bytes: Vec<u8>) -> Self {
+        if !content_type.is_empty() {
+            self.builder = self.builder.header(header::CONTENT_TYPE, content_type);
+        }
+        self.body = Body::from(bytes);
+        self
+    }
+
+    /// Sends the request through the router.
+    pub async fn send(self) -> Res {
+        let req: Request<Body> = self.builder.body(self.body).expect("request");
+        let res = self.router.oneshot(req).await.expect("router never fails");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Res {
+            status,
+            headers,
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts a request.
+    pub fn call(&self, method: &str, path: &str) -> Call {
+        Call {
+            router: self.router.clone(),
+            builder: Request::builder().method(method).uri(path),
+            body: Body::empty(),
+        }
+    }
+
+    /// Logs in and returns the token.
+    pub async fn login(&self, username: &str, password: &str) -> String {
+        let res = self
+            .call("POST", "/api/v1/auth/login")
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .expect(200);
+        res.json()["token"].as_str().expect("token").to_string()
+    }
+
+    /// Creates the first admin (password `admin-password-1`) and returns its token.
+    pub async fn admin(&self) -> String {
+        kiemke::users::bootstrap_admin(&self.state, Some(ADMIN_PASSWORD.into()))
+            .await
+            .expect("bootstrap admin");
+        self.login("admin", ADMIN_PASSWORD).await
+    }
+
+    /// Creates a user with `role` (and units) as admin, logs them in, returns the token.
+    pub async fn user(&self, admin: &str, username: &str, role: &str, unit_ids: &[i64]) -> String {
+        self.call("POST", "/api/v1/users")
+            .token(admin)
+            .json(&serde_json::json!({
+                "username": username, "full_name": username, "role": role,
+                "unit_ids": unit_ids, "password": USER_PASSWORD
+            }))
+            .send()
+            .await
+            .expect(201);
+        self.login(username, USER_PASSWORD).await
+    }
+
+    /// Loads the demo ward (password `demo-password-1`) and returns the campaign id.
+    pub async fn demo(&self) -> i64 {
+        kiemke::demo::load(&self.state, Some(DEMO_PASSWORD.into()))
+            .await
+            .expect("demo loads")
+            .campaign_id
+    }
+
+    /// Creates a unit as admin and returns its id.
+    pub async fn unit(&self, admin: &str, code: &str, name: &str) -> i64 {
+        self.call("POST", "/api/v1/units")
+            .token(admin)
+            .json(&serde_json::json!({"code": code, "name": name, "kind": "state_agency"}))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Creates the round-2 campaign as admin and returns its id.
+    pub async fn campaign(&self, admin: &str) -> i64 {
+        self.call("POST", "/api/v1/campaigns")
+            .token(admin)
+            .json(&serde_json::json!({
+                "name": "Tổng kiểm kê 2026", "authority_name": "UBND PHƯỜNG TAM THANH", "place_name": "Tam Thanh",
+                "cutoff_at": "2026-01-01T00:00:00+07:00",
+                "registration_deadline": "2026-03-31", "submission_deadline": "2026-03-31"
+            }))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Registers `unit_id` for `types` as admin.
+    pub async fn register(
+        &self,
+        admin: &str,
+        campaign_id: i64,
+        unit_id: i64,
+        types: &[&str],
+    ) -> Value {
+        let res = self.call("PUT", &format!("/api/v1/campaigns/{campaign_id}/units/{unit_id}/registration"))
+            .token(admin)
+            .json(&serde_json::json!({
+                "team_decision_no": "01/QĐ-TKK", "team_decision_date": "2026-01-12",
+                "team_members": [{"name": "Nguyễn Văn A", "position": "Kế toán", "team_role": "Tổ trưởng"}],
+                "asset_types": types
+            }))
+            .send()
+            .await;
+        assert!(
+            res.status.is_success(),
+            "registration failed: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        res.json()
+    }
+}
+
+/// Password of the bootstrap admin in tests.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+/// Password of users created by [`TestApp::user`].
+pub const USER_PASSWORD: &str = "user-password-1";
+/// Password of the demo users.
+pub const DEMO_PASSWORD: &str = "demo-password-1";
