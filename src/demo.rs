@@ -262,6 +262,9 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
             },
         )
         .await?;
+        for body in demo_assets(i, u.login) {
+            crate::assets::create(&past, &system, c.id, unit_id, &body).await?;
+        }
         ensure_user(
             &past,
             &format!("ketoan.{}", u.login),
@@ -328,4 +331,96 @@ async fn ensure_user(
     )
     .await?;
     Ok(())
+}
+
+/// Plausible assets for a demo unit: a plot of land, a building, equipment; cars for the
+/// ward office; roads for the infrastructure office; cultural houses for the culture office.
+/// Values are in đồng and pass every rule of the forms.
+fn demo_assets(index: usize, login: &str) -> Vec<serde_json::Value> {
+    use serde_json::json;
+    let i = index as i64 + 1;
+    let area = 1_200 + 150 * i;
+    let land_cost = area * 2_500_000;
+    let building_cost = 2_800_000_000 + 120_000_000 * i;
+    let years = 6 + (i % 9);
+    // Buildings of grade III depreciate over 25 years (4 %/year).
+    let building_dep = building_cost / 25 * years;
+    let mut list = vec![
+        json!({"asset_type": "01", "section": "I", "code": format!("DAT-{i:02}"), "name": "Khu đất trụ sở",
+               "unit_of_measure": "m²", "qty_books": area, "qty_counted": area,
+               "original_cost": land_cost, "usage_status": "1", "origin": "transferred_in", "year_in_use": 2005 + i % 10,
+               "location": "Phường Tam Thanh, tỉnh Lạng Sơn",
+               "legal_documents": [{"kind": "land_use_certificate", "number": format!("BĐ {:06}", 120_000 + i), "date": "2012-05-14"}],
+               "fields": {"land_certificate_no": format!("BĐ {:06}", 120_000 + i), "area_office": area - 200, "area_public_service": 200}}),
+        json!({"asset_type": "01", "section": "II", "code": format!("NHA-{i:02}"), "name": "Nhà làm việc 2 tầng",
+               "unit_of_measure": "m²", "qty_books": 1, "qty_counted": 1,
+               "original_cost": building_cost, "depreciation": building_dep, "usage_status": "1", "origin": "built",
+               "year_in_use": 2026 - years,
+               "fields": {"plot_code": format!("DAT-{i:02}"), "building_grade": "III", "year_built": 2025 - years, "floors": 2,
+                          "footprint_area": 310.5, "floor_area": 621}}),
+        json!({"asset_type": "01", "section": "IV", "code": format!("MT-{i:02}"), "name": "Máy tính để bàn",
+               "unit_of_measure": "bộ", "qty_books": 6, "qty_counted": 6 - i % 2,
+               "original_cost": 90_000_000, "depreciation": 54_000_000, "usage_status": if i % 3 == 0 { "4" } else { "1" },
+               "origin": "purchased", "year_in_use": 2021,
+               "fields": {"specification": "Core i5, 8 GB RAM, màn hình 22 inch"}}),
+    ];
+    if login == "vanphong" {
+        list.push(json!({"asset_type": "01", "section": "III", "code": "XE-01", "name": "Xe ô tô 7 chỗ phục vụ công tác chung",
+            "unit_of_measure": "chiếc", "qty_books": 1, "qty_counted": 1,
+            "original_cost": 985_000_000, "depreciation": 591_000_000, "usage_status": "1", "origin": "purchased", "year_in_use": 2020,
+            "legal_documents": [{"kind": "vehicle_registration", "number": "012345", "date": "2020-03-02"}],
+            "fields": {"make_model": "Toyota Innova 2.0E", "license_plate": "12A-123.45", "seats": 7, "car_category": "general",
+                       "year_of_manufacture": 2019}}));
+    }
+    if login.starts_with("mn.") || login.starts_with("th.") || login.starts_with("thcs.") {
+        list.push(json!({"asset_type": "01", "section": "IV", "code": format!("TB-{i:02}"), "name": "Bộ thiết bị dạy học tối thiểu",
+            "unit_of_measure": "bộ", "qty_books": 4, "qty_counted": 4,
+            "original_cost": 148_000_000, "original_cost_budget": 148_000_000, "depreciation": 29_600_000,
+            "usage_status": "1", "origin": "transferred_in", "year_in_use": 2024}));
+    }
+    if login == "kinhte" {
+        for (n, (name, km, class, surface, cost)) in [
+            (
+                "Đường Lê Lợi",
+                1.25,
+                "urban",
+                "asphalt_concrete",
+                18_750_000_000_i64,
+            ),
+            (
+                "Đường Trần Đăng Ninh",
+                0.87,
+                "urban",
+                "asphalt_concrete",
+                13_050_000_000,
+            ),
+            ("Đường ngõ 12 khối 5", 0.32, "alley", "cement_concrete", 1),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let basis = if cost == 1 { "conventional" } else { "actual" };
+            list.push(json!({"asset_type": "02", "code": format!("DB-{:02}", n + 1), "name": name,
+                "unit_of_measure": "km", "qty_books": km, "qty_counted": km,
+                "original_cost": cost, "depreciation": if cost == 1 { 0 } else { cost / 40 * 8 }, "price_basis": basis,
+                "usage_status": "1", "origin": "built", "year_in_use": 2018,
+                "fields": {"management_class": class, "length_km": km, "surface_type": surface, "surface_width_m": 7.5,
+                           "subgrade_width_m": 10.5, "culvert_count": 2, "managing_unit": "Phòng Kinh tế, Hạ tầng và Đô thị"}}));
+        }
+    }
+    if login == "vanhoa" {
+        list.push(json!({"asset_type": "18", "code": "VH-01", "name": "Nhà văn hóa khối 3",
+            "unit_of_measure": "công trình", "qty_books": 1, "qty_counted": 1,
+            "original_cost": 1_450_000_000, "original_cost_budget": 1_200_000_000, "depreciation": 348_000_000,
+            "usage_status": "1", "origin": "built", "year_in_use": 2019,
+            "fields": {"facility_kind": "group_house", "residential_group": "Khối 3", "land_area": 820, "building_grade": "IV",
+                       "year_built": 2018, "floors": 1, "floor_area": 240, "hall_seats": 150, "cost_community": 250_000_000,
+                       "managing_body": "Ban quản lý nhà văn hóa khối 3"}}));
+        list.push(json!({"asset_type": "18", "code": "TT-01", "name": "Sân thể thao phường Tam Thanh",
+            "unit_of_measure": "công trình", "qty_books": 1, "qty_counted": 1,
+            "original_cost": 2_300_000_000_i64, "depreciation": 460_000_000, "usage_status": "1", "origin": "built", "year_in_use": 2021,
+            "fields": {"facility_kind": "stadium", "land_area": 6_500, "sports_ground_area": 5_400,
+                       "managing_body": "Phòng Văn hóa - Xã hội"}}));
+    }
+    list
 }

@@ -133,6 +133,7 @@ fn title(slug: &str, lang: Lang) -> &'static str {
         "conflict" => ("Xung đột dữ liệu", "Conflict"),
         "stale-version" => ("Dữ liệu đã bị người khác thay đổi", "Stale version"),
         "invalid-state" => ("Trạng thái không cho phép thao tác này", "Invalid state"),
+        "precondition-required" => ("Thiếu phiên bản dữ liệu", "Precondition required"),
         "locked" => ("Báo cáo đã khóa", "Report locked"),
         "unauthorized" => ("Chưa đăng nhập", "Unauthorized"),
         "forbidden" => ("Không có quyền", "Forbidden"),

@@ -5,6 +5,7 @@
 //! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL).
 
 pub mod api;
+pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;

@@ -1,6 +1,7 @@
 //! The HTTP layer: thin handlers (extract → call the domain → view), the OpenAPI
 //! document, and the layers every request passes through.
 
+pub mod assets;
 pub mod auth;
 pub mod campaigns;
 pub mod catalogue;
@@ -68,6 +69,7 @@ impl Modify for BearerScheme {
         (name = "units", description = "Reporting units"),
         (name = "campaigns", description = "Inventory campaigns"),
         (name = "registrations", description = "Units' registrations: team and asset types"),
+        (name = "assets", description = "The asset register, checked against the form definitions"),
     )
 )]
 struct ApiDoc;
@@ -101,6 +103,14 @@ fn api_router() -> OpenApiRouter<AppState> {
             registrations::put_registration
         ))
         .routes(routes!(registrations::list_registrations))
+        .routes(routes!(assets::list_assets, assets::create_asset))
+        .routes(routes!(
+            assets::get_asset,
+            assets::update_asset,
+            assets::delete_asset
+        ))
+        .routes(routes!(assets::asset_history))
+        .routes(routes!(assets::unit_totals))
 }
 
 /// The OpenAPI document of every operation.

@@ -47,12 +47,15 @@ pub fn check(form: &Form, record: &mut Record, ctx: Context) -> Vec<Issue> {
     for field in &form.fields {
         check_field(field, record, section, &mut issues);
     }
-    let broken: Vec<String> = issues.iter().map(|i| i.field.clone()).collect();
+    // A field already reported is not judged again by a later rule: one cause, one message.
+    let mut broken: std::collections::BTreeSet<String> =
+        issues.iter().map(|i| i.field.clone()).collect();
     for rule in &form.rules {
         if !rule.applies_to(section) || rule.fields.iter().any(|f| broken.contains(f)) {
             continue;
         }
         if let Some(i) = check_rule(form, rule, record, ctx) {
+            broken.extend(rule.fields.iter().cloned());
             issues.push(i);
         }
     }
@@ -286,6 +289,14 @@ fn check_rule(form: &Form, rule: &RuleDef, record: &mut Record, ctx: Context) ->
                         total_key.clone(),
                         Value::from_number(kind_of(form, total_key), known),
                     );
+                    None
+                }
+                // Only the total given: it is all the first part (e.g. state budget), the rest zero.
+                (Some(total), m) if m.len() == parts.len() && parts.len() > 1 => {
+                    for (i, k) in parts.iter().enumerate() {
+                        let v = if i == 0 { total } else { 0 };
+                        record.insert(k.clone(), Value::from_number(kind_of(form, k), v));
+                    }
                     None
                 }
                 (Some(total), [only]) if total >= known => {

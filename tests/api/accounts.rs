@@ -322,6 +322,17 @@ async fn walk_permission_matrix(app: TestApp) {
         .unwrap()["id"]
         .as_i64()
         .unwrap();
+    let asset_id = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{own}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["items"][0]["id"]
+        .as_i64()
+        .unwrap();
     let doc = serde_json::to_value(kiemke::api::openapi()).unwrap();
     let roles: [(&str, &str, &str); 5] = [
         ("admin", "admin", ADMIN_PASSWORD),
@@ -350,9 +361,14 @@ async fn walk_permission_matrix(app: TestApp) {
                     .replace("{campaign_id}", &campaign.to_string())
                     .replace("{unit_id}", &own.to_string())
                     .replace("{user_id}", &viewer_id.to_string())
+                    .replace("{asset_id}", &asset_id.to_string())
                     .replace("{form_code}", "01a");
                 let token = app.login(username, password).await;
-                let mut call = app.call(&method.to_uppercase(), &concrete).token(&token);
+                // A stale If-Match keeps allowed writes from destroying the fixtures the walk needs.
+                let mut call = app
+                    .call(&method.to_uppercase(), &concrete)
+                    .token(&token)
+                    .header("if-match", "\"999\"");
                 if ["post", "put", "patch"].contains(&method.as_str()) {
                     call = call.json(&json!({}));
                 }

@@ -1,0 +1,962 @@
+//! The asset register: every record a unit enters, checked against its form
+//! definition on every write, versioned for safe concurrent edits, audited in
+//! the same transaction, and summed into the unit's report as it changes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, Func},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value as Json};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+use crate::{
+    audit::{self, Event},
+    auth::Actor,
+    campaigns, clock,
+    entities::{asset, audit_event, campaign, report},
+    error::{AppError, AppResult, FieldError, Lang},
+    forms::{Form, LegalDoc, Record, Value, validate},
+    pagination::{Page, PageQuery},
+    state::AppState,
+};
+
+/// Builds the record of a stored asset: core columns by key, then the JSON fields.
+pub fn record_of(form: &Form, m: &asset::Model) -> Record {
+    let mut r = Record::new();
+    let mut put = |k: &str, v: Option<Value>| {
+        if let Some(v) = v {
+            r.insert(k.to_string(), v);
+        }
+    };
+    put("section", m.section.clone().map(Value::Code));
+    put("code", Some(Value::Text(m.code.clone())));
+    put("name", Some(Value::Text(m.name.clone())));
+    put(
+        "unit_of_measure",
+        m.unit_of_measure.clone().map(Value::Text),
+    );
+    put("qty_books", m.qty_books.map(Value::Milli));
+    put("qty_counted", m.qty_counted.map(Value::Milli));
+    put("qty_difference", m.qty_difference.map(Value::Milli));
+    put("original_cost", Some(Value::Money(m.original_cost)));
+    put(
+        "original_cost_budget",
+        Some(Value::Money(m.original_cost_budget)),
+    );
+    put(
+        "original_cost_other",
+        Some(Value::Money(m.original_cost_other)),
+    );
+    put("depreciation", Some(Value::Money(m.depreciation)));
+    put("remaining_value", Some(Value::Money(m.remaining_value)));
+    put("price_basis", Some(Value::Code(m.price_basis.clone())));
+    put("usage_status", Some(Value::Code(m.usage_status.clone())));
+    put("origin", m.origin.clone().map(Value::Code));
+    put(
+        "year_in_use",
+        m.year_in_use.map(|y| Value::Int(i64::from(y))),
+    );
+    put("location", m.location.clone().map(Value::Text));
+    put(
+        "legal_documents",
+        m.legal_documents
+            .clone()
+            .and_then(|d| serde_json::from_value::<Vec<LegalDoc>>(d).ok())
+            .filter(|d| !d.is_empty())
+            .map(Value::Docs),
+    );
+    put("note", m.note.clone().map(Value::Text));
+    if let Some(obj) = m.fields.as_object() {
+        for (k, v) in obj {
+            if let Some(f) = form.field(k)
+                && let Ok(Some(value)) = Value::from_json(f, v)
+            {
+                r.insert(k.clone(), value);
+            }
+        }
+    }
+    r
+}
+
+fn text(r: &Record, k: &str) -> Option<String> {
+    match r.get(k) {
+        Some(Value::Text(s) | Value::Code(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn number(r: &Record, k: &str) -> Option<i64> {
+    r.get(k).and_then(Value::number)
+}
+
+/// Writes a checked record into an active model (core columns, then the JSON fields).
+fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
+    a.section = Set(text(r, "section"));
+    a.code = Set(text(r, "code").unwrap_or_default());
+    a.name = Set(text(r, "name").unwrap_or_default());
+    a.unit_of_measure = Set(text(r, "unit_of_measure"));
+    a.qty_books = Set(number(r, "qty_books"));
+    a.qty_counted = Set(number(r, "qty_counted"));
+    a.qty_difference = Set(number(r, "qty_difference"));
+    a.original_cost = Set(number(r, "original_cost").unwrap_or(0));
+    a.original_cost_budget = Set(number(r, "original_cost_budget").unwrap_or(0));
+    a.original_cost_other = Set(number(r, "original_cost_other").unwrap_or(0));
+    a.depreciation = Set(number(r, "depreciation").unwrap_or(0));
+    a.remaining_value = Set(number(r, "remaining_value").unwrap_or(0));
+    a.price_basis = Set(text(r, "price_basis").unwrap_or_else(|| "actual".into()));
+    a.usage_status = Set(text(r, "usage_status").unwrap_or_default());
+    a.origin = Set(text(r, "origin"));
+    a.year_in_use = Set(number(r, "year_in_use").and_then(|y| i32::try_from(y).ok()));
+    a.location = Set(text(r, "location"));
+    a.legal_documents = Set(r.get("legal_documents").map(Value::to_json));
+    a.note = Set(text(r, "note"));
+    let own: Map<String, Json> = r
+        .iter()
+        .filter(|(k, _)| !Form::is_core(k) && form.field(k).is_some())
+        .map(|(k, v)| (k.clone(), v.to_json()))
+        .collect();
+    a.fields = Set(Json::Object(own));
+}
+
+/// A stored asset as the API shows it: common fields at the top, the form's own under `fields`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AssetView {
+    /// Id.
+    pub id: i64,
+    /// Campaign.
+    pub campaign_id: i64,
+    /// Unit.
+    pub unit_id: i64,
+    /// Asset type code (`01` … `19`).
+    pub asset_type: String,
+    /// Form code (`01a` …).
+    pub form_code: String,
+    /// Version, to send back in `If-Match` (or `version`) when changing the asset.
+    pub version: i32,
+    /// Common fields (see the form definition), and `fields`: the form's own fields.
+    #[schema(value_type = Object)]
+    #[serde(flatten)]
+    pub values: Map<String, Json>,
+    /// Created (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last changed (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The JSON of a record: common keys at the top level, the form's own under `fields`.
+pub fn record_json(record: &Record) -> Map<String, Json> {
+    let mut top = Map::new();
+    let mut own = Map::new();
+    for (k, v) in record {
+        if Form::is_core(k) {
+            top.insert(k.clone(), v.to_json());
+        } else {
+            own.insert(k.clone(), v.to_json());
+        }
+    }
+    top.insert("fields".into(), Json::Object(own));
+    top
+}
+
+fn view(form: &Form, m: &asset::Model) -> AssetView {
+    AssetView {
+        id: m.id,
+        campaign_id: m.campaign_id,
+        unit_id: m.unit_id,
+        asset_type: m.type_code.clone(),
+        form_code: m.form_code.clone(),
+        version: m.version,
+        values: record_json(&record_of(form, m)),
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+/// Reads a JSON body into a record, collecting every unreadable field.
+/// Keys present with `null` are returned in `cleared`.
+fn parse_body(
+    form: &Form,
+    body: &Json,
+    skip: &[&str],
+) -> Result<(Record, Vec<String>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let mut record = Record::new();
+    let mut cleared = Vec::new();
+    let lang = Lang::current();
+    let Some(obj) = body.as_object() else {
+        return Err(vec![FieldError::new(
+            "",
+            "type",
+            "Nội dung phải là một đối tượng JSON",
+            "The body must be a JSON object",
+        )]);
+    };
+    let mut entries: Vec<(String, String, &Json)> = Vec::new();
+    for (k, v) in obj {
+        if skip.contains(&k.as_str()) {
+            continue;
+        }
+        if k == "fields" {
+            match v.as_object() {
+                Some(inner) => entries.extend(
+                    inner
+                        .iter()
+                        .map(|(ik, iv)| (ik.clone(), format!("fields.{ik}"), iv)),
+                ),
+                None if v.is_null() => {}
+                None => errors.push(FieldError::new(
+                    "fields",
+                    "type",
+                    "«fields» phải là một đối tượng",
+                    "\"fields\" must be an object",
+                )),
+            }
+        } else {
+            entries.push((k.clone(), k.clone(), v));
+        }
+    }
+    for (key, path, v) in entries {
+        let known = form
+            .field(&key)
+            .filter(|_| Form::is_core(&key) != path.starts_with("fields."));
+        let Some(field) = known else {
+            errors.push(FieldError::new(
+                &path,
+                "unknown_field",
+                &format!("Mẫu {} không có trường «{path}»", form.code),
+                &format!("Form {} has no field \"{path}\"", form.code),
+            ));
+            continue;
+        };
+        match Value::from_json(field, v) {
+            Ok(Some(value)) => {
+                record.insert(key, value);
+            }
+            Ok(None) => cleared.push(key),
+            Err(e) => errors.push(FieldError {
+                field: path,
+                code: e.code.to_string(),
+                message: e.message.get(lang).to_string(),
+            }),
+        }
+    }
+    if errors.is_empty() {
+        Ok((record, cleared))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Checks a record against its form; every problem becomes a field error with its JSON path.
+pub fn check_record(
+    form: &Form,
+    record: &mut Record,
+    cutoff: DateTime<Utc>,
+    for_submission: bool,
+) -> Vec<FieldError> {
+    let lang = Lang::current();
+    let ctx = validate::Context {
+        cutoff_year: clock::local_year(cutoff),
+        for_submission,
+    };
+    validate::check(form, record, ctx)
+        .into_iter()
+        .map(|i| FieldError {
+            field: if Form::is_core(&i.field) {
+                i.field
+            } else {
+                format!("fields.{}", i.field)
+            },
+            code: i.code,
+            message: i.message.get(lang).to_string(),
+        })
+        .collect()
+}
+
+/// Fails with 409 while the report is submitted or accepted (a returned report unlocks).
+pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
+    if matches!(r.state.as_str(), "submitted" | "accepted") {
+        let state_vi = if r.state == "submitted" {
+            "đã gửi"
+        } else {
+            "đã được chấp nhận"
+        };
+        return Err(AppError::new(
+            axum::http::StatusCode::CONFLICT,
+            "locked",
+            format!(
+                "Báo cáo mẫu {} {state_vi}, không thể thêm, sửa hoặc xóa tài sản; chờ phòng tài chính trả lại báo cáo để sửa.",
+                r.form_code
+            ),
+            format!(
+                "The form {} report is {}; its assets cannot be added, changed or deleted until the finance office returns it.",
+                r.form_code, r.state
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The report a unit opened by registering `type_code`, or 422 saying the type is not registered.
+pub async fn report_for(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+) -> AppResult<report::Model> {
+    report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .filter(report::Column::TypeCode.eq(type_code))
+        .one(db)
+        .await?
+        .ok_or_else(|| {
+            AppError::field(
+                "asset_type",
+                "not_registered",
+                &format!("Đơn vị chưa đăng ký kiểm kê loại tài sản {type_code} trong đợt này; hãy bổ sung đăng ký trước khi nhập tài sản."),
+                &format!("The unit has not registered asset type {type_code} in this campaign; add it to the registration first."),
+            )
+        })
+}
+
+/// Adds `sign` × the asset's values to its report's running totals.
+async fn add_to_report(
+    db: &impl ConnectionTrait,
+    report_id: i64,
+    m: &asset::Model,
+    sign: i64,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    report::Entity::update_many()
+        .col_expr(
+            report::Column::RecordCount,
+            Expr::col(report::Column::RecordCount).add(sign),
+        )
+        .col_expr(
+            report::Column::OriginalCostTotal,
+            Expr::col(report::Column::OriginalCostTotal).add(sign * m.original_cost),
+        )
+        .col_expr(
+            report::Column::DepreciationTotal,
+            Expr::col(report::Column::DepreciationTotal).add(sign * m.depreciation),
+        )
+        .col_expr(
+            report::Column::RemainingValueTotal,
+            Expr::col(report::Column::RemainingValueTotal).add(sign * m.remaining_value),
+        )
+        .col_expr(report::Column::UpdatedAt, Expr::value(now))
+        .filter(report::Column::Id.eq(report_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+fn duplicate_code(code: &str) -> AppError {
+    AppError::new(
+        axum::http::StatusCode::CONFLICT,
+        "conflict",
+        format!("Mã tài sản «{code}» đã có trong đơn vị ở đợt kiểm kê này."),
+        format!("Asset code \"{code}\" already exists in this unit and campaign."),
+    )
+}
+
+/// Everything needed to write one record.
+pub struct Target<'a> {
+    /// Campaign.
+    pub campaign: &'a campaign::Model,
+    /// Unit.
+    pub unit_id: i64,
+    /// Form of the record.
+    pub form: &'a Form,
+}
+
+/// Inserts a checked record inside the caller's transaction: report totals and audit included.
+pub async fn insert_record(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    now: DateTime<Utc>,
+    t: &Target<'_>,
+    report: &report::Model,
+    record: &Record,
+) -> AppResult<asset::Model> {
+    let mut a = asset::ActiveModel {
+        campaign_id: Set(t.campaign.id),
+        unit_id: Set(t.unit_id),
+        type_code: Set(t.form.asset_type.code.clone()),
+        form_code: Set(t.form.code.clone()),
+        version: Set(1),
+        created_by: Set(actor.audit_id()),
+        updated_by: Set(actor.audit_id()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    fill(t.form, record, &mut a);
+    let code = text(record, "code").unwrap_or_default();
+    let m = a.insert(db).await.map_err(|e| match e.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_code(&code),
+        _ => e.into(),
+    })?;
+    add_to_report(db, report.id, &m, 1, now).await?;
+    audit::record(
+        db,
+        actor,
+        now,
+        Event {
+            action: "create",
+            entity: "asset",
+            entity_id: Some(m.id),
+            campaign_id: Some(t.campaign.id),
+            unit_id: Some(t.unit_id),
+            after: Some(Json::Object(record_json(record))),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(m)
+}
+
+fn asset_type_of(body: &Json) -> AppResult<String> {
+    match body.get("asset_type").and_then(Json::as_str) {
+        Some(t) => Ok(t.to_string()),
+        None => Err(AppError::field(
+            "asset_type",
+            "required",
+            "Chưa chọn loại tài sản («asset_type», ví dụ \"01\")",
+            "\"asset_type\" is required, e.g. \"01\"",
+        )),
+    }
+}
+
+/// Creates an asset from a JSON body.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    unit_id: i64,
+    body: &Json,
+) -> AppResult<AssetView> {
+    let type_code = asset_type_of(body)?;
+    let form = state
+        .forms
+        .form_for_type(&type_code)
+        .cloned()
+        .ok_or_else(|| {
+            AppError::field(
+                "asset_type",
+                "unknown_type",
+                "Không có loại tài sản này trong danh mục 19 loại",
+                "No such asset type among the 19",
+            )
+        })?;
+    let (mut record, _) = parse_body(&form, body, &["asset_type"]).map_err(AppError::validation)?;
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let c = campaigns::get(&tx, campaign_id).await?;
+    campaigns::ensure_open(&c)?;
+    let report = report_for(&tx, campaign_id, unit_id, &type_code).await?;
+    ensure_editable(&report)?;
+    let errors = check_record(&form, &mut record, c.cutoff_at, false);
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let target = Target {
+        campaign: &c,
+        unit_id,
+        form: &form,
+    };
+    let m = insert_record(&tx, actor, now, &target, &report, &record).await?;
+    tx.commit().await?;
+    Ok(view(&form, &m))
+}
+
+/// Loads an asset or fails with 404.
+pub async fn get_model(db: &impl ConnectionTrait, id: i64) -> AppResult<asset::Model> {
+    asset::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("tài sản", "Asset"))
+}
+
+fn form_of<'a>(state: &'a AppState, m: &asset::Model) -> AppResult<&'a std::sync::Arc<Form>> {
+    state.forms.form(&m.form_code).ok_or_else(|| {
+        AppError::Internal(format!("asset {} has unknown form {}", m.id, m.form_code))
+    })
+}
+
+/// One asset.
+pub async fn get(state: &AppState, id: i64) -> AppResult<AssetView> {
+    let m = get_model(&state.db, id).await?;
+    Ok(view(form_of(state, &m)?, &m))
+}
+
+fn stale(current: i32) -> AppError {
+    AppError::new(
+        axum::http::StatusCode::CONFLICT,
+        "stale-version",
+        format!(
+            "Tài sản đã được người khác sửa (phiên bản hiện tại {current}); hãy tải lại rồi sửa tiếp."
+        ),
+        format!(
+            "Someone else changed the asset (current version {current}); reload it and try again."
+        ),
+    )
+}
+
+/// Changes an asset: the body's fields replace the stored ones (`null` clears), the
+/// whole record is checked again, and `expected_version` must be the stored version.
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    body: &Json,
+    expected_version: Option<i32>,
+) -> AppResult<AssetView> {
+    let body_version = body
+        .get("version")
+        .and_then(Json::as_i64)
+        .and_then(|v| i32::try_from(v).ok());
+    let Some(expected) = expected_version.or(body_version) else {
+        return Err(AppError::new(
+            axum::http::StatusCode::PRECONDITION_REQUIRED,
+            "precondition-required",
+            "Hãy gửi phiên bản tài sản đang sửa (tiêu đề «If-Match» hoặc trường «version») để tránh ghi đè thay đổi của người khác.",
+            "Send the version being edited (\"If-Match\" header or \"version\" field) so that nobody's changes are overwritten.",
+        ));
+    };
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let current = get_model(&tx, id).await?;
+    let form = form_of(state, &current)?.clone();
+    if current.version != expected {
+        return Err(stale(current.version));
+    }
+    if body
+        .get("asset_type")
+        .and_then(Json::as_str)
+        .is_some_and(|t| t != current.type_code)
+    {
+        return Err(AppError::field(
+            "asset_type",
+            "immutable",
+            "Không đổi được loại tài sản; hãy xóa và nhập lại theo đúng mẫu",
+            "The asset type cannot change; delete the asset and enter it on the right form",
+        ));
+    }
+    let (changes, cleared) =
+        parse_body(&form, body, &["version", "asset_type"]).map_err(AppError::validation)?;
+    let c = campaigns::get(&tx, current.campaign_id).await?;
+    campaigns::ensure_open(&c)?;
+    let report = report_for(
+        &tx,
+        current.campaign_id,
+        current.unit_id,
+        &current.type_code,
+    )
+    .await?;
+    ensure_editable(&report)?;
+    let before = record_of(&form, &current);
+    let mut record = before.clone();
+    for k in cleared {
+        record.remove(&k);
+    }
+    // A changed input invalidates what was derived from it, unless the body sets it too.
+    for (derived, inputs) in derived_fields(&form) {
+        if inputs.iter().any(|k| changes.contains_key(k)) && !changes.contains_key(&derived) {
+            record.remove(&derived);
+        }
+    }
+    record.extend(changes);
+    let errors = check_record(&form, &mut record, c.cutoff_at, false);
+    if !errors.is_empty() {
+        return Err(AppError::validation(errors));
+    }
+    let mut a: asset::ActiveModel = current.clone().into();
+    fill(&form, &record, &mut a);
+    a.version = Set(current.version + 1);
+    a.updated_at = Set(now);
+    a.updated_by = Set(actor.audit_id());
+    // The version in the WHERE clause makes a concurrent writer lose cleanly.
+    let result = asset::Entity::update_many()
+        .set(a)
+        .filter(asset::Column::Id.eq(id))
+        .filter(asset::Column::Version.eq(expected))
+        .exec(&tx)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                duplicate_code(&text(&record, "code").unwrap_or_default())
+            }
+            _ => e.into(),
+        })?;
+    if result.rows_affected != 1 {
+        return Err(stale(current.version));
+    }
+    let updated = get_model(&tx, id).await?;
+    add_to_report(&tx, report.id, &current, -1, now).await?;
+    add_to_report(&tx, report.id, &updated, 1, now).await?;
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "update",
+            entity: "asset",
+            entity_id: Some(id),
+            campaign_id: Some(updated.campaign_id),
+            unit_id: Some(updated.unit_id),
+            before: Some(Json::Object(record_json(&before))),
+            after: Some(Json::Object(record_json(&record))),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(view(&form, &updated))
+}
+
+/// Fields a rule fills in, with the fields it reads.
+fn derived_fields(form: &Form) -> Vec<(String, Vec<String>)> {
+    use crate::forms::RuleKind;
+    form.rules
+        .iter()
+        .filter(|r| matches!(r.kind, RuleKind::Difference | RuleKind::Sum))
+        .filter_map(|r| {
+            let (last, inputs) = r.fields.split_last()?;
+            Some((last.clone(), inputs.to_vec()))
+        })
+        .collect()
+}
+
+/// Deletes an asset (its last state stays in the audit trail).
+pub async fn delete(
+    state: &AppState,
+    actor: &Actor,
+    id: i64,
+    expected_version: Option<i32>,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    let current = get_model(&tx, id).await?;
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(stale(current.version));
+    }
+    let form = form_of(state, &current)?.clone();
+    let c = campaigns::get(&tx, current.campaign_id).await?;
+    campaigns::ensure_open(&c)?;
+    let report = report_for(
+        &tx,
+        current.campaign_id,
+        current.unit_id,
+        &current.type_code,
+    )
+    .await?;
+    ensure_editable(&report)?;
+    let gone = asset::Entity::delete_many()
+        .filter(asset::Column::Id.eq(id))
+        .filter(asset::Column::Version.eq(current.version))
+        .exec(&tx)
+        .await?;
+    if gone.rows_affected != 1 {
+        return Err(stale(current.version));
+    }
+    add_to_report(&tx, report.id, &current, -1, now).await?;
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "delete",
+            entity: "asset",
+            entity_id: Some(id),
+            campaign_id: Some(current.campaign_id),
+            unit_id: Some(current.unit_id),
+            before: Some(Json::Object(record_json(&record_of(&form, &current)))),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sort orders of the asset list.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetSort {
+    /// By asset code (default).
+    #[default]
+    Code,
+    /// By name.
+    Name,
+    /// Largest original cost first.
+    OriginalCostDesc,
+    /// Most recently changed first.
+    UpdatedDesc,
+}
+
+/// Filters of the asset list.
+#[derive(Debug, Clone, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AssetFilter {
+    /// Asset type code.
+    #[param(pattern = "^[0-9]{2}$")]
+    pub asset_type: Option<String>,
+    /// Section code (`I` … `IV`).
+    #[validate(length(max = 8))]
+    pub section: Option<String>,
+    /// Usage status code (`1` … `4`).
+    #[validate(length(max = 2))]
+    pub usage_status: Option<String>,
+    /// Origin code.
+    #[validate(length(max = 32))]
+    pub origin: Option<String>,
+    /// Text searched in code and name.
+    #[validate(length(max = 100))]
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Sort order.
+    pub sort: Option<AssetSort>,
+}
+
+/// One page of a unit's assets in a campaign.
+pub async fn list(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    f: &AssetFilter,
+    page: &PageQuery,
+) -> AppResult<Page<AssetView>> {
+    campaigns::get(&state.db, campaign_id).await?;
+    let mut cond = Condition::all()
+        .add(asset::Column::CampaignId.eq(campaign_id))
+        .add(asset::Column::UnitId.eq(unit_id));
+    if let Some(v) = &f.asset_type {
+        cond = cond.add(asset::Column::TypeCode.eq(v.clone()));
+    }
+    if let Some(v) = &f.section {
+        cond = cond.add(asset::Column::Section.eq(v.clone()));
+    }
+    if let Some(v) = &f.usage_status {
+        cond = cond.add(asset::Column::UsageStatus.eq(v.clone()));
+    }
+    if let Some(v) = &f.origin {
+        cond = cond.add(asset::Column::Origin.eq(v.clone()));
+    }
+    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
+        cond = cond.add(
+            Condition::any()
+                .add(Expr::expr(Func::lower(Expr::col(asset::Column::Name))).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(Expr::col(asset::Column::Code))).like(pattern)),
+        );
+    }
+    let query = asset::Entity::find().filter(cond);
+    let total = query.clone().count(&state.db).await?;
+    let query = match f.sort.unwrap_or_default() {
+        AssetSort::Code => query.order_by_asc(asset::Column::Code),
+        AssetSort::Name => query
+            .order_by_asc(asset::Column::Name)
+            .order_by_asc(asset::Column::Id),
+        AssetSort::OriginalCostDesc => query
+            .order_by_desc(asset::Column::OriginalCost)
+            .order_by_asc(asset::Column::Id),
+        AssetSort::UpdatedDesc => query
+            .order_by_desc(asset::Column::UpdatedAt)
+            .order_by_desc(asset::Column::Id),
+    };
+    let models = query
+        .offset(page.offset())
+        .limit(page.per_page())
+        .all(&state.db)
+        .await?;
+    let mut items = Vec::with_capacity(models.len());
+    for m in &models {
+        items.push(view(form_of(state, m)?, m));
+    }
+    Ok(Page::new(items, page, total))
+}
+
+/// One event in an asset's history.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryEntry {
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// `create`, `update`, `delete`, `import`.
+    pub action: String,
+    /// Who.
+    pub actor: Option<String>,
+    /// The record before.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Json>,
+    /// The record after.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Json>,
+}
+
+/// The audit trail of one asset, oldest first (also after it was deleted).
+pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<HistoryEntry>> {
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::Entity.eq("asset"))
+        .filter(audit_event::Column::EntityId.eq(id))
+        .order_by_asc(audit_event::Column::Id)
+        .all(&state.db)
+        .await?;
+    if events.is_empty()
+        || events
+            .iter()
+            .any(|e| e.unit_id.is_some_and(|u| !actor.sees_unit(u)))
+    {
+        return Err(AppError::not_found("lịch sử của tài sản", "Asset history"));
+    }
+    Ok(events
+        .into_iter()
+        .map(|e| HistoryEntry {
+            at: e.at,
+            action: e.action,
+            actor: e.actor_name,
+            before: e.before,
+            after: e.after,
+        })
+        .collect())
+}
+
+/// Sums of one group of records.
+#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Sums {
+    /// Records.
+    pub count: i64,
+    /// Original cost, đồng.
+    pub original_cost: i64,
+    /// Of which state budget.
+    pub original_cost_budget: i64,
+    /// Of which other sources.
+    pub original_cost_other: i64,
+    /// Accumulated depreciation.
+    pub depreciation: i64,
+    /// Remaining value.
+    pub remaining_value: i64,
+    /// Records by usage status code.
+    pub by_status: BTreeMap<String, i64>,
+}
+
+impl Sums {
+    fn add(&mut self, other: &Sums) {
+        self.count += other.count;
+        self.original_cost += other.original_cost;
+        self.original_cost_budget += other.original_cost_budget;
+        self.original_cost_other += other.original_cost_other;
+        self.depreciation += other.depreciation;
+        self.remaining_value += other.remaining_value;
+        for (k, v) in &other.by_status {
+            *self.by_status.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// Totals of one asset type.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TypeTotals {
+    /// Asset type code.
+    pub asset_type: String,
+    /// Form code.
+    pub form_code: String,
+    /// Totals of the type.
+    pub total: Sums,
+    /// Totals per section (empty when the form has none).
+    pub sections: BTreeMap<String, Sums>,
+}
+
+/// Totals of a unit's records in a campaign.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UnitTotals {
+    /// Per asset type.
+    pub types: Vec<TypeTotals>,
+    /// All types together.
+    pub total: Sums,
+}
+
+/// Sums a unit's records per type, section and usage status in SQL.
+pub async fn totals(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<UnitTotals> {
+    campaigns::get(&state.db, campaign_id).await?;
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Row {
+        type_code: String,
+        form_code: String,
+        section: Option<String>,
+        usage_status: String,
+        count: i64,
+        original_cost: i64,
+        original_cost_budget: i64,
+        original_cost_other: i64,
+        depreciation: i64,
+        remaining_value: i64,
+    }
+    let sum = |c: asset::Column| {
+        Expr::expr(Func::coalesce([Expr::col(c).sum(), Expr::val(0i64)])).cast_as("bigint")
+    };
+    let rows = asset::Entity::find()
+        .select_only()
+        .column(asset::Column::TypeCode)
+        .column(asset::Column::FormCode)
+        .column(asset::Column::Section)
+        .column(asset::Column::UsageStatus)
+        .column_as(
+            Expr::col(asset::Column::Id).count().cast_as("bigint"),
+            "count",
+        )
+        .column_as(sum(asset::Column::OriginalCost), "original_cost")
+        .column_as(
+            sum(asset::Column::OriginalCostBudget),
+            "original_cost_budget",
+        )
+        .column_as(sum(asset::Column::OriginalCostOther), "original_cost_other")
+        .column_as(sum(asset::Column::Depreciation), "depreciation")
+        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .group_by(asset::Column::TypeCode)
+        .group_by(asset::Column::FormCode)
+        .group_by(asset::Column::Section)
+        .group_by(asset::Column::UsageStatus)
+        .into_model::<Row>()
+        .all(&state.db)
+        .await?;
+    let mut types: BTreeMap<String, TypeTotals> = BTreeMap::new();
+    let mut total = Sums::default();
+    for r in rows {
+        let s = Sums {
+            count: r.count,
+            original_cost: r.original_cost,
+            original_cost_budget: r.original_cost_budget,
+            original_cost_other: r.original_cost_other,
+            depreciation: r.depreciation,
+            remaining_value: r.remaining_value,
+            by_status: BTreeMap::from([(r.usage_status.clone(), r.count)]),
+        };
+        let t = types
+            .entry(r.type_code.clone())
+            .or_insert_with(|| TypeTotals {
+                asset_type: r.type_code.clone(),
+                form_code: r.form_code.clone(),
+                total: Sums::default(),
+                sections: BTreeMap::new(),
+            });
+        t.total.add(&s);
+        if let Some(sec) = r.section {
+            t.sections.entry(sec).or_default().add(&s);
+        }
+        total.add(&s);
+    }
+    Ok(UnitTotals {
+        types: types.into_values().collect(),
+        total,
+    })
+}

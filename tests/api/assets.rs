@@ -1,0 +1,518 @@
+//! Issue 3: the asset register, validated against the form definitions.
+
+use serde_json::{Value, json};
+
+use crate::{db_test, support::*};
+
+struct Ctx {
+    admin: String,
+    campaign: i64,
+    unit: i64,
+}
+
+async fn setup(app: &TestApp, types: &[&str]) -> Ctx {
+    let admin = app.admin().await;
+    let campaign = app.campaign(&admin).await;
+    let unit = app.unit(&admin, "1000001", "Trường THCS A").await;
+    app.register(&admin, campaign, unit, types).await;
+    Ctx {
+        admin,
+        campaign,
+        unit,
+    }
+}
+
+fn land(code: &str) -> Value {
+    json!({"asset_type": "01", "section": "I", "code": code, "name": "Khu đất trụ sở", "qty_books": 1500, "qty_counted": 1450,
+           "original_cost": 3_000_000_000_i64, "usage_status": "1", "origin": "transferred_in", "year_in_use": 2010,
+           "fields": {"area_office": 1200, "area_public_service": 250}})
+}
+
+impl Ctx {
+    fn assets(&self) -> String {
+        format!(
+            "/api/v1/campaigns/{}/units/{}/assets",
+            self.campaign, self.unit
+        )
+    }
+}
+
+db_test!(an_asset_is_stored_with_its_derived_values, |app| {
+    let c = setup(&app, &["01"]).await;
+    let res = app
+        .call("POST", &c.assets())
+        .token(&c.admin)
+        .json(&land("D-01"))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(res.headers.get("etag").unwrap(), "\"1\"");
+    let a = res.json();
+    assert_eq!(
+        a["remaining_value"], 3_000_000_000_i64,
+        "remaining value = cost − depreciation (0)"
+    );
+    assert_eq!(a["original_cost_budget"], 3_000_000_000_i64);
+    assert_eq!(a["original_cost_other"], 0);
+    assert_eq!(a["qty_difference"], 50);
+    assert_eq!(a["price_basis"], "actual");
+    assert_eq!(a["fields"]["area_office"], 1200);
+    let got = app
+        .call("GET", &format!("/api/v1/assets/{}", a["id"]))
+        .token(&c.admin)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(got, a);
+});
+
+db_test!(
+    a_record_breaking_many_rules_lists_every_failing_field_and_stores_nothing,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let body = json!({"asset_type": "01", "section": "III", "code": "XE 01", "name": "",
+        "original_cost": 500_000_000, "original_cost_budget": 600_000_000, "depreciation": 700_000_000,
+        "usage_status": "7", "year_in_use": 2027, "qty_books": 1.2345,
+        "fields": {"license_plate": "ABC", "year_of_manufacture": 2028, "area_office": 10, "nope": 1}});
+        let res = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect(422);
+        let mut fields = res.error_fields();
+        fields.sort();
+        assert_eq!(
+            fields,
+            ["fields.nope", "qty_books"],
+            "unreadable values are reported first, all at once"
+        );
+        let body = json!({"asset_type": "01", "section": "III", "code": "XE 01", "name": "",
+        "original_cost": 500_000_000, "original_cost_budget": 600_000_000, "depreciation": 700_000_000,
+        "usage_status": "7", "year_in_use": 2027,
+        "fields": {"license_plate": "ABC", "year_of_manufacture": 2028, "area_office": 10}});
+        let res = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect(422);
+        let mut fields = res.error_fields();
+        fields.sort();
+        assert_eq!(
+            fields,
+            [
+                "code",
+                "fields.area_office",
+                "fields.license_plate",
+                "fields.year_of_manufacture",
+                "name",
+                "original_cost",
+                "usage_status",
+                "year_in_use"
+            ]
+        );
+        // Depreciation is judged against the cost only once the cost itself is right.
+        let list = app
+            .call("GET", &c.assets())
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(list["total"], 0);
+    }
+);
+
+db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
+    let c = setup(&app, &["01", "02"]).await;
+    let post = |body: Value| {
+        let app = app.clone();
+        let path = c.assets();
+        let admin = c.admin.clone();
+        async move {
+            app.call("POST", &path)
+                .token(&admin)
+                .json(&body)
+                .send()
+                .await
+        }
+    };
+    let codes = |res: Res| -> Vec<String> {
+        res.json()["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Remaining value must be cost − depreciation.
+    let mut b = land("R1");
+    b["depreciation"] = json!(1_000_000_000_i64);
+    b["remaining_value"] = json!(2_000_000_001_i64);
+    assert_eq!(
+        codes(post(b.clone()).await.expect(422)),
+        ["remaining_value"]
+    );
+    b["remaining_value"] = json!(2_000_000_000_i64);
+    post(b).await.expect(201);
+    // Books − counted = difference.
+    let mut b = land("R2");
+    b["qty_difference"] = json!(40);
+    assert_eq!(
+        codes(post(b.clone()).await.expect(422)),
+        ["quantity_difference"]
+    );
+    b["qty_difference"] = json!(50);
+    post(b).await.expect(201);
+    // Area by use cannot exceed the counted area.
+    let mut b = land("R3");
+    b["fields"]["area_idle"] = json!(100);
+    assert_eq!(codes(post(b.clone()).await.expect(422)), ["area_by_use"]);
+    b["fields"]["area_idle"] = json!(0);
+    post(b).await.expect(201);
+    // Year built ≤ year in use ≤ cut-off year.
+    let building = |built: i64, used: i64| {
+        json!({"asset_type": "01", "section": "II", "code": format!("N-{built}-{used}"), "name": "Nhà",
+        "original_cost": 900_000_000, "usage_status": "1", "year_in_use": used, "fields": {"year_built": built, "floors": 2}})
+    };
+    assert_eq!(
+        codes(post(building(2015, 2012)).await.expect(422)),
+        ["year_built_before_use"]
+    );
+    assert_eq!(
+        codes(post(building(2015, 2027)).await.expect(422)),
+        ["year_in_use_not_after_cutoff"]
+    );
+    post(building(2012, 2026)).await.expect(201);
+    // Licence plates.
+    let car = |plate: &str| {
+        json!({"asset_type": "01", "section": "III", "code": format!("XE-{plate}"), "name": "Xe", "original_cost": 800_000_000,
+        "usage_status": "1", "fields": {"license_plate": plate}})
+    };
+    assert_eq!(codes(post(car("12-ABC")).await.expect(422)), ["pattern"]);
+    post(car("12A-345.67")).await.expect(201);
+    // Conventional price 1 đồng only with the flag (infrastructure).
+    let road = |cost: i64, basis: &str| {
+        json!({"asset_type": "02", "code": format!("DB-{cost}-{basis}"), "name": "Đường", "original_cost": cost,
+        "price_basis": basis, "usage_status": "1", "fields": {"length_km": 0.5}})
+    };
+    assert_eq!(
+        codes(post(road(1, "actual")).await.expect(422)),
+        ["infrastructure_conventional_price"]
+    );
+    assert_eq!(
+        codes(post(road(5_000_000, "conventional")).await.expect(422)),
+        ["infrastructure_conventional_price"]
+    );
+    post(road(1, "conventional")).await.expect(201);
+    post(road(5_000_000_000, "actual")).await.expect(201);
+    // Special assets at 10,000,000 đồng with the flag; other fixed assets at least 10,000,000 đồng.
+    let other = |cost: i64, basis: &str| {
+        json!({"asset_type": "01", "section": "IV", "code": format!("K-{cost}-{basis}"), "name": "Hiện vật",
+        "original_cost": cost, "price_basis": basis, "usage_status": "1"})
+    };
+    assert_eq!(
+        codes(post(other(9_000_000, "actual")).await.expect(422)),
+        ["fixed_asset_threshold"]
+    );
+    assert_eq!(
+        codes(post(other(12_000_000, "conventional")).await.expect(422)),
+        ["special_asset_price"]
+    );
+    post(other(10_000_000, "conventional")).await.expect(201);
+    post(other(10_000_000, "actual")).await.expect(201);
+    // Money must be whole đồng and never negative.
+    let mut b = land("M1");
+    b["original_cost"] = json!(1000.5);
+    assert_eq!(codes(post(b.clone()).await.expect(422)), ["money"]);
+    b["original_cost"] = json!(-5);
+    assert_eq!(codes(post(b).await.expect(422)), ["min"]);
+});
+
+db_test!(an_asset_of_an_unregistered_type_is_refused, |app| {
+    let c = setup(&app, &["01"]).await;
+    let road = json!({"asset_type": "02", "code": "DB-1", "name": "Đường", "original_cost": 1, "price_basis": "conventional",
+                      "usage_status": "1", "fields": {"length_km": 1}});
+    let res = app
+        .call("POST", &c.assets())
+        .token(&c.admin)
+        .json(&road)
+        .send()
+        .await
+        .expect(422);
+    assert_eq!(res.json()["errors"][0]["code"], "not_registered");
+    assert!(
+        res.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("chưa đăng ký")
+    );
+});
+
+db_test!(a_duplicate_asset_code_is_a_conflict, |app| {
+    let c = setup(&app, &["01"]).await;
+    app.call("POST", &c.assets())
+        .token(&c.admin)
+        .json(&land("D-01"))
+        .send()
+        .await
+        .expect(201);
+    app.call("POST", &c.assets())
+        .token(&c.admin)
+        .json(&land("D-01"))
+        .send()
+        .await
+        .expect(409);
+});
+
+db_test!(
+    of_two_concurrent_edits_one_wins_and_the_other_gets_409,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&land("D-01"))
+            .send()
+            .await
+            .expect(201)
+            .json();
+        let path = format!("/api/v1/assets/{}", a["id"]);
+        let first = app
+            .call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Khu đất A"}))
+            .send()
+            .await;
+        let second = app
+            .call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Khu đất B"}))
+            .send()
+            .await;
+        assert_eq!(first.status, 200);
+        assert_eq!(second.status, 409);
+        assert_eq!(second.json()["type"], "/problems/stale-version");
+        let now = app.call("GET", &path).token(&c.admin).send().await.json();
+        assert_eq!(now["name"], "Khu đất A");
+        assert_eq!(now["version"], 2);
+        app.call("PATCH", &path)
+            .token(&c.admin)
+            .json(&json!({"name": "C"}))
+            .send()
+            .await
+            .expect(428);
+        app.call("PATCH", &path)
+            .token(&c.admin)
+            .json(&json!({"name": "C", "version": 2}))
+            .send()
+            .await
+            .expect(200);
+    }
+);
+
+db_test!(
+    an_update_rederives_values_and_a_bad_update_changes_nothing,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&land("D-01"))
+            .send()
+            .await
+            .expect(201)
+            .json();
+        let path = format!("/api/v1/assets/{}", a["id"]);
+        let b = app
+            .call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"depreciation": 500_000_000, "fields": {"area_idle": null}}))
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(b["remaining_value"], 2_500_000_000_i64);
+        let bad = app
+            .call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"2\"")
+            .json(&json!({"depreciation": 9_000_000_000_i64}))
+            .send()
+            .await
+            .expect(422);
+        assert_eq!(bad.error_fields(), ["depreciation"]);
+        let same = app.call("GET", &path).token(&c.admin).send().await.json();
+        assert_eq!(same, b);
+    }
+);
+
+db_test!(
+    every_write_leaves_a_history_entry_with_before_and_after,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&land("D-01"))
+            .send()
+            .await
+            .expect(201)
+            .json();
+        let path = format!("/api/v1/assets/{}", a["id"]);
+        app.call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Đất mới"}))
+            .send()
+            .await
+            .expect(200);
+        app.call("DELETE", &path)
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(204);
+        let h = app
+            .call("GET", &format!("{path}/history"))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let h = h.as_array().unwrap();
+        let actions: Vec<&str> = h.iter().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, ["create", "update", "delete"]);
+        assert_eq!(h[1]["before"]["name"], "Khu đất trụ sở");
+        assert_eq!(h[1]["after"]["name"], "Đất mới");
+        assert_eq!(h[2]["before"]["name"], "Đất mới");
+        assert_eq!(h[0]["actor"], "admin");
+        app.call("GET", &path)
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(404);
+        app.call("POST", &format!("{path}/history"))
+            .token(&c.admin)
+            .json(&json!({}))
+            .send()
+            .await
+            .expect(405);
+    }
+);
+
+db_test!(totals_are_the_exact_sums_of_the_records, |app| {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let units = app
+        .call("GET", "/api/v1/units?per_page=100")
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    for u in units["items"].as_array().unwrap() {
+        let id = u["id"].as_i64().unwrap();
+        let list = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{id}/assets?per_page=500"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let items = list["items"].as_array().unwrap();
+        let totals = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{id}/totals"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let sum = |k: &str| items.iter().map(|a| a[k].as_i64().unwrap()).sum::<i64>();
+        assert_eq!(totals["total"]["count"], items.len() as i64);
+        for k in [
+            "original_cost",
+            "original_cost_budget",
+            "original_cost_other",
+            "depreciation",
+            "remaining_value",
+        ] {
+            assert_eq!(totals["total"][k], sum(k), "{k} of unit {}", u["code"]);
+        }
+        let broken = items.iter().filter(|a| a["usage_status"] == "4").count() as i64;
+        assert_eq!(
+            totals["total"]["by_status"]["4"].as_i64().unwrap_or(0),
+            broken
+        );
+        for t in totals["types"].as_array().unwrap() {
+            let of_type: Vec<&Value> = items
+                .iter()
+                .filter(|a| a["asset_type"] == t["asset_type"])
+                .collect();
+            assert_eq!(t["total"]["count"], of_type.len() as i64);
+            for (section, s) in t["sections"].as_object().unwrap() {
+                let sec: i64 = of_type
+                    .iter()
+                    .filter(|a| a["section"] == section.as_str())
+                    .map(|a| a["remaining_value"].as_i64().unwrap())
+                    .sum();
+                assert_eq!(s["remaining_value"], sec);
+            }
+        }
+    }
+});
+
+db_test!(the_asset_list_filters_sorts_and_searches, |app| {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let units = app
+        .call("GET", "/api/v1/units?q=kinh%20t%E1%BA%BF")
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    let id = units["items"][0]["id"].as_i64().unwrap();
+    let base = format!("/api/v1/campaigns/{campaign}/units/{id}/assets");
+    let roads = app
+        .call(
+            "GET",
+            &format!("{base}?asset_type=02&sort=original_cost_desc"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(roads["total"], 3);
+    assert_eq!(roads["items"][0]["name"], "Đường Lê Lợi");
+    let land = app
+        .call("GET", &format!("{base}?section=I"))
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(land["total"], 1);
+    let q = app
+        .call("GET", &format!("{base}?q=tr%E1%BA%A7n"))
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(q["total"], 1);
+    app.call("GET", &format!("{base}?sort=sideways"))
+        .token(&admin)
+        .send()
+        .await
+        .expect(422);
+});
