@@ -183,6 +183,13 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
             generated_password: None,
         });
     }
+    if let Some((vi, en)) = password
+        .as_deref()
+        .and_then(crate::auth::password::weakness)
+    {
+        // Refuse before writing anything, so a bad password never leaves half a demo.
+        return Err(AppError::field("KIEMKE_DEMO_PASSWORD", "weak", vi, en));
+    }
     // The units registered in January 2026, well before the deadline.
     let clock = FixedClock::new(local("2026-01-15T09:00:00+07:00")?);
     let mut past = state.clone();

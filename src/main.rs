@@ -50,6 +50,23 @@ async fn open(cli: &Cli, settings: Settings) -> Result<AppState, String> {
     build_state(conn, Arc::new(forms), Arc::new(SystemClock), settings)
 }
 
+/// An error for the terminal: the failing fields spelled out, not just a status.
+fn describe(e: kiemke::error::AppError) -> String {
+    match &e {
+        kiemke::error::AppError::Problem {
+            errors, detail_en, ..
+        } if !errors.is_empty() => {
+            errors
+                .iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+                + &format!(" ({detail_en})")
+        }
+        _ => e.to_string(),
+    }
+}
+
 /// Hides a password in a database URL before printing it.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -61,7 +78,7 @@ fn redact(url: &str) -> String {
 async fn bootstrap(state: &AppState, admin_password: Option<String>) -> Result<(), String> {
     if let Some(pw) = users::bootstrap_admin(state, admin_password)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(describe)?
     {
         tracing::warn!(
             "created the first admin account: user name \"admin\", password \"{pw}\" (shown once; change it with POST /api/v1/me/password)"
@@ -71,9 +88,7 @@ async fn bootstrap(state: &AppState, admin_password: Option<String>) -> Result<(
 }
 
 async fn load_demo(state: &AppState, password: Option<String>) -> Result<(), String> {
-    let report = demo::load(state, password)
-        .await
-        .map_err(|e| e.to_string())?;
+    let report = demo::load(state, password).await.map_err(describe)?;
     if report.created {
         tracing::info!(
             campaign_id = report.campaign_id,

@@ -459,6 +459,9 @@ pub async fn bootstrap_admin(
     if user::Entity::find().count(&state.db).await? > 0 {
         return Ok(None);
     }
+    if let Some((vi, en)) = password.as_deref().and_then(password::weakness) {
+        return Err(AppError::field("KIEMKE_ADMIN_PASSWORD", "weak", vi, en));
+    }
     let generated = password.is_none();
     let pw = password.unwrap_or_else(password::generate);
     create(
