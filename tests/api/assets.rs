@@ -282,25 +282,37 @@ db_test!(
             .expect(201)
             .json();
         let path = format!("/api/v1/assets/{}", a["id"]);
-        let first = app
-            .call("PATCH", &path)
-            .token(&c.admin)
-            .header("if-match", "\"1\"")
-            .json(&json!({"name": "Khu đất A"}))
-            .send()
-            .await;
-        let second = app
-            .call("PATCH", &path)
-            .token(&c.admin)
-            .header("if-match", "\"1\"")
-            .json(&json!({"name": "Khu đất B"}))
-            .send()
-            .await;
-        assert_eq!(first.status, 200);
-        assert_eq!(second.status, 409);
-        assert_eq!(second.json()["type"], "/problems/stale-version");
+        let (first, second) = tokio::join!(
+            app.call("PATCH", &path)
+                .token(&c.admin)
+                .header("if-match", "\"1\"")
+                .json(&json!({"name": "Khu đất A"}))
+                .send(),
+            app.call("PATCH", &path)
+                .token(&c.admin)
+                .header("if-match", "\"1\"")
+                .json(&json!({"name": "Khu đất B"}))
+                .send(),
+        );
+        let mut statuses = [first.status.as_u16(), second.status.as_u16()];
+        statuses.sort();
+        assert_eq!(
+            statuses,
+            [200, 409],
+            "exactly one of two concurrent edits wins"
+        );
+        let (winner, loser) = if first.status == 200 {
+            (first, second)
+        } else {
+            (second, first)
+        };
+        assert_eq!(loser.json()["type"], "/problems/stale-version");
         let now = app.call("GET", &path).token(&c.admin).send().await.json();
-        assert_eq!(now["name"], "Khu đất A");
+        assert_eq!(
+            now["name"],
+            winner.json()["name"],
+            "the loser overwrote nothing"
+        );
         assert_eq!(now["version"], 2);
         app.call("PATCH", &path)
             .token(&c.admin)
