@@ -552,16 +552,7 @@ pub async fn update(
     }
     let (changes, cleared) =
         parse_body(&form, body, &["version", "asset_type"]).map_err(AppError::validation)?;
-    let c = campaigns::get(&tx, current.campaign_id).await?;
-    campaigns::ensure_open(&c)?;
-    let report = report_for(
-        &tx,
-        current.campaign_id,
-        current.unit_id,
-        &current.type_code,
-    )
-    .await?;
-    ensure_editable(&report)?;
+    let (c, report) = writable(&tx, &current).await?;
     let before = record_of(&form, &current);
     let mut record = before.clone();
     for k in cleared {
@@ -622,6 +613,18 @@ pub async fn update(
     Ok(view(&form, &updated))
 }
 
+/// The campaign and report of a stored asset, once both accept changes (open campaign, unlocked report).
+async fn writable(
+    db: &impl ConnectionTrait,
+    m: &asset::Model,
+) -> AppResult<(campaign::Model, report::Model)> {
+    let c = campaigns::get(db, m.campaign_id).await?;
+    campaigns::ensure_open(&c)?;
+    let report = report_for(db, m.campaign_id, m.unit_id, &m.type_code).await?;
+    ensure_editable(&report)?;
+    Ok((c, report))
+}
+
 /// Fields a rule fills in, with the fields it reads.
 fn derived_fields(form: &Form) -> Vec<(String, Vec<String>)> {
     use crate::forms::RuleKind;
@@ -649,16 +652,7 @@ pub async fn delete(
         return Err(stale(current.version));
     }
     let form = form_of(state, &current)?.clone();
-    let c = campaigns::get(&tx, current.campaign_id).await?;
-    campaigns::ensure_open(&c)?;
-    let report = report_for(
-        &tx,
-        current.campaign_id,
-        current.unit_id,
-        &current.type_code,
-    )
-    .await?;
-    ensure_editable(&report)?;
+    let (_, report) = writable(&tx, &current).await?;
     let gone = asset::Entity::delete_many()
         .filter(asset::Column::Id.eq(id))
         .filter(asset::Column::Version.eq(current.version))
