@@ -36,6 +36,22 @@ pub enum Command {
     Migrate,
     /// Load the demo ward (phường Tam Thanh: 16 units, 3 asset types) into the database.
     Demo(DemoArgs),
+    /// Print the units that still owe a report (for a scheduled reminder job).
+    Remind(RemindArgs),
+}
+
+/// Options of `kiemke remind`.
+#[derive(Debug, Args, Clone)]
+pub struct RemindArgs {
+    /// Campaign id.
+    #[arg(long)]
+    pub campaign: i64,
+    /// Only reports due within this many days (overdue ones always included).
+    #[arg(long)]
+    pub within_days: Option<i64>,
+    /// Print JSON (the same document as GET /api/v1/campaigns/{id}/reminders) instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `kiemke serve`.

@@ -18,8 +18,10 @@ pub mod error;
 pub mod forms;
 pub mod numfmt;
 pub mod pagination;
+pub mod progress;
 pub mod registrations;
 pub mod state;
+pub mod submissions;
 pub mod units;
 pub mod users;
 

@@ -124,6 +124,49 @@ async fn run(cli: Cli) -> Result<(), String> {
             bootstrap(&state, args.admin_password.clone()).await?;
             load_demo(&state, args.demo_password.clone()).await
         }
+        Command::Remind(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            let list = kiemke::progress::reminders(&state, args.campaign, args.within_days)
+                .await
+                .map_err(describe)?;
+            if args.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!(
+                    "{} đơn vị còn nợ báo cáo / units still owing a report",
+                    list.len()
+                );
+                for r in &list {
+                    let owed: Vec<String> = r
+                        .owed
+                        .iter()
+                        .map(|o| {
+                            let when = if o.days_left < 0 {
+                                format!("quá hạn {} ngày", -o.days_left)
+                            } else {
+                                format!("còn {} ngày", o.days_left)
+                            };
+                            format!(
+                                "mẫu {} ({}, hạn {}, {when})",
+                                o.form_code,
+                                o.state.label_vi(),
+                                o.deadline.format("%d/%m/%Y")
+                            )
+                        })
+                        .collect();
+                    let contact = r
+                        .accountant_email
+                        .clone()
+                        .or(r.accountant_phone.clone())
+                        .unwrap_or_default();
+                    println!("{}\t{}\t{}\t{}", r.code, r.name, owed.join("; "), contact);
+                }
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;
             bootstrap(&state, args.settings.admin_password.clone()).await?;

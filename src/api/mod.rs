@@ -7,7 +7,9 @@ pub mod campaigns;
 pub mod catalogue;
 pub mod extract;
 pub mod health;
+pub mod progress;
 pub mod registrations;
+pub mod reports;
 pub mod units;
 pub mod users;
 
@@ -70,6 +72,8 @@ impl Modify for BearerScheme {
         (name = "campaigns", description = "Inventory campaigns"),
         (name = "registrations", description = "Units' registrations: team and asset types"),
         (name = "assets", description = "The asset register, checked against the form definitions"),
+        (name = "reports", description = "Submitting, returning and accepting reports; extensions"),
+        (name = "progress", description = "The finance office's progress board, summary and reminders"),
     )
 )]
 struct ApiDoc;
@@ -111,6 +115,15 @@ fn api_router() -> OpenApiRouter<AppState> {
         ))
         .routes(routes!(assets::asset_history))
         .routes(routes!(assets::unit_totals))
+        .routes(routes!(reports::list_reports))
+        .routes(routes!(reports::get_report))
+        .routes(routes!(reports::submit_report))
+        .routes(routes!(reports::return_report))
+        .routes(routes!(reports::accept_report))
+        .routes(routes!(reports::grant_extension))
+        .routes(routes!(progress::get_progress))
+        .routes(routes!(progress::get_summary))
+        .routes(routes!(progress::get_reminders))
 }
 
 /// The OpenAPI document of every operation.

@@ -362,6 +362,7 @@ async fn walk_permission_matrix(app: TestApp) {
                     .replace("{unit_id}", &own.to_string())
                     .replace("{user_id}", &viewer_id.to_string())
                     .replace("{asset_id}", &asset_id.to_string())
+                    .replace("{asset_type}", "01")
                     .replace("{form_code}", "01a");
                 let token = app.login(username, password).await;
                 // A stale If-Match keeps allowed writes from destroying the fixtures the walk needs.

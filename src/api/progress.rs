@@ -1,0 +1,58 @@
+//! `/api/v1/campaigns/{campaign_id}/progress`: the finance office's board.
+
+use axum::{Json, extract::State};
+
+use super::extract::{ApiPath, ApiQuery};
+use crate::{
+    error::{AppResult, ProblemDoc},
+    pagination::PageQuery,
+    progress::{self, Board, ProgressFilter, Reminder, ReminderQuery, Summary},
+    state::AppState,
+};
+
+/// Who registered, who sent, who is late: counts over every obligation, totals by type,
+/// and one row per unit (filter rows by state, asset type, overdue; paginated).
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress", tag = "progress",
+    params(("campaign_id" = i64, Path, minimum = 1), ProgressFilter, PageQuery),
+    security(("bearer" = ["admin", "finance_officer", "viewer"])),
+    responses((status = 200, body = Board), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn get_progress(
+    State(state): State<AppState>,
+    ApiPath(campaign_id): ApiPath<i64>,
+    ApiQuery(filter): ApiQuery<ProgressFilter>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> AppResult<Json<Board>> {
+    Ok(Json(
+        progress::board(&state, campaign_id, &filter, &page).await?,
+    ))
+}
+
+/// The inventory paragraph for the ward's quarterly report, in Vietnamese.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress/summary", tag = "progress",
+    params(("campaign_id" = i64, Path, minimum = 1)),
+    security(("bearer" = ["admin", "finance_officer", "viewer"])),
+    responses((status = 200, body = Summary), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+pub async fn get_summary(
+    State(state): State<AppState>,
+    ApiPath(campaign_id): ApiPath<i64>,
+) -> AppResult<Json<Summary>> {
+    Ok(Json(progress::summary(&state, campaign_id).await?))
+}
+
+/// Units that still owe a report, with the types owed and days left (machine-readable, for whoever sends reminders).
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/reminders", tag = "progress",
+    params(("campaign_id" = i64, Path, minimum = 1), ReminderQuery),
+    security(("bearer" = ["admin", "finance_officer"])),
+    responses((status = 200, body = Vec<Reminder>), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
+              (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+pub async fn get_reminders(
+    State(state): State<AppState>,
+    ApiPath(campaign_id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ReminderQuery>,
+) -> AppResult<Json<Vec<Reminder>>> {
+    Ok(Json(
+        progress::reminders(&state, campaign_id, q.within_days).await?,
+    ))
+}
