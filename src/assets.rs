@@ -304,6 +304,12 @@ pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
 }
 
 /// The report a unit opened by registering `type_code`, or 422 saying the type is not registered.
+///
+/// The report row is locked (`FOR UPDATE` on PostgreSQL; SQLite's single connection
+/// serialises every transaction anyway) for the rest of the caller's transaction, so a
+/// record change and a submission of the same report never interleave: either the change
+/// commits first and the submission's snapshot includes it, or the submission commits first
+/// and the change sees the report locked.
 pub async fn report_for(
     db: &impl ConnectionTrait,
     campaign_id: i64,
@@ -314,6 +320,7 @@ pub async fn report_for(
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::UnitId.eq(unit_id))
         .filter(report::Column::TypeCode.eq(type_code))
+        .lock_exclusive()
         .one(db)
         .await?
         .ok_or_else(|| {

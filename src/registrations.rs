@@ -284,7 +284,27 @@ pub async fn put(
                 ),
             ));
         }
-        report::Entity::delete_by_id(r.id).exec(&tx).await?;
+        // Guarded by the same conditions, so that an asset entered since the check
+        // (a concurrent transaction) keeps its report instead of being orphaned.
+        let gone = report::Entity::delete_many()
+            .filter(report::Column::Id.eq(r.id))
+            .filter(report::Column::RecordCount.eq(0))
+            .filter(report::Column::State.eq("open"))
+            .filter(report::Column::NilReturn.eq(false))
+            .exec(&tx)
+            .await?;
+        if gone.rows_affected != 1 {
+            return Err(AppError::conflict(
+                format!(
+                    "Báo cáo mẫu {} vừa có thay đổi; hãy tải lại rồi đăng ký lại.",
+                    r.form_code
+                ),
+                format!(
+                    "The form {} report changed meanwhile; reload and register again.",
+                    r.form_code
+                ),
+            ));
+        }
     }
     for code in new_types.difference(&old_types) {
         let form_code = state

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, QuerySelect, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -303,14 +303,33 @@ async fn find(
         .filter(report::Column::TypeCode.eq(type_code))
         .one(db)
         .await?
-        .ok_or_else(|| {
-            AppError::not_found(
-                &format!(
-                    "báo cáo loại tài sản {type_code} của đơn vị (đơn vị chưa đăng ký loại này?)"
-                ),
-                &format!("Report for asset type {type_code} (is the type registered?)"),
-            )
-        })
+        .ok_or_else(|| missing(type_code))
+}
+
+fn missing(type_code: &str) -> AppError {
+    AppError::not_found(
+        &format!("báo cáo loại tài sản {type_code} của đơn vị (đơn vị chưa đăng ký loại này?)"),
+        &format!("Report for asset type {type_code} (is the type registered?)"),
+    )
+}
+
+/// [`find`] inside a transaction, locking the report row until it ends (`FOR UPDATE` on
+/// PostgreSQL; SQLite's single connection serialises transactions anyway): a transition and
+/// a record change of the same report then never interleave (see [`assets::report_for`]).
+async fn find_for_update(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+) -> AppResult<report::Model> {
+    report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .filter(report::Column::TypeCode.eq(type_code))
+        .lock_exclusive()
+        .one(db)
+        .await?
+        .ok_or_else(|| missing(type_code))
 }
 
 async fn snapshots(
@@ -348,6 +367,14 @@ async fn current_records(
             Json::Object(j)
         })
         .collect())
+}
+
+/// The snapshot payload of a list of records and its SHA-256 digest (hex).
+fn seal(records: Vec<Json>) -> AppResult<(Json, String)> {
+    let payload = Json::Array(records);
+    let bytes = serde_json::to_vec(&payload).map_err(|e| AppError::Internal(e.to_string()))?;
+    let digest = hex::encode(Sha256::digest(&bytes));
+    Ok((payload, digest))
 }
 
 fn flatten(record: &Json) -> BTreeMap<String, Json> {
@@ -530,8 +557,14 @@ pub async fn submit(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
+    let r = find_for_update(&tx, campaign_id, unit_id, type_code).await?;
+    if ReportState::of(&r) == ReportState::Submitted
+        && let Some(v) = resubmission(state, &tx, &c, &r, req).await?
+    {
+        tx.commit().await?;
+        return Ok(v);
+    }
     campaigns::ensure_open(&c)?;
-    let r = find(&tx, campaign_id, unit_id, type_code).await?;
     if !matches!(
         ReportState::of(&r),
         ReportState::NotStarted | ReportState::Draft | ReportState::Returned
@@ -574,10 +607,7 @@ pub async fn submit(
     if !problems.is_empty() {
         return Err(AppError::validation(problems));
     }
-    let records = current_records(state, &tx, &r).await?;
-    let payload = Json::Array(records);
-    let bytes = serde_json::to_vec(&payload).map_err(|e| AppError::Internal(e.to_string()))?;
-    let digest = hex::encode(Sha256::digest(&bytes));
+    let (payload, digest) = seal(current_records(state, &tx, &r).await?)?;
     let seq = snapshots(&tx, r.id).await?.len() as i32 + 1;
     report_snapshot::ActiveModel {
         report_id: Set(r.id),
@@ -617,6 +647,36 @@ pub async fn submit(
     let v = full_view(state, &tx, &c, &updated).await?;
     tx.commit().await?;
     Ok(v)
+}
+
+/// A submission of a report that is already submitted with exactly these records — a
+/// double click, or a retry after a lost answer: the same report again, with no new
+/// snapshot and no audit event. `None` when the records (or the nil-return flag) differ
+/// from the last snapshot, which the caller refuses as an illegal transition.
+async fn resubmission(
+    state: &AppState,
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    r: &report::Model,
+    req: &SubmitRequest,
+) -> AppResult<Option<ReportView>> {
+    if req.nil_return != r.nil_return {
+        return Ok(None);
+    }
+    let Some(last) = snapshots(db, r.id).await?.pop() else {
+        return Ok(None);
+    };
+    let (_, digest) = seal(current_records(state, db, r).await?)?;
+    if digest != last.digest {
+        return Ok(None);
+    }
+    Ok(Some(full_view(state, db, c, r).await?))
+}
+
+/// The SHA-256 digest of a report's current records, computed as a submission would
+/// (for consistency checks: a locked report's records hash to its last snapshot).
+pub async fn current_digest(state: &AppState, r: &report::Model) -> AppResult<String> {
+    Ok(seal(current_records(state, &state.db, r).await?)?.1)
 }
 
 /// Applies a change to a report, guarded by its version so that racing transitions cannot both win.
@@ -694,7 +754,7 @@ pub async fn return_report(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
-    let r = find(&tx, campaign_id, unit_id, type_code).await?;
+    let r = find_for_update(&tx, campaign_id, unit_id, type_code).await?;
     if ReportState::of(&r) != ReportState::Submitted {
         return Err(illegal(
             &r,
@@ -767,7 +827,7 @@ pub async fn accept(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
-    let r = find(&tx, campaign_id, unit_id, type_code).await?;
+    let r = find_for_update(&tx, campaign_id, unit_id, type_code).await?;
     if ReportState::of(&r) != ReportState::Submitted {
         return Err(illegal(
             &r,
@@ -816,9 +876,12 @@ pub async fn grant_extension(
             ),
         ));
     }
+    // Locked in one order (by type) so that a racing submission waits instead of failing.
     let reports = report::Entity::find()
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::UnitId.eq(unit_id))
+        .order_by_asc(report::Column::TypeCode)
+        .lock_exclusive()
         .all(&tx)
         .await?;
     if reports.is_empty() {

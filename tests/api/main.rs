@@ -5,4 +5,6 @@ mod support;
 mod accounts;
 mod assets;
 mod foundation;
+mod invariants;
+mod reliability;
 mod reports;

@@ -110,14 +110,29 @@ db_test!(
             .send()
             .await
             .expect(409);
+        // A second click on "submit" changes nothing and answers with the same report.
         let again = app
             .call("POST", &format!("{}/submit", c.report("01")))
             .token(&c.admin)
             .send()
             .await
+            .expect(200)
+            .json();
+        assert_eq!(again["state"], "submitted");
+        assert_eq!(again["digest"], sent["digest"]);
+        assert_eq!(again["submissions"], 1);
+        assert_eq!(again["submitted_at"], sent["submitted_at"]);
+        // The same click asking for a nil return is a different submission: refused, naming the state.
+        let other = app
+            .call("POST", &format!("{}/submit", c.report("01")))
+            .token(&c.admin)
+            .json(&json!({"nil_return": true}))
+            .send()
+            .await
             .expect(409);
+        assert_eq!(other.json()["type"], "/problems/invalid-state");
         assert!(
-            again.json()["detail"].as_str().unwrap().contains("đã gửi"),
+            other.json()["detail"].as_str().unwrap().contains("đã gửi"),
             "names the current state"
         );
 
@@ -183,6 +198,19 @@ db_test!(
             .expect(200)
             .json();
         assert_eq!(done["state"], "accepted");
+        let late_click = app
+            .call("POST", &format!("{}/submit", c.report("01")))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(409);
+        assert!(
+            late_click.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("đã chấp nhận"),
+            "names the current state"
+        );
         app.call("POST", &format!("{}/accept", c.report("01")))
             .token(&c.admin)
             .send()

@@ -60,13 +60,15 @@ fn unique_name() -> String {
     )
 }
 
-struct Resource {
+/// A test database, dropped by [`drop_database`].
+pub struct Resource {
     backend: Backend,
     name: String,
     server_url: Option<String>,
 }
 
-async fn create_database(backend: Backend) -> Option<(String, Resource)> {
+/// Creates a fresh, empty database and returns its URL (`None`: PostgreSQL runs are skipped).
+pub async fn create_database(backend: Backend) -> Option<(String, Resource)> {
     let name = unique_name();
     match backend {
         Backend::Sqlite => {
@@ -119,7 +121,8 @@ async fn create_database(backend: Backend) -> Option<(String, Resource)> {
     }
 }
 
-async fn drop_database(r: Resource) {
+/// Deletes a test database (the SQLite file and its WAL, or the PostgreSQL database).
+pub async fn drop_database(r: Resource) {
     match r.backend {
         Backend::Sqlite => {
             for suffix in ["", "-wal", "-shm"] {
