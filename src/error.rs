@@ -295,11 +295,44 @@ fn db_problem(e: &DbErr) -> Parts {
     }
 }
 
-/// Whether a database error means "the database is not reachable right now".
+/// Whether a database error means "the database is not reachable right now" (503, retry
+/// later), as opposed to a bug (500).
+///
+/// That covers: no connection could be had in time (the server is down, refusing
+/// connections, or every connection is busy); the connection broke (I/O error, the server
+/// closed it mid-message); and the server's own "go away" answers — SQLSTATE class 08
+/// (connection exception), 57P01 "terminating connection due to administrator command"
+/// (a fast or immediate shutdown, `pg_terminate_backend`), 57P02 (crash of another server
+/// process), 57P03 "the database system is starting up / shutting down", 53300 (too many
+/// connections) — and SQLite's "database is locked" (codes 5 and 6: another process holds
+/// the file, e.g. a backup).
 pub fn is_unavailable(e: &DbErr) -> bool {
-    matches!(e, DbErr::ConnectionAcquire(_) | DbErr::Conn(_))
-        || matches!(e, DbErr::Exec(sea_orm::RuntimeErr::SqlxError(s)) | DbErr::Query(sea_orm::RuntimeErr::SqlxError(s))
-            if matches!(**s, sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed))
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => &**s,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    match sqlx {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        Sqlx::Database(d) => d.code().is_some_and(|code| {
+            if code.len() == 5 {
+                // PostgreSQL: a SQLSTATE.
+                code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+            } else {
+                // SQLite: an extended result code whose low byte is BUSY (5) or LOCKED (6).
+                code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+            }
+        }),
+        _ => false,
+    }
 }
 
 impl IntoResponse for AppError {

@@ -25,7 +25,13 @@ pub struct Health {
     responses((status = 200, body = Health, description = "Up and the database answers"),
               (status = 503, body = Health, description = "Up, but the database does not answer")))]
 pub async fn health(State(state): State<AppState>) -> impl IntoResponse {
-    let reachable = state.db.execute_unprepared("SELECT 1").await.is_ok();
+    // Bounded, so that a probe gets its answer even while the database hangs or the
+    // pool waits for a server that is down.
+    let ping = state.db.execute_unprepared("SELECT 1");
+    let reachable = matches!(
+        tokio::time::timeout(std::time::Duration::from_secs(3), ping).await,
+        Ok(Ok(_))
+    );
     let body = Health {
         status: if reachable { "ok" } else { "degraded" },
         database: db::backend_name(&state.db),

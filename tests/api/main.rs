@@ -4,7 +4,10 @@ mod support;
 
 mod accounts;
 mod assets;
+mod crash;
+mod faults;
 mod foundation;
+mod http;
 mod invariants;
 mod reliability;
 mod reports;
