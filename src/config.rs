@@ -38,6 +38,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the units that still owe a report (for a scheduled reminder job).
     Remind(RemindArgs),
+    /// `backup FILE` and `restore FILE [--force]` (see docs/RELIABILITY.md).
+    #[command(flatten)]
+    Data(crate::backup::BackupCommand),
 }
 
 /// Options of `kiemke remind`.

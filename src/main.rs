@@ -167,6 +167,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Data(cmd) => {
+            println!("{}", kiemke::backup::run(&cli.database_url, cmd).await?);
+            Ok(())
+        }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;
             bootstrap(&state, args.settings.admin_password.clone()).await?;

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod assets;
+mod backup;
 mod crash;
 mod faults;
 mod foundation;
