@@ -10,5 +10,6 @@ mod faults;
 mod foundation;
 mod http;
 mod invariants;
+mod props;
 mod reliability;
 mod reports;
