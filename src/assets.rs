@@ -712,18 +712,22 @@ pub struct AssetFilter {
     pub asset_type: Option<String>,
     /// Section code (`I` … `IV`).
     #[validate(length(max = 8))]
+    #[param(max_length = 8)]
     pub section: Option<String>,
     /// Usage status code (`1` … `4`).
     #[validate(length(max = 2))]
+    #[param(max_length = 2)]
     pub usage_status: Option<String>,
     /// Origin code.
     #[validate(length(max = 32))]
+    #[param(max_length = 32)]
     pub origin: Option<String>,
     /// Text searched in code and name.
     #[validate(length(max = 100))]
     #[param(max_length = 100)]
     pub q: Option<String>,
     /// Sort order.
+    #[param(inline)]
     pub sort: Option<AssetSort>,
 }
 

@@ -278,6 +278,13 @@ fn db_problem(e: &DbErr) -> Parts {
             "The data is referenced by, or refers to a missing, record.".into(),
             vec![],
         ),
+        _ if is_data_exception(e) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation",
+            "Một giá trị quá dài, quá lớn hoặc chứa ký tự không lưu được (ví dụ ký tự NUL).".into(),
+            "A value is too long, too large, or holds a character that cannot be stored (e.g. NUL).".into(),
+            vec![],
+        ),
         _ if is_unavailable(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -292,6 +299,20 @@ fn db_problem(e: &DbErr) -> Parts {
             "An internal error occurred and was logged. Please try again later.".into(),
             vec![],
         ),
+    }
+}
+
+/// Whether PostgreSQL refused a value itself (SQLSTATE class 22, "data exception": a string
+/// longer than its column, a NUL character, a number out of range) — input that got past
+/// validation, so 422 rather than 500. SQLite stores such values as they are.
+fn is_data_exception(e: &DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx::Error as Sqlx};
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            matches!(&**s, Sqlx::Database(d)
+                if d.code().is_some_and(|c| c.len() == 5 && c.starts_with("22")))
+        }
+        _ => false,
     }
 }
 

@@ -27,8 +27,9 @@ pub static UNIT_CODE: LazyLock<Regex> =
 /// National registration code: 3, 6, 9, 12 or 15 letters and digits.
 pub static REGISTRATION_CODE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(?:[0-9A-Za-z]{3}){1,5}$").expect("valid regex"));
+/// 8 to 20 characters in all (the column's width), a leading `+` included.
 static PHONE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\+?[0-9 .-]{8,20}$").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"^(?:\+[0-9 .-]{7,19}|[0-9 .-]{8,20})$").expect("valid regex"));
 
 /// What kind of body a unit is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -105,7 +106,7 @@ pub struct NewUnit {
     pub accountant_name: Option<String>,
     /// Accountant's phone.
     #[validate(regex(path = *PHONE))]
-    #[schema(pattern = r"^\+?[0-9 .-]{8,20}$", nullable = false)]
+    #[schema(pattern = r"^(?:\+[0-9 .-]{7,19}|[0-9 .-]{8,20})$", nullable = false)]
     pub accountant_phone: Option<String>,
     /// Accountant's e-mail.
     #[validate(email, length(max = 254))]
@@ -145,7 +146,7 @@ pub struct UnitPatch {
     pub accountant_name: Option<Option<String>>,
     /// New accountant's phone, or `null`.
     #[serde(default, deserialize_with = "patch_field")]
-    #[schema(value_type = Option<String>, pattern = r"^\+?[0-9 .-]{8,20}$")]
+    #[schema(value_type = Option<String>, pattern = r"^(?:\+[0-9 .-]{7,19}|[0-9 .-]{8,20})$")]
     pub accountant_phone: Option<Option<String>>,
     /// New accountant's e-mail, or `null`.
     #[serde(default, deserialize_with = "patch_field")]

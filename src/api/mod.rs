@@ -55,6 +55,45 @@ impl Modify for BearerScheme {
     }
 }
 
+/// Error responses leave as `application/problem+json` (see [`crate::error::problem_response`]);
+/// the annotations say `body = ProblemDoc`, which utoipa files under `application/json`.
+/// This moves every such body to the media type the service really sends (found by
+/// schemathesis: every error answer was an undocumented content type).
+struct ProblemMediaType;
+
+impl Modify for ProblemMediaType {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::RefOr;
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for op in ops.into_iter().flatten() {
+                for response in op.responses.responses.values_mut() {
+                    let RefOr::T(response) = response else {
+                        continue;
+                    };
+                    let is_problem = response.content.get("application/json").is_some_and(|c| {
+                        matches!(c, RefOr::T(c) if matches!(&c.schema,
+                            Some(RefOr::Ref(r)) if r.ref_location.ends_with("/ProblemDoc")))
+                    });
+                    if is_problem
+                        && let Some(content) = response.content.shift_remove("application/json")
+                    {
+                        response
+                            .content
+                            .insert("application/problem+json".into(), content);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -126,9 +165,17 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(progress::get_reminders))
 }
 
+/// The router and the OpenAPI document of every operation.
+fn api_parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = api_router().split_for_parts();
+    // After the split: the paths exist only once every route is added.
+    ProblemMediaType.modify(&mut doc);
+    (router, doc)
+}
+
 /// The OpenAPI document of every operation.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api_router().split_for_parts().1
+    api_parts().1
 }
 
 /// The access policy read from the OpenAPI document.
@@ -188,7 +235,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole application: API, documentation and every cross-cutting layer.
 pub fn app(state: AppState) -> Router {
-    let (api, doc) = api_router().split_for_parts();
+    let (api, doc) = api_parts();
     let settings = Arc::clone(&state.settings);
     let api = api
         .route_layer(middleware::from_fn_with_state(

@@ -31,9 +31,11 @@ const WINDOW_MINUTES: i64 = 15;
 pub struct LoginRequest {
     /// Login name.
     #[validate(length(min = 1, max = 64))]
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
     /// Password.
     #[validate(length(min = 1, max = 128))]
+    #[schema(min_length = 1, max_length = 128)]
     pub password: String,
 }
 

@@ -512,3 +512,64 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    hostile_text_is_refused_or_stored_never_a_server_error,
+    |app| {
+        let admin = app.admin().await;
+        let unit = app.unit(&admin, "1000001", "Trường A").await;
+        // Found by schemathesis on PostgreSQL: 21 characters passed the phone check and
+        // overflowed the 20-character column (500).
+        for (path, body) in [
+            (
+                "/api/v1/units".to_string(),
+                json!({"code": "1000002", "name": "B", "kind": "other", "accountant_phone": "+5-82041-0383525.-794"}),
+            ),
+            (
+                format!("/api/v1/units/{unit}"),
+                json!({"accountant_phone": "+5-82041-0383525.-794"}),
+            ),
+            (
+                "/api/v1/users/1".to_string(),
+                json!({"phone": "000000000000000000000"}),
+            ),
+        ] {
+            let method = if path == "/api/v1/units" {
+                "POST"
+            } else {
+                "PATCH"
+            };
+            let res = app
+                .call(method, &path)
+                .token(&admin)
+                .json(&body)
+                .send()
+                .await
+                .expect(422);
+            assert_eq!(res.json()["type"], "/problems/validation");
+        }
+        // A NUL character: PostgreSQL cannot store it (422), SQLite can (201); never a 500.
+        let res = app
+            .call("POST", "/api/v1/units")
+            .token(&admin)
+            .json(&json!({"code": "1000003", "name": "Trường\u{0}C", "kind": "other"}))
+            .send()
+            .await;
+        match app.backend {
+            Backend::Postgres => {
+                assert_eq!(res.status, 422, "{}", String::from_utf8_lossy(&res.body));
+                assert_eq!(res.content_type(), "application/problem+json");
+            }
+            Backend::Sqlite => assert_eq!(res.status, 201),
+        }
+        // The phone limit itself still takes 20 characters, with or without a "+".
+        for phone in ["+84 912 345 678 9012", "0912.345.678 9012345"] {
+            app.call("PATCH", &format!("/api/v1/units/{unit}"))
+                .token(&admin)
+                .json(&json!({"accountant_phone": phone}))
+                .send()
+                .await
+                .expect(200);
+        }
+    }
+);
