@@ -202,7 +202,8 @@ async fn sigterm_with_a_request_in_flight(backend: Backend) {
     let mut stream = TcpStream::connect(server.addr).await.expect("connect");
     // The head and most of the body: the request is being served when the signal comes.
     stream.write_all(&bytes[..cut]).await.expect("send");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Ample time for the server to read the head, even on a loaded machine.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     server.terminate();
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
