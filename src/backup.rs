@@ -114,7 +114,7 @@ pub async fn backup(database_url: &str, file: &Path) -> Result<Counts, String> {
                 .await
                 .map_err(|e| format!("VACUUM INTO {}: {e}", file.display()))?;
             db.close().await.ok();
-            let copy = open_sqlite_file(file, true).await?;
+            let copy = open_sqlite_file(file).await?;
             let counts = verify(&copy).await;
             copy.close().await.ok();
             counts
@@ -158,7 +158,7 @@ async fn restore_sqlite(
     file: &Path,
     force: bool,
 ) -> Result<Counts, String> {
-    let backup = open_sqlite_file(file, true).await?;
+    let backup = open_sqlite_file(file).await?;
     let counts = verify(&backup).await;
     backup.close().await.ok();
     let counts = counts.map_err(|e| format!("{} is not a usable backup: {e}", file.display()))?;
@@ -267,9 +267,9 @@ async fn open(url: &str) -> Result<DatabaseConnection, String> {
         .map_err(|e| format!("cannot open the database: {e}"))
 }
 
-async fn open_sqlite_file(file: &Path, read_only: bool) -> Result<DatabaseConnection, String> {
-    let mode = if read_only { "ro" } else { "rw" };
-    open(&format!("sqlite://{}?mode={mode}", file.display())).await
+/// Opens a SQLite file read-only (a backup is checked, never changed).
+async fn open_sqlite_file(file: &Path) -> Result<DatabaseConnection, String> {
+    open(&format!("sqlite://{}?mode=ro", file.display())).await
 }
 
 async fn tables(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
