@@ -503,7 +503,7 @@ pub async fn list(
         cond = cond.add(unit::Column::Active.eq(a));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", q.to_lowercase().replace('%', "").replace('_', ""));
+        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
         cond = cond.add(
             Condition::any()
                 .add(Expr::expr(Func::lower(Expr::col(unit::Column::Name))).like(pattern.clone()))
