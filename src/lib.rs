@@ -3,7 +3,7 @@
 //! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
 //! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
 //! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
-//! [`export`] (xlsx in the layouts the form definitions describe).
+//! [`export`] / [`import`] (xlsx and CSV in the layouts the form definitions describe).
 
 pub mod api;
 pub mod audit;
@@ -17,6 +17,7 @@ pub mod entities;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod import;
 pub mod numfmt;
 pub mod pagination;
 pub mod registrations;

@@ -16,6 +16,7 @@ mod style;
 use crate::forms::{Form, Record, Value};
 
 pub use flat::flat;
+pub(crate) use official::column_header;
 pub use official::official_form;
 pub use reports::{Figures, ProgressRow, TypeProgress, UnitSummary, progress_sheet, summary};
 
