@@ -19,6 +19,7 @@ pub use flat::flat;
 pub(crate) use official::column_header;
 pub use official::official_form;
 pub use reports::{Figures, ProgressRow, TypeProgress, UnitSummary, progress_sheet, summary};
+pub(crate) use style::MAX_CELL_CHARS;
 
 /// What the top of a sheet says about who reports: printed, never read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

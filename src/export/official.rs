@@ -272,26 +272,35 @@ impl<'a> Sheet<'a> {
         };
         // The range starts on the (blank) section row so that it is never empty.
         let (first, last) = (self.block_start + 1, self.row);
+        let cells: Vec<(String, i128)> = self
+            .cols
+            .iter()
+            .zip(&self.block_sums)
+            .map(|(c, sum)| (format!("=SUM({l}{first}:{l}{last})", l = c.letter), *sum))
+            .collect();
+        for (g, s) in self.grand_sums.iter_mut().zip(&self.block_sums) {
+            *g += s;
+        }
+        self.subtotal_rows.push(self.row);
+        self.sums_row(&label, cells)
+    }
+
+    /// A subtotal or total row: its label, then in each summed column a formula
+    /// with its cached result (`cells` holds one per column; others stay blank).
+    fn sums_row(&mut self, label: &str, cells: Vec<(String, i128)>) -> Result<(), XlsxError> {
         let row = self.row;
         self.ws
-            .write_string_with_format(row, 0, &label, &self.st.label_bold)?;
-        for (i, c) in self.cols.iter().enumerate() {
+            .write_string_with_format(row, 0, label, &self.st.label_bold)?;
+        for (i, (c, (formula, sum))) in self.cols.iter().zip(cells).enumerate() {
             let col = (i + 1) as ColNum;
             if c.summed {
-                let sum = self.block_sums[i];
-                let formula = format!("=SUM({l}{first}:{l}{last})", l = c.letter);
-                self.ws.write_formula_with_format(
-                    row,
-                    col,
-                    Formula::new(formula).set_result(milli_text(sum)),
-                    &c.bold,
-                )?;
-                self.grand_sums[i] += sum;
+                let formula = Formula::new(formula).set_result(milli_text(sum));
+                self.ws
+                    .write_formula_with_format(row, col, formula, &c.bold)?;
             } else {
                 self.ws.write_blank(row, col, &self.st.blank)?;
             }
         }
-        self.subtotal_rows.push(row);
         self.row += 1;
         Ok(())
     }
@@ -341,40 +350,30 @@ impl<'a> Sheet<'a> {
     }
 
     fn write_foot(&mut self, header: &SheetHeader) -> Result<(), XlsxError> {
-        let row = self.row;
-        self.ws
-            .write_string_with_format(row, 0, GRAND_TOTAL, &self.st.label_bold)?;
-        for (i, c) in self.cols.iter().enumerate() {
-            let col = (i + 1) as ColNum;
-            if !c.summed {
-                self.ws.write_blank(row, col, &self.st.blank)?;
-                continue;
-            }
-            let (formula, sum) = if self.form.has_sections() {
-                let cells: Vec<String> = self
-                    .subtotal_rows
-                    .iter()
-                    .map(|r| format!("{}{}", c.letter, r + 1))
-                    .collect();
-                (format!("={}", cells.join("+")), self.grand_sums[i])
-            } else if row > self.first_data_row {
-                let f = format!(
-                    "=SUM({l}{}:{l}{})",
-                    self.first_data_row + 1,
-                    row,
-                    l = c.letter
-                );
-                (f, self.block_sums[i])
-            } else {
-                ("=0".to_string(), 0)
-            };
-            self.ws.write_formula_with_format(
-                row,
-                col,
-                Formula::new(formula).set_result(milli_text(sum)),
-                &c.bold,
-            )?;
-        }
+        let (first, row) = (self.first_data_row + 1, self.row);
+        let cells: Vec<(String, i128)> = self
+            .cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if self.form.has_sections() {
+                    let refs: Vec<String> = self
+                        .subtotal_rows
+                        .iter()
+                        .map(|r| format!("{}{}", c.letter, r + 1))
+                        .collect();
+                    (format!("={}", refs.join("+")), self.grand_sums[i])
+                } else if row >= first {
+                    (
+                        format!("=SUM({l}{first}:{l}{row})", l = c.letter),
+                        self.block_sums[i],
+                    )
+                } else {
+                    ("=0".to_string(), 0)
+                }
+            })
+            .collect();
+        self.sums_row(GRAND_TOTAL, cells)?;
         self.frame
             .write_signature(self.ws, &self.st, row + 2, &header.place, SIGNERS)?;
         Ok(())

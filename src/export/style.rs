@@ -14,7 +14,7 @@ const FONT_SIZE: f64 = 11.0;
 /// Points per printed line of 11 pt text, with leading.
 pub(crate) const LINE: f64 = 15.0;
 /// Excel's limit on the characters of one cell.
-pub(crate) const MAX_CELL_CHARS: usize = 32_767;
+pub const MAX_CELL_CHARS: usize = 32_767;
 
 pub(crate) fn base() -> Format {
     Format::new().set_font_name(FONT).set_font_size(FONT_SIZE)

@@ -8,13 +8,11 @@
 use chrono::{Datelike, NaiveDate};
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
+use crate::export::MAX_CELL_CHARS;
 use crate::forms::{
     FieldDef, FieldType, Value,
     value::{ParseError, decimal_to_milli, parse_vn_date, type_error},
 };
-
-/// Excel's limit on the characters of one cell.
-pub(super) const MAX_CELL_CHARS: usize = 32_767;
 
 /// A cell as the file holds it, before it meets a field.
 #[derive(Debug, Clone, PartialEq)]
@@ -131,8 +129,7 @@ pub(super) fn convert(field: &FieldDef, raw: &Raw) -> Outcome {
 }
 
 fn text(field: &FieldDef, s: &str) -> Outcome {
-    let chars = s.chars().count();
-    if chars > MAX_CELL_CHARS {
+    if s.len() > MAX_CELL_CHARS && s.chars().count() > MAX_CELL_CHARS {
         return Outcome::Error(too_long(field, "too_long", MAX_CELL_CHARS));
     }
     let t = s.trim();
