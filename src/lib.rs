@@ -23,6 +23,7 @@ pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
+pub mod spreadsheets;
 pub mod state;
 pub mod submissions;
 pub mod units;

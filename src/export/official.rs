@@ -76,6 +76,8 @@ struct Column<'a> {
     header: String,
     letter: String,
     data: Format,
+    /// Format for a decimal that happens to be whole: `12`, not `12.000`.
+    whole: Format,
     bold: Format,
     summed: bool,
 }
@@ -116,6 +118,11 @@ impl<'a> Sheet<'a> {
                     header: column_header(field, def),
                     letter: column_number_to_name((i + 1) as ColNum),
                     data: match kind {
+                        Some(k) => st.number(k, false),
+                        None => st.text.clone(),
+                    },
+                    whole: match kind {
+                        Some(NumKind::Decimal(_)) => st.number(NumKind::Whole, false),
                         Some(k) => st.number(k, false),
                         None => st.text.clone(),
                     },
@@ -272,11 +279,16 @@ impl<'a> Sheet<'a> {
         };
         // The range starts on the (blank) section row so that it is never empty.
         let (first, last) = (self.block_start + 1, self.row);
-        let cells: Vec<(String, i128)> = self
+        let section = self.form.sections.get(rank).map(|s| s.code.as_str());
+        // A column that does not apply to the section (car columns under "I. Đất") stays blank.
+        let cells: Vec<Option<(String, i128)>> = self
             .cols
             .iter()
             .zip(&self.block_sums)
-            .map(|(c, sum)| (format!("=SUM({l}{first}:{l}{last})", l = c.letter), *sum))
+            .map(|(c, sum)| {
+                (section.is_none() || c.field.applies_to(section))
+                    .then(|| (format!("=SUM({l}{first}:{l}{last})", l = c.letter), *sum))
+            })
             .collect();
         for (g, s) in self.grand_sums.iter_mut().zip(&self.block_sums) {
             *g += s;
@@ -287,13 +299,17 @@ impl<'a> Sheet<'a> {
 
     /// A subtotal or total row: its label, then in each summed column a formula
     /// with its cached result (`cells` holds one per column; others stay blank).
-    fn sums_row(&mut self, label: &str, cells: Vec<(String, i128)>) -> Result<(), XlsxError> {
+    fn sums_row(
+        &mut self,
+        label: &str,
+        cells: Vec<Option<(String, i128)>>,
+    ) -> Result<(), XlsxError> {
         let row = self.row;
         self.ws
             .write_string_with_format(row, 0, label, &self.st.label_bold)?;
-        for (i, (c, (formula, sum))) in self.cols.iter().zip(cells).enumerate() {
+        for (i, (c, cell)) in self.cols.iter().zip(cells).enumerate() {
             let col = (i + 1) as ColNum;
-            if c.summed {
+            if let (true, Some((formula, sum))) = (c.summed, cell) {
                 let formula = Formula::new(formula).set_result(milli_text(sum));
                 self.ws
                     .write_formula_with_format(row, col, formula, &c.bold)?;
@@ -323,7 +339,11 @@ impl<'a> Sheet<'a> {
             match value {
                 Value::Int(_) | Value::Money(_) | Value::Milli(_) => {
                     let n = as_f64(value).unwrap_or_default();
-                    self.ws.write_number_with_format(row, col, n, &c.data)?;
+                    let format = match value {
+                        Value::Milli(m) if m % 1000 == 0 => &c.whole,
+                        _ => &c.data,
+                    };
+                    self.ws.write_number_with_format(row, col, n, format)?;
                 }
                 Value::Date(d) => write_date(self.ws, row, col, *d, &self.date, &self.st.text)?,
                 Value::Code(code) => {
@@ -373,7 +393,7 @@ impl<'a> Sheet<'a> {
                 }
             })
             .collect();
-        self.sums_row(GRAND_TOTAL, cells)?;
+        self.sums_row(GRAND_TOTAL, cells.into_iter().map(Some).collect())?;
         self.frame
             .write_signature(self.ws, &self.st, row + 2, &header.place, SIGNERS)?;
         Ok(())

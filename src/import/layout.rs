@@ -266,6 +266,11 @@ where
         sheet: sheet.to_string(),
         layout: header.layout,
         header_row: header_index + 1,
+        columns: header
+            .columns
+            .iter()
+            .map(|(c, f)| (f.key.clone(), column_letter(*c)))
+            .collect(),
     };
     let sink = Sink {
         form: a.form,

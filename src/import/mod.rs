@@ -104,6 +104,8 @@ pub struct SheetRead {
     pub layout: Layout,
     /// 1-based row of the header (of the hidden key row in the official layout).
     pub header_row: u32,
+    /// Column letter of each field the sheet holds (to place errors found later by the rules).
+    pub columns: std::collections::BTreeMap<String, String>,
 }
 
 /// Everything read from one file.

@@ -89,13 +89,15 @@ fn flat_export_reads_back_to_identical_records() {
         let parsed = read(&form, &bytes, "flat.xlsx").unwrap();
         no_errors(&parsed);
         assert_eq!(parsed.kind, FileKind::Xlsx);
+        assert_eq!(parsed.sheets.len(), 1);
+        let sheet = &parsed.sheets[0];
         assert_eq!(
-            parsed.sheets,
-            vec![SheetRead {
-                sheet: format!("flat_{}", form.code),
-                layout: Layout::Flat,
-                header_row: 1,
-            }]
+            (sheet.sheet.as_str(), sheet.layout, sheet.header_row),
+            (format!("flat_{}", form.code).as_str(), Layout::Flat, 1)
+        );
+        assert_eq!(
+            sheet.columns.get("code").map(String::as_str),
+            Some(column_of(&form, "code").as_str())
         );
         assert_eq!(records(&parsed), input, "form {}", form.code);
         assert_eq!(parsed.rows[0].row_number, 2);
@@ -690,4 +692,10 @@ fn a_hundred_thousand_assets_stream_out_and_back_in_row_order() {
     assert_eq!((scan.rows, count), (n, n));
     assert_eq!(total, 15_000_000 * n as i64);
     assert_eq!(last_code, "TS-099999");
+}
+
+/// The column letter a flat export gives a field.
+fn column_of(form: &crate::forms::Form, key: &str) -> String {
+    let i = form.flat_columns.iter().position(|k| k == key).unwrap_or(0) as u32;
+    super::layout::column_letter(i)
 }

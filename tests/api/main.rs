@@ -6,3 +6,4 @@ mod accounts;
 mod assets;
 mod foundation;
 mod reports;
+mod spreadsheets;
