@@ -96,7 +96,7 @@ fn number(r: &Record, k: &str) -> Option<i64> {
 }
 
 /// Writes a checked record into an active model (core columns, then the JSON fields).
-fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
+pub(crate) fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
     a.section = Set(text(r, "section"));
     a.code = Set(text(r, "code").unwrap_or_default());
     a.name = Set(text(r, "name").unwrap_or_default());
@@ -261,11 +261,7 @@ pub fn check_record(
     for_submission: bool,
 ) -> Vec<FieldError> {
     let lang = Lang::current();
-    let ctx = validate::Context {
-        cutoff_year: clock::local_year(cutoff),
-        for_submission,
-    };
-    validate::check(form, record, ctx)
+    check_issues(form, record, cutoff, for_submission)
         .into_iter()
         .map(|i| FieldError {
             field: if Form::is_core(&i.field) {
@@ -277,6 +273,20 @@ pub fn check_record(
             message: i.message.get(lang).to_string(),
         })
         .collect()
+}
+
+/// The problems of a record in both languages, keyed by field key.
+pub fn check_issues(
+    form: &Form,
+    record: &mut Record,
+    cutoff: DateTime<Utc>,
+    for_submission: bool,
+) -> Vec<validate::Issue> {
+    let ctx = validate::Context {
+        cutoff_year: clock::local_year(cutoff),
+        for_submission,
+    };
+    validate::check(form, record, ctx)
 }
 
 /// Fails with 409 while the report is submitted or accepted (a returned report unlocks).
@@ -333,6 +343,70 @@ pub async fn report_for(
         })
 }
 
+/// A change to a report's running totals.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delta {
+    /// Records added (negative: removed).
+    pub count: i64,
+    /// Original cost added, đồng.
+    pub original_cost: i64,
+    /// Depreciation added, đồng.
+    pub depreciation: i64,
+    /// Remaining value added, đồng.
+    pub remaining_value: i64,
+}
+
+impl Delta {
+    /// `sign` × one stored asset.
+    pub fn of(m: &asset::Model, sign: i64) -> Delta {
+        Delta {
+            count: sign,
+            original_cost: sign * m.original_cost,
+            depreciation: sign * m.depreciation,
+            remaining_value: sign * m.remaining_value,
+        }
+    }
+
+    /// Adds another delta.
+    pub fn add(&mut self, o: Delta) {
+        self.count += o.count;
+        self.original_cost += o.original_cost;
+        self.depreciation += o.depreciation;
+        self.remaining_value += o.remaining_value;
+    }
+}
+
+/// Applies a delta to a report's running totals (inside the caller's transaction).
+pub async fn apply_delta(
+    db: &impl ConnectionTrait,
+    report_id: i64,
+    d: Delta,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    report::Entity::update_many()
+        .col_expr(
+            report::Column::RecordCount,
+            Expr::col(report::Column::RecordCount).add(d.count),
+        )
+        .col_expr(
+            report::Column::OriginalCostTotal,
+            Expr::col(report::Column::OriginalCostTotal).add(d.original_cost),
+        )
+        .col_expr(
+            report::Column::DepreciationTotal,
+            Expr::col(report::Column::DepreciationTotal).add(d.depreciation),
+        )
+        .col_expr(
+            report::Column::RemainingValueTotal,
+            Expr::col(report::Column::RemainingValueTotal).add(d.remaining_value),
+        )
+        .col_expr(report::Column::UpdatedAt, Expr::value(now))
+        .filter(report::Column::Id.eq(report_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Adds `sign` × the asset's values to its report's running totals.
 async fn add_to_report(
     db: &impl ConnectionTrait,
@@ -341,28 +415,7 @@ async fn add_to_report(
     sign: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    report::Entity::update_many()
-        .col_expr(
-            report::Column::RecordCount,
-            Expr::col(report::Column::RecordCount).add(sign),
-        )
-        .col_expr(
-            report::Column::OriginalCostTotal,
-            Expr::col(report::Column::OriginalCostTotal).add(sign * m.original_cost),
-        )
-        .col_expr(
-            report::Column::DepreciationTotal,
-            Expr::col(report::Column::DepreciationTotal).add(sign * m.depreciation),
-        )
-        .col_expr(
-            report::Column::RemainingValueTotal,
-            Expr::col(report::Column::RemainingValueTotal).add(sign * m.remaining_value),
-        )
-        .col_expr(report::Column::UpdatedAt, Expr::value(now))
-        .filter(report::Column::Id.eq(report_id))
-        .exec(db)
-        .await?;
-    Ok(())
+    apply_delta(db, report_id, Delta::of(m, sign), now).await
 }
 
 fn duplicate_code(code: &str) -> AppError {
@@ -561,17 +614,7 @@ pub async fn update(
         parse_body(&form, body, &["version", "asset_type"]).map_err(AppError::validation)?;
     let (c, report) = writable(&tx, &current).await?;
     let before = record_of(&form, &current);
-    let mut record = before.clone();
-    for k in cleared {
-        record.remove(&k);
-    }
-    // A changed input invalidates what was derived from it, unless the body sets it too.
-    for (derived, inputs) in derived_fields(&form) {
-        if inputs.iter().any(|k| changes.contains_key(k)) && !changes.contains_key(&derived) {
-            record.remove(&derived);
-        }
-    }
-    record.extend(changes);
+    let mut record = merge(&form, &before, changes, &cleared);
     let errors = check_record(&form, &mut record, c.cutoff_at, false);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
@@ -630,6 +673,22 @@ async fn writable(
     let report = report_for(db, m.campaign_id, m.unit_id, &m.type_code).await?;
     ensure_editable(&report)?;
     Ok((c, report))
+}
+
+/// Applies changes to a stored record: `cleared` keys are emptied, `changes` replace, and a
+/// value derived from a changed input is dropped (to be derived again) unless it changes too.
+pub fn merge(form: &Form, before: &Record, changes: Record, cleared: &[String]) -> Record {
+    let mut record = before.clone();
+    for k in cleared {
+        record.remove(k);
+    }
+    for (derived, inputs) in derived_fields(form) {
+        if inputs.iter().any(|k| changes.contains_key(k)) && !changes.contains_key(&derived) {
+            record.remove(&derived);
+        }
+    }
+    record.extend(changes);
+    record
 }
 
 /// Fields a rule fills in, with the fields it reads.

@@ -41,6 +41,58 @@ pub enum Command {
     /// `backup FILE` and `restore FILE [--force]` (see docs/RELIABILITY.md).
     #[command(flatten)]
     Data(crate::backup::BackupCommand),
+    /// Write a form, the flat upload layout, a consolidated report or the progress board to an .xlsx file.
+    Export(ExportArgs),
+    /// Import an .xlsx or .csv file into a unit's assets (all rows or none).
+    Import(ImportArgs),
+}
+
+/// Options of `kiemke export`.
+#[derive(Debug, Args, Clone)]
+pub struct ExportArgs {
+    /// Campaign id.
+    #[arg(long)]
+    pub campaign: i64,
+    /// Unit id (for a unit's form; omit with --summary or --progress).
+    #[arg(long)]
+    pub unit: Option<i64>,
+    /// Form code, e.g. 01a.
+    #[arg(long)]
+    pub form: Option<String>,
+    /// The flat layout for the national software instead of the official form.
+    #[arg(long)]
+    pub flat: bool,
+    /// The consolidated report of --form across units.
+    #[arg(long)]
+    pub summary: bool,
+    /// The progress board.
+    #[arg(long)]
+    pub progress: bool,
+    /// Output file.
+    #[arg(long, short)]
+    pub out: std::path::PathBuf,
+}
+
+/// Options of `kiemke import`.
+#[derive(Debug, Args, Clone)]
+pub struct ImportArgs {
+    /// Campaign id.
+    #[arg(long)]
+    pub campaign: i64,
+    /// Unit id.
+    #[arg(long)]
+    pub unit: i64,
+    /// Form code (needed when the unit registered several types and the file is not in our own layout).
+    #[arg(long)]
+    pub form: Option<String>,
+    /// Check and report, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Most data rows accepted.
+    #[arg(long, default_value_t = 200_000)]
+    pub max_rows: usize,
+    /// The file (.xlsx or .csv).
+    pub file: std::path::PathBuf,
 }
 
 /// Options of `kiemke remind`.

@@ -134,6 +134,7 @@ fn title(slug: &str, lang: Lang) -> &'static str {
         "stale-version" => ("Dữ liệu đã bị người khác thay đổi", "Stale version"),
         "invalid-state" => ("Trạng thái không cho phép thao tác này", "Invalid state"),
         "precondition-required" => ("Thiếu phiên bản dữ liệu", "Precondition required"),
+        "import-file" => ("Tệp không nhập được", "The file cannot be imported"),
         "locked" => ("Báo cáo đã khóa", "Report locked"),
         "unauthorized" => ("Chưa đăng nhập", "Unauthorized"),
         "forbidden" => ("Không có quyền", "Forbidden"),

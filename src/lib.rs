@@ -2,7 +2,8 @@
 //!
 //! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
 //! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
-//! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL).
+//! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
+//! [`export`] / [`import`] (xlsx and CSV in the layouts the form definitions describe).
 
 pub mod api;
 pub mod assets;
@@ -16,11 +17,14 @@ pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod error;
+pub mod export;
 pub mod forms;
+pub mod import;
 pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
+pub mod spreadsheets;
 pub mod state;
 pub mod submissions;
 pub mod units;

@@ -171,6 +171,90 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", kiemke::backup::run(&cli.database_url, cmd).await?);
             Ok(())
         }
+        Command::Export(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            let actor = kiemke::auth::Actor::system();
+            let book = match (args.summary, args.progress, args.unit, args.form.as_deref()) {
+                (true, _, _, Some(form)) => {
+                    kiemke::spreadsheets::consolidated(&state, &actor, args.campaign, form).await
+                }
+                (_, true, _, _) => {
+                    kiemke::spreadsheets::progress_sheet(&state, &actor, args.campaign).await
+                }
+                (false, false, Some(unit), Some(form)) => {
+                    kiemke::spreadsheets::unit_form(
+                        &state,
+                        &actor,
+                        args.campaign,
+                        unit,
+                        form,
+                        args.flat,
+                    )
+                    .await
+                }
+                _ => {
+                    return Err(
+                        "name --unit and --form, or --summary with --form, or --progress".into(),
+                    );
+                }
+            }
+            .map_err(describe)?;
+            std::fs::write(&args.out, &book.bytes)
+                .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
+            println!("wrote {} ({} bytes)", args.out.display(), book.bytes.len());
+            Ok(())
+        }
+        Command::Import(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            let bytes = std::fs::read(&args.file)
+                .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
+            let opts = kiemke::spreadsheets::ImportOptions {
+                dry_run: args.dry_run,
+                form_code: args.form.clone(),
+                file_name: args
+                    .file
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                max_rows: args.max_rows,
+            };
+            let bar = |done: usize, total: usize| {
+                if total >= 1_000 && (done.is_multiple_of(1_000) || done == total) {
+                    let filled = done * 30 / total.max(1);
+                    eprint!(
+                        "\r[{}{}] {done}/{total}",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled)
+                    );
+                    if done == total {
+                        eprintln!();
+                    }
+                }
+            };
+            let report = kiemke::spreadsheets::import(
+                &state,
+                &kiemke::auth::Actor::system(),
+                args.campaign,
+                args.unit,
+                bytes,
+                &opts,
+                &bar,
+            )
+            .await
+            .map_err(describe)?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+            );
+            if report.errors.is_empty() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} error(s); nothing was imported",
+                    report.errors.len()
+                ))
+            }
+        }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;
             bootstrap(&state, args.settings.admin_password.clone()).await?;

@@ -10,6 +10,7 @@ pub mod health;
 pub mod progress;
 pub mod registrations;
 pub mod reports;
+pub mod spreadsheets;
 pub mod units;
 pub mod users;
 
@@ -113,6 +114,8 @@ impl Modify for ProblemMediaType {
         (name = "assets", description = "The asset register, checked against the form definitions"),
         (name = "reports", description = "Submitting, returning and accepting reports; extensions"),
         (name = "progress", description = "The finance office's progress board, summary and reminders"),
+        (name = "exports", description = "Standard forms, flat upload layout, consolidated report and progress as .xlsx"),
+        (name = "imports", description = "Accountants' workbooks in (xlsx or CSV), checked cell by cell"),
     )
 )]
 struct ApiDoc;
@@ -163,6 +166,11 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(progress::get_progress))
         .routes(routes!(progress::get_summary))
         .routes(routes!(progress::get_reminders))
+        .routes(routes!(spreadsheets::unit_form))
+        .routes(routes!(spreadsheets::unit_flat))
+        .routes(routes!(spreadsheets::summary))
+        .routes(routes!(spreadsheets::progress))
+        .routes(routes!(spreadsheets::import))
 }
 
 /// The router and the OpenAPI document of every operation.

@@ -243,7 +243,7 @@ impl Value {
     }
 }
 
-fn type_error(label: &Text, vi: &str, en: &str) -> ParseError {
+pub(crate) fn type_error(label: &Text, vi: &str, en: &str) -> ParseError {
     perr(
         "type",
         format!("«{}» phải là {vi}", label.vi),

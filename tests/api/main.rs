@@ -13,3 +13,4 @@ mod invariants;
 mod props;
 mod reliability;
 mod reports;
+mod spreadsheets;

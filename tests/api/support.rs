@@ -146,6 +146,7 @@ pub async fn drop_database(r: Resource) {
 pub fn test_settings() -> Settings {
     Settings {
         argon2_memory_kib: 8,
+        upload_limit: 2 * 1024 * 1024,
         ..Settings::default()
     }
 }

@@ -1,0 +1,260 @@
+//! Workbooks out (official form, flat upload layout, consolidated report, progress)
+//! and accountants' workbooks in.
+
+use axum::{
+    Json,
+    body::Bytes,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use validator::Validate;
+
+use super::extract::{ApiPath, ApiQuery, too_large};
+use crate::{
+    auth::Actor,
+    error::{AppError, AppResult, FieldError, Lang, ProblemDoc},
+    spreadsheets::{self, ImportOptions, ImportReport, Workbook},
+    state::AppState,
+};
+
+/// Content type of an xlsx workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn xlsx(w: Workbook) -> Response {
+    let mut res = (StatusCode::OK, w.bytes).into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", w.file_name)) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    res
+}
+
+fn xlsx_name(file: &str) -> AppResult<&str> {
+    file.strip_suffix(".xlsx").ok_or_else(|| {
+        AppError::not_found(
+            &format!("tệp «{file}» (dùng dạng 01a.xlsx)"),
+            &format!("File \"{file}\" (use the form 01a.xlsx)"),
+        )
+    })
+}
+
+/// A unit's form as Vietnamese officials expect it (e.g. `01a.xlsx`): motto, title, cut-off,
+/// grouped headers, numbered columns, sections with subtotals, grand total and signatures.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/forms/{form_code}", tag = "exports",
+    params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
+           ("form_code" = String, Path, description = "Form code followed by .xlsx, e.g. 01a.xlsx", pattern = "^[0-9]{2}a\\.xlsx$")),
+    security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+pub async fn unit_form(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((campaign_id, unit_id, file)): ApiPath<(i64, i64, String)>,
+) -> AppResult<Response> {
+    let code = xlsx_name(&file)?;
+    Ok(xlsx(
+        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, code, false).await?,
+    ))
+}
+
+/// A unit's records of one form in the flat layout for the national software: one header row
+/// of field keys, one row per asset, enum codes, plain numbers.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/forms/{form_code}/flat.xlsx", tag = "exports",
+    params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
+           ("form_code" = String, Path, pattern = "^[0-9]{2}a$")),
+    security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+pub async fn unit_flat(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((campaign_id, unit_id, code)): ApiPath<(i64, i64, String)>,
+) -> AppResult<Response> {
+    Ok(xlsx(
+        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, &code, true).await?,
+    ))
+}
+
+/// The consolidated report of one form: a row per unit with counts and values by section and
+/// usage status, and a ward total.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/forms/{form_code}/summary.xlsx", tag = "exports",
+    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$")),
+    security(("bearer" = ["admin", "finance_officer", "viewer"])),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc)))]
+pub async fn summary(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((campaign_id, code)): ApiPath<(i64, String)>,
+) -> AppResult<Response> {
+    Ok(xlsx(
+        spreadsheets::consolidated(&state, &actor, campaign_id, &code).await?,
+    ))
+}
+
+/// The progress board as a sheet.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress.xlsx", tag = "exports",
+    params(("campaign_id" = i64, Path, minimum = 1)),
+    security(("bearer" = ["admin", "finance_officer", "viewer"])),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc)))]
+pub async fn progress(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath(campaign_id): ApiPath<i64>,
+) -> AppResult<Response> {
+    Ok(xlsx(
+        spreadsheets::progress_sheet(&state, &actor, campaign_id).await?,
+    ))
+}
+
+/// Options of an import.
+#[derive(Debug, Clone, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportQuery {
+    /// `true`: check the file and report, write nothing.
+    pub dry_run: Option<bool>,
+    /// Form of the file (needed only when the unit registered several types and the file is not in our own layout).
+    #[param(pattern = "^[0-9]{2}a$")]
+    #[validate(length(equal = 3))]
+    pub form_code: Option<String>,
+}
+
+async fn upload(req: Request, limit: usize) -> AppResult<(String, Bytes)> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| too_large())?;
+    if let Ok(boundary) = multer::parse_boundary(&content_type) {
+        let stream =
+            futures_util::stream::once(async move { Ok::<Bytes, std::convert::Infallible>(body) });
+        let mut parts = multer::Multipart::new(stream, boundary);
+        while let Ok(Some(field)) = parts.next_field().await {
+            if field.file_name().is_some() || field.name() == Some("file") {
+                let name = field.file_name().unwrap_or("upload").to_string();
+                let bytes = field.bytes().await.map_err(|_| {
+                    AppError::bad_request(
+                        "Không đọc được tệp gửi lên.",
+                        "Could not read the uploaded file.",
+                    )
+                })?;
+                return Ok((name, bytes));
+            }
+        }
+        return Err(AppError::field(
+            "file",
+            "required",
+            "Chưa đính kèm tệp (trường «file»)",
+            "No file attached (field \"file\")",
+        ));
+    }
+    let name = if content_type.starts_with("text/csv") {
+        "upload.csv"
+    } else {
+        "upload.xlsx"
+    };
+    Ok((name.to_string(), body))
+}
+
+/// Imports an accountant's workbook (our official layout or the flat layout, .xlsx; or CSV in the
+/// flat layout), sent as the raw body or as `multipart/form-data` field `file`. Every row is checked;
+/// every problem is reported by sheet, row and column, and then nothing is written. Otherwise all rows
+/// are written in one transaction, upserting by asset code: a blank cell keeps the stored value, a cell
+/// reading `<xóa>` clears it. Re-importing the same file changes nothing. With
+/// `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` a rejected file comes back as
+/// the user's workbook with an error column.
+#[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/imports", tag = "imports",
+    params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1), ImportQuery),
+    request_body(content = Vec<u8>, description = "The file (.xlsx or .csv), raw or as multipart field `file`",
+                 content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    security(("bearer" = ["admin", "unit_accountant"])),
+    responses((status = 200, body = ImportReport, description = "Imported (or checked, with dry_run)"),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 413, body = ProblemDoc),
+              (status = 415, body = ProblemDoc), (status = 422, body = ImportReport, description = "Rejected: every problem by cell; nothing written")))]
+pub async fn import(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((campaign_id, unit_id)): ApiPath<(i64, i64)>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    req: Request,
+) -> AppResult<Response> {
+    let wants_xlsx = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains(XLSX));
+    let (file_name, bytes) = upload(req, state.settings.upload_limit).await?;
+    let opts = ImportOptions {
+        dry_run: q.dry_run.unwrap_or(false),
+        form_code: q.form_code,
+        file_name: file_name.clone(),
+        max_rows: 200_000,
+    };
+    let report = spreadsheets::import(
+        &state,
+        &actor,
+        campaign_id,
+        unit_id,
+        bytes.to_vec(),
+        &opts,
+        &|_, _| {},
+    )
+    .await?;
+    if report.errors.is_empty() {
+        return Ok(Json(report).into_response());
+    }
+    if wants_xlsx {
+        let annotated = spreadsheets::annotated_workbook(&bytes, &file_name, &report.errors)?;
+        let mut res = xlsx(Workbook {
+            file_name: format!("loi_{}", file_name.replace(".csv", ".xlsx")),
+            bytes: annotated,
+        });
+        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+        return Ok(res);
+    }
+    Ok(rejected(report))
+}
+
+/// A rejected import as a problem document: the usual `errors` list plus the full cell errors.
+fn rejected(report: ImportReport) -> Response {
+    let lang = Lang::current();
+    let errors: Vec<FieldError> = report
+        .errors
+        .iter()
+        .map(|e| FieldError {
+            field: format!("{}!{}{} ({})", e.sheet, e.column_letter, e.row, e.field),
+            code: e.code.clone(),
+            message: lang.pick(&e.message.vi, &e.message.en).to_string(),
+        })
+        .collect();
+    let n = errors.len();
+    let body = serde_json::json!({
+        "type": "/problems/import-rejected",
+        "title": lang.pick("Tệp có lỗi, chưa nhập gì", "The file has errors; nothing was imported"),
+        "status": 422,
+        "detail": lang.pick(
+            &format!("Tệp có {n} lỗi; chưa ghi dữ liệu nào. Sửa các ô trong danh sách «errors» rồi nhập lại."),
+            &format!("The file has {n} error(s); nothing was written. Fix the cells listed in \"errors\" and import again."),
+        ),
+        "errors": errors,
+        "report": report,
+    });
+    let mut res = (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    res
+}

@@ -1,0 +1,353 @@
+//! The frame around a table, as Vietnamese officials expect it: the reporting unit
+//! top left, the form number and the national motto top right, the title, and the
+//! signature block under the table.
+
+use rust_xlsxwriter::{Format, Worksheet, XlsxError};
+
+use super::{
+    SheetHeader,
+    style::{LINE, Styles, lines},
+};
+
+/// An inclusive range of sheet columns.
+pub(crate) type Span = (u16, u16);
+
+/// Column widths and the three blocks (left, middle, right) laid over them.
+pub(crate) struct Frame {
+    widths: Vec<f64>,
+    left: Span,
+    middle: Span,
+    right: Span,
+}
+
+/// Who signs a unit's sheet: (title, note) for the left, middle and right blocks.
+pub(crate) const SIGNERS: [(&str, &str); 3] = [
+    ("NGƯỜI LẬP BIỂU", "(Ký, ghi rõ họ tên)"),
+    ("KẾ TOÁN TRƯỞNG", "(Ký, ghi rõ họ tên)"),
+    ("THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)"),
+];
+
+/// A4 landscape, one page wide, centred, numbered pages.
+pub(crate) fn print_setup(ws: &mut Worksheet) {
+    ws.set_landscape();
+    ws.set_paper_size(9);
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_print_center_horizontally(true);
+    ws.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
+    ws.set_footer("&CTrang &P/&N");
+}
+
+/// Width a block should reach before it stops taking columns.
+const BLOCK_WIDTH: f64 = 45.0;
+
+impl Frame {
+    /// A frame over columns of these widths (at least one column).
+    pub(crate) fn new(widths: Vec<f64>) -> Frame {
+        let n = widths.len().clamp(1, u16::MAX as usize) as u16;
+        let (left, middle, right) = if n < 9 {
+            // Too few columns to measure: split in thirds.
+            let a = (n / 3).max(1);
+            let b = (2 * n / 3).max(a + 1).min(n);
+            (
+                (0, a - 1),
+                (a, b.saturating_sub(1).max(a)),
+                (b.min(n - 1), n - 1),
+            )
+        } else {
+            let w = |c: u16| widths.get(c as usize).copied().unwrap_or(12.0);
+            let mut le = 0;
+            let mut acc = w(0);
+            while acc < BLOCK_WIDTH && le + 1 < n / 3 {
+                le += 1;
+                acc += w(le);
+            }
+            let mut rs = n - 1;
+            let mut acc = w(rs);
+            while acc < BLOCK_WIDTH && rs > 2 * n / 3 {
+                rs -= 1;
+                acc += w(rs);
+            }
+            // The middle block: grow from the centre of what is left until wide enough.
+            let (lo, hi) = (le + 1, rs - 1);
+            let (mut a, mut b) = ((lo + hi) / 2, (lo + hi) / 2);
+            let mut acc = w(a);
+            while acc < BLOCK_WIDTH * 0.7 && (a > lo || b < hi) {
+                if b < hi {
+                    b += 1;
+                    acc += w(b);
+                }
+                if acc < BLOCK_WIDTH * 0.7 && a > lo {
+                    a -= 1;
+                    acc += w(a);
+                }
+            }
+            ((0, le), (a, b), (rs, n - 1))
+        };
+        Frame {
+            widths,
+            left,
+            middle,
+            right,
+        }
+    }
+
+    /// Last sheet column of the table.
+    pub(crate) fn last_col(&self) -> u16 {
+        (self.widths.len().max(1) - 1) as u16
+    }
+
+    pub(crate) fn all(&self) -> Span {
+        (0, self.last_col())
+    }
+
+    pub(crate) fn width(&self, col: u16) -> f64 {
+        self.widths.get(col as usize).copied().unwrap_or(12.0)
+    }
+
+    /// Width of a span in characters.
+    pub(crate) fn span_width(&self, (a, b): Span) -> f64 {
+        (a..=b).map(|c| self.width(c)).sum()
+    }
+
+    pub(crate) fn set_widths(&self, ws: &mut Worksheet) -> Result<(), XlsxError> {
+        for (c, w) in self.widths.iter().enumerate() {
+            ws.set_column_width(c as u16, *w)?;
+        }
+        Ok(())
+    }
+
+    /// The unit block, the form number and the motto; the title and its lines.
+    /// Returns the next free row.
+    pub(crate) fn write_top(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        header: &SheetHeader,
+        form_no: Option<&str>,
+        title: &str,
+        unit_note: Option<&str>,
+    ) -> Result<u32, XlsxError> {
+        let mut left: Vec<(String, &Format)> = vec![
+            (header.superior_body.clone(), &st.block),
+            (header.unit_name.clone(), &st.block_bold),
+        ];
+        if !header.unit_code.trim().is_empty() {
+            left.push((format!("Mã đơn vị: {}", header.unit_code.trim()), &st.block));
+        }
+        let mut right: Vec<(String, &Format)> = Vec::new();
+        if let Some(no) = form_no {
+            right.push((no.to_string(), &st.form_no));
+        }
+        right.push(("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".into(), &st.motto));
+        right.push(("Độc lập - Tự do - Hạnh phúc".into(), &st.tagline));
+        let mut row = 0u32;
+        for i in 0..left.len().max(right.len()) {
+            let l = left.get(i);
+            let r = right.get(i);
+            let need = l
+                .map(|(t, _)| lines(t, self.span_width(self.left)))
+                .unwrap_or(1)
+                .max(
+                    r.map(|(t, _)| lines(t, self.span_width(self.right)))
+                        .unwrap_or(1),
+                );
+            if need > 1 {
+                ws.set_row_height(row, LINE * f64::from(need) + 3.0)?;
+            }
+            if let Some((t, f)) = l
+                && !t.trim().is_empty()
+            {
+                put(ws, row, self.left, t, f)?;
+            }
+            if let Some((t, f)) = r {
+                put(ws, row, self.right, t, f)?;
+            }
+            row += 1;
+        }
+        row += 1;
+        let title = title.to_uppercase();
+        let need = lines(&title, self.span_width(self.all()) * 0.75);
+        ws.set_row_height(row, 20.0 * f64::from(need) + 4.0)?;
+        put(ws, row, self.all(), &title, &st.title)?;
+        row += 1;
+        if !header.cutoff_label.trim().is_empty() {
+            let text = format!("Thời điểm kiểm kê: {}", header.cutoff_label.trim());
+            put(ws, row, self.all(), &text, &st.subtitle)?;
+            row += 1;
+        }
+        if let Some(note) = unit_note {
+            put(ws, row, self.right, note, &st.note_right)?;
+            row += 1;
+        }
+        Ok(row)
+    }
+
+    /// The date line and the signatures under the table, starting at `row`.
+    /// `signers` are (title, note) for the left, middle and right blocks.
+    pub(crate) fn write_signature(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        row: u32,
+        place: &str,
+        signers: [(&str, &str); 3],
+    ) -> Result<u32, XlsxError> {
+        let place = if place.trim().is_empty() {
+            "…"
+        } else {
+            place.trim()
+        };
+        put(
+            ws,
+            row,
+            self.right,
+            &format!("{place}, ngày … tháng … năm …"),
+            &st.sign_date,
+        )?;
+        let spans = [self.left, self.middle, self.right];
+        for (span, (title, _)) in spans.iter().zip(signers) {
+            put(ws, row + 1, *span, title, &st.sign_title)?;
+        }
+        for (span, (_, note)) in spans.iter().zip(signers) {
+            put(ws, row + 2, *span, note, &st.sign_note)?;
+        }
+        Ok(row + 3)
+    }
+}
+
+/// One column of a table head: its group (merged over consecutive equal groups) and header.
+pub(crate) struct Head<'a> {
+    pub group: Option<&'a str>,
+    pub header: &'a str,
+}
+
+impl Frame {
+    /// The table head from `row`: group headers, column headers (a column without
+    /// group spans both rows), and the (1) (2) (3)… numbering row; column 0 is STT.
+    /// The three rows repeat on every printed page and panes freeze under them.
+    /// Returns the first row after the head.
+    pub(crate) fn write_table_head(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        row: u32,
+        heads: &[Head],
+    ) -> Result<u32, XlsxError> {
+        let (group, fields, numbers) = (row, row + 1, row + 2);
+        ws.set_repeat_rows(group, numbers)?;
+        ws.set_freeze_panes(numbers + 1, 0)?;
+        let runs = group_runs(heads);
+        // Heights: a group over its merged width, a grouped header in its column,
+        // and a header without group over both rows together.
+        let mut group_lines = 1;
+        let mut field_lines = 1;
+        let mut spanning_lines = lines("STT", self.width(0));
+        for &(i, run) in &runs {
+            let col = |j: usize| (j + 1) as u16;
+            match heads.get(i).and_then(|h| h.group) {
+                Some(g) => {
+                    let width = self.span_width((col(i), col(i + run - 1)));
+                    group_lines = group_lines.max(lines(g, width));
+                    for (j, h) in heads.iter().enumerate().skip(i).take(run) {
+                        field_lines = field_lines.max(lines(h.header, self.width(col(j))));
+                    }
+                }
+                None => {
+                    let header = heads.get(i).map_or("", |h| h.header);
+                    spanning_lines = spanning_lines.max(lines(header, self.width(col(i))));
+                }
+            }
+        }
+        field_lines = field_lines.max(spanning_lines.saturating_sub(group_lines));
+        ws.set_row_height(group, LINE * f64::from(group_lines) + 4.0)?;
+        ws.set_row_height(fields, LINE * f64::from(field_lines) + 4.0)?;
+
+        ws.merge_range(group, 0, fields, 0, "STT", &st.header)?;
+        for &(i, run) in &runs {
+            let first = (i + 1) as u16;
+            let Some(h) = heads.get(i) else { continue };
+            match h.group {
+                Some(g) => put(ws, group, (first, (i + run) as u16), g, &st.header)?,
+                None => {
+                    ws.merge_range(group, first, fields, first, h.header, &st.header)?;
+                }
+            }
+        }
+        for (i, h) in heads.iter().enumerate() {
+            if h.group.is_some() {
+                ws.write_string_with_format(fields, (i + 1) as u16, h.header, &st.header)?;
+            }
+        }
+        for col in 0..=heads.len() as u16 {
+            ws.write_string_with_format(numbers, col, format!("({})", col + 1), &st.numbering)?;
+        }
+        Ok(numbers + 1)
+    }
+}
+
+/// Consecutive heads sharing a group, as (first index, length); a head without
+/// group is a run of one.
+fn group_runs(heads: &[Head]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < heads.len() {
+        let mut run = 1;
+        if let Some(g) = heads.get(i).and_then(|h| h.group) {
+            while heads.get(i + run).is_some_and(|h| h.group == Some(g)) {
+                run += 1;
+            }
+        }
+        runs.push((i, run));
+        i += run;
+    }
+    runs
+}
+
+/// Writes `text` over a span: merged when it covers several columns.
+pub(crate) fn put(
+    ws: &mut Worksheet,
+    row: u32,
+    (a, b): Span,
+    text: &str,
+    fmt: &Format,
+) -> Result<(), XlsxError> {
+    if a >= b {
+        ws.write_string_with_format(row, a, text, fmt)?;
+    } else {
+        ws.merge_range(row, a, row, b, text, fmt)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disjoint(f: &Frame) -> bool {
+        f.left.0 == 0
+            && f.left.1 < f.middle.0
+            && f.middle.0 <= f.middle.1
+            && f.middle.1 < f.right.0
+            && f.right.1 == f.last_col()
+    }
+
+    #[test]
+    fn blocks_never_overlap_whatever_the_column_count() {
+        for n in 3..60 {
+            let f = Frame::new(vec![12.0; n]);
+            assert!(
+                disjoint(&f),
+                "{n} columns: {:?} {:?} {:?}",
+                f.left,
+                f.middle,
+                f.right
+            );
+        }
+        let f = Frame::new(vec![
+            6.0, 15.0, 30.0, 25.0, 9.0, 12.0, 12.0, 12.0, 16.0, 35.0, 20.0,
+        ]);
+        assert!(disjoint(&f));
+        assert_eq!(f.left, (0, 2));
+        assert_eq!(f.right, (9, 10));
+    }
+}

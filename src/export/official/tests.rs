@@ -1,0 +1,374 @@
+use std::io::Read;
+
+use rust_xlsxwriter::column_number_to_name;
+
+use super::*;
+use crate::export::testutil::{
+    at, find, form, formulas, header, num, records_01a, records_02a, records_18a, sheet_names,
+    values,
+};
+
+/// Sheet column (0-based) of a field on the official form: STT comes first.
+fn col(form: &Form, key: &str) -> u32 {
+    form.columns
+        .iter()
+        .position(|c| c.field == key)
+        .map(|i| i as u32 + 1)
+        .expect("field is a column")
+}
+
+fn letter(form: &Form, key: &str) -> String {
+    column_number_to_name(col(form, key) as u16)
+}
+
+fn part(bytes: &[u8], name: &str) -> String {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("xlsx is a zip");
+    let mut s = String::new();
+    zip.by_name(name)
+        .expect("part exists")
+        .read_to_string(&mut s)
+        .expect("part is text");
+    s
+}
+
+// Fixed rows of the layout (0-based): unit block 0–2, title 4, cut-off 5, value unit 6,
+// hidden keys 7, group headers 8, field headers 9, numbering 10, data from 11.
+const TITLE: u32 = 4;
+const MARKER: u32 = 7;
+const GROUPS: u32 = 8;
+const FIELDS: u32 = 9;
+const NUMBERS: u32 = 10;
+const DATA: u32 = 11;
+
+#[test]
+fn official_01a_reads_back_as_the_form_officials_expect() {
+    let form = form("01a");
+    let bytes = official_form(&form, &header(), records_01a()).unwrap();
+    assert_eq!(sheet_names(&bytes), vec!["01a"]);
+    let v = values(&bytes, "01a");
+    let last = form.columns.len() as u32;
+
+    // Frame: unit block left, form number and motto right, title and cut-off across.
+    assert_eq!(at(&v, 0, 0), "UBND PHƯỜNG TAM THANH");
+    assert_eq!(at(&v, 1, 0), "Trường Tiểu học Tam Thanh");
+    assert_eq!(at(&v, 2, 0), "Mã đơn vị: 1012345");
+    let (r, c) = find(&v, "Mẫu số 01a").unwrap();
+    assert_eq!(r, 0);
+    assert!(c > last / 2, "form number sits on the right");
+    assert_eq!(at(&v, 1, c), "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM");
+    assert_eq!(at(&v, 2, c), "Độc lập - Tự do - Hạnh phúc");
+    assert_eq!(at(&v, TITLE, 0), form.title.vi.to_uppercase());
+    assert_eq!(
+        at(&v, TITLE + 1, 0),
+        "Thời điểm kiểm kê: 0 giờ ngày 01/01/2026"
+    );
+    assert_eq!(find(&v, "Đơn vị tính giá trị: đồng").unwrap().0, TITLE + 2);
+
+    // Marker row, headers, numbering.
+    assert_eq!(at(&v, MARKER, 0), "kiemke:01a");
+    assert_eq!(at(&v, MARKER, col(&form, "original_cost")), "original_cost");
+    assert_eq!(at(&v, GROUPS, 0), "STT");
+    assert_eq!(at(&v, GROUPS, col(&form, "code")), "Mã tài sản");
+    assert_eq!(at(&v, GROUPS, col(&form, "name")), "Tên tài sản");
+    assert_eq!(
+        at(&v, GROUPS, col(&form, "qty_books")),
+        "Số lượng/diện tích"
+    );
+    assert_eq!(at(&v, FIELDS, col(&form, "qty_books")), "Theo sổ kế toán");
+    assert_eq!(at(&v, FIELDS, col(&form, "qty_counted")), "Theo kiểm kê");
+    assert_eq!(
+        at(&v, GROUPS, col(&form, "original_cost")),
+        "Nguyên giá (đồng)"
+    );
+    assert_eq!(at(&v, FIELDS, col(&form, "original_cost")), "Tổng cộng");
+    assert_eq!(
+        at(&v, GROUPS, col(&form, "usage_status")),
+        "Tình trạng sử dụng"
+    );
+    assert_eq!(
+        at(&v, GROUPS, col(&form, "depreciation")),
+        "Giá trị hao mòn lũy kế (đồng)"
+    );
+    assert_eq!(at(&v, NUMBERS, 0), "(1)");
+    assert_eq!(at(&v, NUMBERS, 1), "(2)");
+    assert_eq!(at(&v, NUMBERS, 2), "(3)");
+    assert_eq!(at(&v, NUMBERS, last), format!("({})", last + 1));
+
+    // Section I, its three plots, its subtotal.
+    assert_eq!(at(&v, DATA, 0), "I. Đất");
+    assert_eq!(num(&v, DATA + 1, 0), Some(1.0));
+    assert_eq!(at(&v, DATA + 1, col(&form, "code")), "DAT-01");
+    assert_eq!(num(&v, DATA + 1, col(&form, "qty_books")), Some(1250.5));
+    assert_eq!(num(&v, DATA + 1, col(&form, "year_in_use")), Some(2005.0));
+    assert_eq!(
+        num(&v, DATA + 1, col(&form, "original_cost")),
+        Some(4_500_000_000.0)
+    );
+    assert_eq!(
+        at(&v, DATA + 1, col(&form, "usage_status")),
+        "Còn sử dụng được, đang sử dụng đúng mục đích"
+    );
+    assert_eq!(
+        at(&v, DATA + 1, col(&form, "origin")),
+        "Được giao, điều chuyển đến"
+    );
+    assert_eq!(
+        at(&v, DATA + 1, col(&form, "legal_documents")),
+        "Giấy chứng nhận QSDĐ số BĐ 123456 ngày 12/05/2010"
+    );
+    assert_eq!(num(&v, DATA + 3, 0), Some(3.0));
+    let sub1 = DATA + 4;
+    assert_eq!(at(&v, sub1, 0), "Cộng phần I");
+    assert_eq!(
+        num(&v, sub1, col(&form, "original_cost")),
+        Some(5_700_000_001.0),
+        "cached subtotal is the sum of the section"
+    );
+    assert_eq!(
+        num(&v, sub1, col(&form, "area_public_service")),
+        Some(540.75)
+    );
+    assert_eq!(
+        num(&v, sub1, col(&form, "qty_books")),
+        None,
+        "quantities are not summed"
+    );
+    let f = formulas(&bytes, "01a");
+    let oc = letter(&form, "original_cost");
+    assert_eq!(
+        f.get_value((sub1, col(&form, "original_cost"))).unwrap(),
+        &format!("SUM({oc}{}:{oc}{})", DATA + 1, sub1)
+    );
+
+    // Empty section II still prints; section III holds the car; IV empty.
+    assert_eq!(at(&v, sub1 + 1, 0), "II. Nhà");
+    assert_eq!(at(&v, sub1 + 2, 0), "Cộng phần II");
+    assert_eq!(num(&v, sub1 + 2, col(&form, "original_cost")), Some(0.0));
+    assert_eq!(at(&v, sub1 + 3, 0), "III. Xe ô tô");
+    assert_eq!(
+        num(&v, sub1 + 4, 0),
+        Some(1.0),
+        "STT restarts in each section"
+    );
+    assert_eq!(
+        at(&v, sub1 + 4, col(&form, "car_category")),
+        "Xe phục vụ công tác chung"
+    );
+    assert_eq!(at(&v, sub1 + 5, 0), "Cộng phần III");
+    assert_eq!(at(&v, sub1 + 6, 0), "IV. Tài sản cố định khác");
+    assert_eq!(at(&v, sub1 + 7, 0), "Cộng phần IV");
+
+    // Grand total: the sum of the subtotal cells.
+    let total = sub1 + 8;
+    assert_eq!(at(&v, total, 0), "TỔNG CỘNG");
+    assert_eq!(
+        num(&v, total, col(&form, "original_cost")),
+        Some(6_550_000_001.0)
+    );
+    assert_eq!(
+        num(&v, total, col(&form, "remaining_value")),
+        Some(6_125_000_001.0)
+    );
+    let subtotals = [sub1, sub1 + 2, sub1 + 5, sub1 + 7];
+    let expected: Vec<String> = subtotals.iter().map(|r| format!("{oc}{}", r + 1)).collect();
+    assert_eq!(
+        f.get_value((total, col(&form, "original_cost"))).unwrap(),
+        &expected.join("+")
+    );
+
+    // Signature block.
+    let (r, c) = find(&v, "Tam Thanh, ngày … tháng … năm …").unwrap();
+    assert_eq!(r, total + 2);
+    let (r1, c1) = find(&v, "NGƯỜI LẬP BIỂU").unwrap();
+    let (r2, c2) = find(&v, "KẾ TOÁN TRƯỞNG").unwrap();
+    let (r3, c3) = find(&v, "THỦ TRƯỞNG ĐƠN VỊ").unwrap();
+    assert_eq!((r1, r2, r3), (total + 3, total + 3, total + 3));
+    assert!(c1 < c2 && c2 < c3 && c3 == c);
+    assert_eq!(at(&v, total + 4, c1), "(Ký, ghi rõ họ tên)");
+    assert_eq!(at(&v, total + 4, c3), "(Ký, ghi rõ họ tên, đóng dấu)");
+}
+
+#[test]
+fn official_02a_has_no_section_rows_and_totals_the_data_directly() {
+    let form = form("02a");
+    let bytes = official_form(&form, &header(), records_02a()).unwrap();
+    let v = values(&bytes, "02a");
+    assert!(find(&v, "Mẫu số 02a").is_some());
+    assert_eq!(at(&v, TITLE, 0), form.title.vi.to_uppercase());
+    assert_eq!(at(&v, MARKER, 0), "kiemke:02a");
+    assert_eq!(at(&v, GROUPS, col(&form, "name")), "Tên tuyến đường");
+    assert_eq!(at(&v, GROUPS, col(&form, "length_km")), "Chiều dài (km)");
+    assert_eq!(
+        at(&v, GROUPS, col(&form, "subgrade_width_m")),
+        "Chiều rộng (m)"
+    );
+    assert_eq!(at(&v, FIELDS, col(&form, "subgrade_width_m")), "Nền đường");
+    assert_eq!(at(&v, NUMBERS, 0), "(1)");
+    assert_eq!(at(&v, DATA, col(&form, "code")), "DB-01");
+    assert_eq!(
+        at(&v, DATA, col(&form, "management_class")),
+        "Đường xã/phường"
+    );
+    assert_eq!(num(&v, DATA, col(&form, "length_km")), Some(2.35));
+    assert_eq!(at(&v, DATA + 1, col(&form, "code")), "DB-02");
+    let total = DATA + 2;
+    assert_eq!(at(&v, total, 0), "TỔNG CỘNG");
+    assert_eq!(num(&v, total, col(&form, "length_km")), Some(2.7));
+    assert_eq!(
+        num(&v, total, col(&form, "original_cost")),
+        Some(12_000_000_001.0)
+    );
+    assert_eq!(num(&v, total, col(&form, "bridge_count")), None);
+    let l = letter(&form, "original_cost");
+    assert_eq!(
+        formulas(&bytes, "02a")
+            .get_value((total, col(&form, "original_cost")))
+            .unwrap(),
+        &format!("SUM({l}{}:{l}{})", DATA + 1, DATA + 2)
+    );
+    assert!(find(&v, "THỦ TRƯỞNG ĐƠN VỊ").is_some());
+}
+
+#[test]
+fn official_18a_prints_booleans_as_co_khong_and_totals_every_money_column() {
+    let form = form("18a");
+    let bytes = official_form(&form, &header(), records_18a()).unwrap();
+    let v = values(&bytes, "18a");
+    assert_eq!(at(&v, DATA, col(&form, "on_unit_books")), "Không");
+    assert_eq!(at(&v, DATA + 1, col(&form, "on_unit_books")), "Có");
+    assert_eq!(
+        at(&v, DATA, col(&form, "facility_kind")),
+        "Nhà văn hóa - khu thể thao tổ dân phố/thôn"
+    );
+    let total = DATA + 2;
+    assert_eq!(at(&v, total, 0), "TỔNG CỘNG");
+    assert_eq!(
+        num(&v, total, col(&form, "cost_community")),
+        Some(200_000_000.0)
+    );
+    assert_eq!(
+        num(&v, total, col(&form, "sports_ground_area")),
+        Some(5_000.0)
+    );
+    assert_eq!(
+        num(&v, total, col(&form, "hall_seats")),
+        None,
+        "seats are not summed"
+    );
+}
+
+#[test]
+fn official_sheet_prints_landscape_on_one_page_wide_with_repeated_headers() {
+    let form = form("01a");
+    let bytes = official_form(&form, &header(), records_01a()).unwrap();
+    let sheet = part(&bytes, "xl/worksheets/sheet1.xml");
+    assert!(sheet.contains(r#"orientation="landscape""#));
+    assert!(sheet.contains(r#"paperSize="9""#));
+    assert!(sheet.contains(r#"fitToHeight="0""#));
+    assert!(
+        sheet.contains(r#"<pane ySplit="11" topLeftCell="A12""#),
+        "panes freeze under the numbering row"
+    );
+    assert!(sheet.contains(r#"<row r="8" "#) && sheet.contains(r#"hidden="1""#));
+    let title_merge = format!(r#"<mergeCell ref="A5:{}5"/>"#, letter(&form, "note"));
+    assert!(
+        sheet.contains(&title_merge),
+        "title merges across the table"
+    );
+    assert!(
+        sheet.contains(r#"<mergeCell ref="A9:A10"/>"#),
+        "STT spans both header rows"
+    );
+    let workbook = part(&bytes, "xl/workbook.xml");
+    assert!(workbook.contains("_xlnm.Print_Titles") && workbook.contains("'01a'!$9:$11"));
+    let styles = part(&bytes, "xl/styles.xml");
+    assert!(styles.contains(r#"<name val="Times New Roman"/>"#));
+    assert!(!styles.contains("Calibri"), "no cell falls back to Calibri");
+    assert!(styles.contains(r##"formatCode="#,##0.000""##));
+    let widths = sheet.contains(r#"width="30.7109375""#);
+    assert!(widths, "the name column keeps its defined width of 30");
+}
+
+#[test]
+fn records_out_of_section_order_are_refused() {
+    let form = form("01a");
+    let mut records = records_01a();
+    records.reverse();
+    match official_form(&form, &header(), records) {
+        Err(ExportError::Unordered {
+            position,
+            section,
+            after,
+        }) => {
+            assert_eq!(
+                (position, section.as_str(), after.as_str()),
+                (2, "I", "III")
+            );
+        }
+        other => panic!("expected Unordered, got {other:?}"),
+    }
+}
+
+#[test]
+fn records_without_a_section_print_last_in_an_unclassified_block() {
+    let form = form("01a");
+    let mut records = records_01a();
+    let mut stray = records[2].clone();
+    stray.remove("section");
+    stray.insert("code".into(), Value::Text("X-1".into()));
+    records.push(stray);
+    let bytes = official_form(&form, &header(), records).unwrap();
+    let v = values(&bytes, "01a");
+    let (r, _) = find(&v, "Chưa xác định phần").unwrap();
+    let (iv, _) = find(&v, "Cộng phần IV").unwrap();
+    assert!(r > iv);
+    assert_eq!(at(&v, r + 1, col(&form, "code")), "X-1");
+    assert_eq!(at(&v, r + 2, 0), "Cộng phần chưa xác định");
+    assert_eq!(at(&v, r + 3, 0), "TỔNG CỘNG");
+    assert_eq!(
+        num(&v, r + 3, col(&form, "original_cost")),
+        Some(6_550_000_002.0)
+    );
+}
+
+#[test]
+fn a_form_without_records_prints_every_section_with_zero_totals() {
+    let form = form("01a");
+    let bytes = official_form(&form, &header(), Vec::new()).unwrap();
+    let v = values(&bytes, "01a");
+    assert_eq!(at(&v, DATA, 0), "I. Đất");
+    assert_eq!(at(&v, DATA + 7, 0), "Cộng phần IV");
+    assert_eq!(num(&v, DATA + 8, col(&form, "original_cost")), Some(0.0));
+    let form = crate::export::testutil::form("02a");
+    let bytes = official_form(&form, &header(), Vec::new()).unwrap();
+    let v = values(&bytes, "02a");
+    assert_eq!(at(&v, DATA, 0), "TỔNG CỘNG");
+    assert_eq!(num(&v, DATA, col(&form, "original_cost")), Some(0.0));
+}
+
+#[test]
+fn headers_add_the_unit_unless_the_header_or_group_names_it() {
+    let form = form("18a");
+    let header_of = |key: &str| {
+        let def = form.columns.iter().find(|c| c.field == key).unwrap();
+        column_header(form.field(key).unwrap(), def)
+    };
+    assert_eq!(header_of("land_area"), "Diện tích (m²)");
+    assert_eq!(header_of("cost_community"), "Trong đó: cộng đồng đóng góp");
+    assert_eq!(header_of("usage_status"), "Tình trạng sử dụng");
+    let test = crate::export::testutil::test_form();
+    let def = test.columns.iter().find(|c| c.field == "weight").unwrap();
+    assert_eq!(
+        column_header(test.field("weight").unwrap(), def),
+        "Khối lượng (tấn)"
+    );
+    assert_eq!(auto_width("Khối lượng (tấn)"), 12.0);
+}
+
+#[test]
+fn sums_cache_the_shortest_decimal_text() {
+    assert_eq!(milli_text(5_700_000_001_000), "5700000001");
+    assert_eq!(milli_text(540_750), "540.75");
+    assert_eq!(milli_text(-1_500), "-1.5");
+    assert_eq!(milli_text(0), "0");
+}

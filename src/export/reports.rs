@@ -1,0 +1,563 @@
+//! The ward's two consolidated sheets: the summary of results (one row per unit,
+//! by section and usage status) and the progress board (one row per unit, by
+//! asset type). Inputs are plain structs the database layer fills in; the sheets
+//! share the official form's frame, head and total conventions.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rust_xlsxwriter::{ColNum, Formula, Worksheet, XlsxError, column_number_to_name};
+
+use super::{
+    ExportError, GRAND_TOTAL, SheetHeader, UNCLASSIFIED,
+    frame::{Frame, Head, SIGNERS, print_setup},
+    style::{NumKind, Styles, cell_text, new_workbook},
+};
+use crate::forms::Form;
+
+/// Count and values of a group of assets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// Number of assets (records).
+    pub count: u64,
+    /// Sum of original cost, đồng.
+    pub original_cost: i64,
+    /// Sum of remaining value, đồng.
+    pub remaining_value: i64,
+}
+
+/// One unit's line of the summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitSummary {
+    /// Budget-relationship code.
+    pub unit_code: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// Figures by section code (`I`, `II`…); on a form without sections use any key
+    /// (e.g. `""`): every entry adds to the total. On a sectioned form a key that is
+    /// not a section (e.g. `""` for records without one) prints under "Chưa xác định phần".
+    pub by_section: BTreeMap<String, Figures>,
+    /// Asset count by usage-status code (`1`…`4`); other keys (e.g. `""`) print as "Chưa xác định".
+    pub by_status: BTreeMap<String, u64>,
+}
+
+/// One unit's line of the progress board.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressRow {
+    /// Budget-relationship code.
+    pub unit_code: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// The asset types the unit registered.
+    pub types: Vec<TypeProgress>,
+}
+
+/// Where one unit stands on one asset type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeProgress {
+    /// Form code (`01a`).
+    pub form_code: String,
+    /// State as people read it (`Đang nhập`, `Đã gửi`, `Đã duyệt`…).
+    pub state: String,
+    /// When the report was sent, local time as printed (`28/03/2026 14:05`).
+    pub submitted_at: Option<String>,
+    /// Sent before the deadline; `None` while not sent.
+    pub on_time: Option<bool>,
+    /// Assets recorded.
+    pub record_count: u64,
+    /// Sum of original cost, đồng.
+    pub original_cost: i64,
+    /// Sum of remaining value, đồng.
+    pub remaining_value: i64,
+}
+
+/// The consolidated summary of `form` across units, with a ward total.
+pub fn summary(
+    form: &Form,
+    header: &SheetHeader,
+    units: &[UnitSummary],
+) -> Result<Vec<u8>, ExportError> {
+    let known_section = |k: &String| form.sections.iter().any(|s| &s.code == k);
+    let mut groups: Vec<(String, Vec<String>)> = form
+        .sections
+        .iter()
+        .map(|s| (format!("{}. {}", s.code, s.name.vi), vec![s.code.clone()]))
+        .collect();
+    let strays: Vec<String> = units
+        .iter()
+        .flat_map(|u| u.by_section.keys())
+        .filter(|k| !known_section(k))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if form.has_sections() && !strays.is_empty() {
+        groups.push((UNCLASSIFIED.to_string(), strays));
+    }
+    let statuses: Vec<(String, String)> = form
+        .field("usage_status")
+        .map(|f| {
+            f.options
+                .iter()
+                .map(|o| (o.code.clone(), o.label.vi.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let stray_status = units
+        .iter()
+        .flat_map(|u| u.by_status.keys())
+        .any(|k| !statuses.iter().any(|(c, _)| c == k));
+
+    let mut cols: Vec<Col> = vec![Col::text("Mã đơn vị", 12.0), Col::text("Tên đơn vị", 35.0)];
+    let figure_heads = [
+        ("Số lượng (tài sản)", 10.0),
+        ("Nguyên giá (đồng)", 18.0),
+        ("Giá trị còn lại (đồng)", 18.0),
+    ];
+    if form.has_sections() {
+        for (label, _) in &groups {
+            for (h, w) in figure_heads {
+                cols.push(Col::sum(Some(label), h, w));
+            }
+        }
+    }
+    for (h, w) in figure_heads {
+        cols.push(Col::sum(Some("Cộng"), h, w));
+    }
+    let status_group = "Tình trạng sử dụng (số tài sản)";
+    for (_, label) in &statuses {
+        cols.push(Col::sum(Some(status_group), label, 16.0));
+    }
+    if stray_status {
+        cols.push(Col::sum(Some(status_group), "Chưa xác định", 12.0));
+    }
+
+    let rows = units.iter().map(|u| {
+        let mut cells = vec![
+            Out::Text(u.unit_code.clone()),
+            Out::Text(u.unit_name.clone()),
+        ];
+        let mut total = Figures::default();
+        let mut parts: Vec<usize> = Vec::new();
+        if form.has_sections() {
+            for (_, keys) in &groups {
+                let f = keys
+                    .iter()
+                    .filter_map(|k| u.by_section.get(k))
+                    .fold(Figures::default(), add);
+                parts.push(cells.len());
+                cells.extend(figure_cells(f));
+                total = add(total, &f);
+            }
+        } else {
+            total = u.by_section.values().fold(Figures::default(), add);
+        }
+        let totals = figure_cells(total);
+        if parts.is_empty() {
+            cells.extend(totals);
+        } else {
+            // "Cộng" adds up the unit's section columns, so it stays right when edited.
+            for (k, t) in totals.into_iter().enumerate() {
+                let Out::Whole(v) = t else { continue };
+                cells.push(Out::RowSum(parts.iter().map(|p| p + k).collect(), v));
+            }
+        }
+        for (code, _) in &statuses {
+            cells.push(Out::Whole(
+                u.by_status.get(code).copied().unwrap_or(0).into(),
+            ));
+        }
+        if stray_status {
+            let n: u64 = u
+                .by_status
+                .iter()
+                .filter(|(k, _)| !statuses.iter().any(|(c, _)| c == *k))
+                .map(|(_, n)| n)
+                .sum();
+            cells.push(Out::Whole(n.into()));
+        }
+        cells
+    });
+    let title = format!(
+        "Báo cáo tổng hợp kết quả kiểm kê {}",
+        form.asset_type.name.vi.to_lowercase()
+    );
+    let report = Report {
+        sheet: format!("tong_hop_{}", form.code),
+        title: &title,
+        cols: &cols,
+        signature: true,
+    };
+    report.write(header, rows)
+}
+
+/// The progress board: one row per unit, one group of columns per registered form.
+pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<u8>, ExportError> {
+    let forms: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.types.iter().map(|t| t.form_code.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups: Vec<String> = forms.iter().map(|f| format!("Mẫu số {f}")).collect();
+    let mut cols: Vec<Col> = vec![Col::text("Mã đơn vị", 12.0), Col::text("Tên đơn vị", 35.0)];
+    for g in &groups {
+        cols.push(Col {
+            group: Some(g),
+            header: "Trạng thái",
+            width: 14.0,
+            total: Total::None,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Thời điểm gửi",
+            width: 17.0,
+            total: Total::None,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Đúng hạn",
+            width: 9.0,
+            total: Total::CountYes,
+        });
+        cols.push(Col::sum(Some(g), "Số tài sản", 10.0));
+        cols.push(Col::sum(Some(g), "Nguyên giá (đồng)", 18.0));
+        cols.push(Col::sum(Some(g), "Giá trị còn lại (đồng)", 18.0));
+    }
+    let lines = rows.iter().map(|r| {
+        let mut cells = vec![
+            Out::Text(r.unit_code.clone()),
+            Out::Text(r.unit_name.clone()),
+        ];
+        for f in &forms {
+            match r.types.iter().find(|t| &t.form_code == f) {
+                Some(t) => cells.extend([
+                    Out::Text(t.state.clone()),
+                    Out::Text(t.submitted_at.clone().unwrap_or_default()),
+                    Out::Yes(t.on_time),
+                    Out::Whole(t.record_count.into()),
+                    Out::Whole(t.original_cost.into()),
+                    Out::Whole(t.remaining_value.into()),
+                ]),
+                // Not registered for this type: nothing to report.
+                None => cells.extend(std::iter::repeat_n(Out::Blank, 6)),
+            }
+        }
+        cells
+    });
+    let report = Report {
+        sheet: "tien_do".to_string(),
+        title: "Theo dõi tiến độ kiểm kê tài sản công",
+        cols: &cols,
+        signature: false,
+    };
+    report.write(header, lines)
+}
+
+fn add(a: Figures, b: &Figures) -> Figures {
+    Figures {
+        count: a.count.saturating_add(b.count),
+        original_cost: a.original_cost.saturating_add(b.original_cost),
+        remaining_value: a.remaining_value.saturating_add(b.remaining_value),
+    }
+}
+
+fn figure_cells(f: Figures) -> [Out; 3] {
+    [
+        Out::Whole(f.count.into()),
+        Out::Whole(f.original_cost.into()),
+        Out::Whole(f.remaining_value.into()),
+    ]
+}
+
+/// What the total row does with a column.
+#[derive(Clone, Copy, PartialEq)]
+enum Total {
+    None,
+    Sum,
+    /// Counts the "Có" cells.
+    CountYes,
+}
+
+struct Col<'a> {
+    group: Option<&'a str>,
+    header: &'a str,
+    width: f64,
+    total: Total,
+}
+
+impl<'a> Col<'a> {
+    fn text(header: &'a str, width: f64) -> Col<'a> {
+        Col {
+            group: None,
+            header,
+            width,
+            total: Total::None,
+        }
+    }
+
+    fn sum(group: Option<&'a str>, header: &'a str, width: f64) -> Col<'a> {
+        Col {
+            group,
+            header,
+            width,
+            total: Total::Sum,
+        }
+    }
+}
+
+/// One cell of a report row.
+#[derive(Clone)]
+enum Out {
+    Blank,
+    Text(String),
+    Whole(i128),
+    /// Yes / no / not yet.
+    Yes(Option<bool>),
+    /// Sum of other cells of the same row (indexes into the row), with its value.
+    RowSum(Vec<usize>, i128),
+}
+
+struct Report<'a> {
+    sheet: String,
+    title: &'a str,
+    cols: &'a [Col<'a>],
+    signature: bool,
+}
+
+impl Report<'_> {
+    fn write(
+        &self,
+        header: &SheetHeader,
+        rows: impl Iterator<Item = Vec<Out>>,
+    ) -> Result<Vec<u8>, ExportError> {
+        let mut wb = new_workbook()?;
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        self.write_sheet(ws, header, rows)?;
+        Ok(wb.save_to_buffer()?)
+    }
+
+    fn write_sheet(
+        &self,
+        ws: &mut Worksheet,
+        header: &SheetHeader,
+        rows: impl Iterator<Item = Vec<Out>>,
+    ) -> Result<(), XlsxError> {
+        let st = Styles::new();
+        let whole = st.number(NumKind::Whole, false);
+        let whole_bold = st.number(NumKind::Whole, true);
+        let mut widths = vec![6.0];
+        widths.extend(self.cols.iter().map(|c| c.width));
+        let frame = Frame::new(widths);
+        ws.set_name(&self.sheet)?;
+        frame.set_widths(ws)?;
+        print_setup(ws);
+        let row = frame.write_top(
+            ws,
+            &st,
+            header,
+            None,
+            self.title,
+            Some("Đơn vị tính giá trị: đồng"),
+        )?;
+        let heads: Vec<Head> = self
+            .cols
+            .iter()
+            .map(|c| Head {
+                group: c.group,
+                header: c.header,
+            })
+            .collect();
+        let first = frame.write_table_head(ws, &st, row, &heads)?;
+        let letter = |i: usize| column_number_to_name((i + 1) as ColNum);
+        let mut sums = vec![0i128; self.cols.len()];
+        let mut row = first;
+        for (n, cells) in rows.enumerate() {
+            ws.write_number_with_format(row, 0, (n + 1) as f64, &st.center)?;
+            for (i, cell) in cells.iter().enumerate().take(self.cols.len()) {
+                let col = (i + 1) as ColNum;
+                match cell {
+                    Out::Blank => {
+                        ws.write_blank(row, col, &st.blank)?;
+                    }
+                    Out::Text(s) => {
+                        ws.write_string_with_format(row, col, cell_text(s), &st.text)?;
+                    }
+                    Out::Whole(v) => {
+                        ws.write_number_with_format(row, col, *v as f64, &whole)?;
+                        sums[i] += v;
+                    }
+                    Out::Yes(b) => {
+                        let text = match b {
+                            Some(true) => "Có",
+                            Some(false) => "Không",
+                            None => "",
+                        };
+                        ws.write_string_with_format(row, col, text, &st.center)?;
+                        sums[i] += i128::from(*b == Some(true));
+                    }
+                    Out::RowSum(parts, v) => {
+                        let refs: Vec<String> = parts
+                            .iter()
+                            .map(|p| format!("{}{}", letter(*p), row + 1))
+                            .collect();
+                        let formula =
+                            Formula::new(format!("={}", refs.join("+"))).set_result(v.to_string());
+                        ws.write_formula_with_format(row, col, formula, &whole)?;
+                        sums[i] += v;
+                    }
+                }
+            }
+            row += 1;
+        }
+        ws.write_string_with_format(row, 0, GRAND_TOTAL, &st.label_bold)?;
+        for (i, c) in self.cols.iter().enumerate() {
+            let col = (i + 1) as ColNum;
+            let range = format!("{l}{}:{l}{}", first + 1, row.max(first + 1), l = letter(i));
+            let formula = match c.total {
+                Total::None => {
+                    ws.write_blank(row, col, &st.blank)?;
+                    continue;
+                }
+                _ if row == first => "=0".to_string(),
+                Total::Sum => format!("=SUM({range})"),
+                Total::CountYes => format!("=COUNTIF({range},\"Có\")"),
+            };
+            let formula = Formula::new(formula).set_result(sums[i].to_string());
+            ws.write_formula_with_format(row, col, formula, &whole_bold)?;
+        }
+        if self.signature {
+            frame.write_signature(ws, &st, row + 2, &header.place, SIGNERS)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::testutil::{at, find, form, formulas, header, num, values};
+
+    fn unit(
+        code: &str,
+        land: (u64, i64, i64),
+        cars: (u64, i64, i64),
+        statuses: &[(&str, u64)],
+    ) -> UnitSummary {
+        let fig = |(count, original_cost, remaining_value)| Figures {
+            count,
+            original_cost,
+            remaining_value,
+        };
+        UnitSummary {
+            unit_code: code.into(),
+            unit_name: format!("Đơn vị {code}"),
+            by_section: [("I".to_string(), fig(land)), ("III".to_string(), fig(cars))].into(),
+            by_status: statuses.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+        }
+    }
+
+    #[test]
+    fn summary_has_a_row_per_unit_by_section_and_status_and_a_ward_total() {
+        let form = form("01a");
+        let units = vec![
+            unit(
+                "1012345",
+                (2, 5_000, 4_000),
+                (1, 800, 400),
+                &[("1", 2), ("4", 1)],
+            ),
+            unit(
+                "1012346",
+                (1, 1_000, 1_000),
+                (0, 0, 0),
+                &[("1", 1), ("", 1)],
+            ),
+        ];
+        let bytes = summary(&form, &header(), &units).unwrap();
+        let v = values(&bytes, "tong_hop_01a");
+        assert!(at(&v, 4, 0).starts_with("BÁO CÁO TỔNG HỢP KẾT QUẢ KIỂM KÊ TÀI SẢN CÔNG"));
+        let (g, c_land) = find(&v, "I. Đất").unwrap();
+        let (_, c_cars) = find(&v, "III. Xe ô tô").unwrap();
+        let (_, c_sum) = find(&v, "Cộng").unwrap();
+        let (_, c_status) = find(&v, "Tình trạng sử dụng (số tài sản)").unwrap();
+        assert_eq!(at(&v, g + 1, c_land), "Số lượng (tài sản)");
+        assert_eq!(
+            at(&v, g + 1, c_status),
+            "Còn sử dụng được, đang sử dụng đúng mục đích"
+        );
+        assert!(
+            find(&v, "Chưa xác định").is_some(),
+            "a status outside the list gets a column"
+        );
+        let first = g + 3;
+        assert_eq!(at(&v, first, 1), "1012345");
+        assert_eq!(num(&v, first, c_land), Some(2.0));
+        assert_eq!(num(&v, first, c_cars + 1), Some(800.0));
+        assert_eq!(
+            num(&v, first, c_sum + 1),
+            Some(5_800.0),
+            "unit total across sections"
+        );
+        assert_eq!(num(&v, first, c_status + 3), Some(1.0), "status 4");
+        let total = first + 2;
+        assert_eq!(at(&v, total, 0), "TỔNG CỘNG");
+        assert_eq!(num(&v, total, c_sum), Some(4.0));
+        assert_eq!(num(&v, total, c_sum + 2), Some(5_400.0));
+        assert_eq!(num(&v, total, c_status), Some(3.0));
+        let f = formulas(&bytes, "tong_hop_01a");
+        assert!(f.get_value((first, c_sum + 1)).unwrap().contains('+'));
+        assert!(f.get_value((total, c_sum + 1)).unwrap().starts_with("SUM("));
+        assert!(find(&v, "THỦ TRƯỞNG ĐƠN VỊ").is_some());
+    }
+
+    #[test]
+    fn progress_board_groups_columns_by_form_and_counts_units_on_time() {
+        let t = |form: &str, state: &str, on_time: Option<bool>, n: u64| TypeProgress {
+            form_code: form.into(),
+            state: state.into(),
+            submitted_at: on_time.map(|_| "28/03/2026 14:05".into()),
+            on_time,
+            record_count: n,
+            original_cost: n as i64 * 1_000,
+            remaining_value: n as i64 * 500,
+        };
+        let rows = vec![
+            ProgressRow {
+                unit_code: "1012345".into(),
+                unit_name: "UBND phường".into(),
+                types: vec![
+                    t("01a", "Đã gửi", Some(true), 10),
+                    t("18a", "Đang nhập", None, 2),
+                ],
+            },
+            ProgressRow {
+                unit_code: "1012346".into(),
+                unit_name: "Trường Mầm non".into(),
+                types: vec![t("01a", "Đã gửi", Some(false), 5)],
+            },
+        ];
+        let bytes = progress_sheet(&header(), &rows).unwrap();
+        let v = values(&bytes, "tien_do");
+        let (g, c01) = find(&v, "Mẫu số 01a").unwrap();
+        let (_, c18) = find(&v, "Mẫu số 18a").unwrap();
+        assert!(c18 > c01);
+        assert_eq!(at(&v, g + 1, c01), "Trạng thái");
+        let first = g + 3;
+        assert_eq!(at(&v, first, c01), "Đã gửi");
+        assert_eq!(at(&v, first, c01 + 1), "28/03/2026 14:05");
+        assert_eq!(at(&v, first, c01 + 2), "Có");
+        assert_eq!(at(&v, first + 1, c01 + 2), "Không");
+        assert_eq!(at(&v, first + 1, c18), "", "not registered for 18a");
+        let total = first + 2;
+        assert_eq!(num(&v, total, c01 + 2), Some(1.0), "one unit on time");
+        assert_eq!(num(&v, total, c01 + 3), Some(15.0));
+        assert_eq!(num(&v, total, c01 + 4), Some(15_000.0));
+        assert_eq!(num(&v, total, c18 + 3), Some(2.0));
+        assert!(
+            formulas(&bytes, "tien_do")
+                .get_value((total, c01 + 2))
+                .unwrap()
+                .starts_with("COUNTIF(")
+        );
+    }
+}

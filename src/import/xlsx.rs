@@ -1,0 +1,165 @@
+//! xlsx through calamine's streaming cell reader: one row in memory at a time, and
+//! a sheet without a header is abandoned after its first rows.
+
+use std::{
+    io::{Cursor, Read, Seek},
+    panic::{AssertUnwindSafe, catch_unwind},
+};
+
+use calamine::{DataRef, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use chrono::NaiveDate;
+
+use super::{
+    Emit, ImportError, Limits, SheetRead,
+    cells::Raw,
+    layout::{self, Aliases, Row},
+};
+use crate::forms::Form;
+
+/// Rows a sheet may declare beyond the data limit (title, headers, totals, signatures).
+const FRAME_ROWS: u64 = 100;
+
+/// Runs a step of the third-party parser, which is fed hostile bytes: a panic in
+/// it means an unreadable file. Only parser calls are wrapped, never the caller's
+/// row handler.
+fn guarded<T>(step: impl FnOnce() -> Result<T, XlsxError>) -> Result<T, ImportError> {
+    match catch_unwind(AssertUnwindSafe(step)) {
+        Ok(r) => r.map_err(unreadable),
+        Err(_) => Err(ImportError::Unreadable {
+            detail: "malformed workbook".into(),
+        }),
+    }
+}
+
+fn unreadable(e: XlsxError) -> ImportError {
+    ImportError::Unreadable {
+        detail: e.to_string(),
+    }
+}
+
+pub(super) fn read(
+    form: &Form,
+    bytes: &[u8],
+    limits: &Limits,
+    out: &mut Emit,
+) -> Result<Vec<SheetRead>, ImportError> {
+    let mut wb = guarded(|| Xlsx::new(Cursor::new(bytes)))?;
+    let sheets = wb.sheets_metadata().to_vec();
+    let aliases = Aliases::new(form);
+    let mut read = Vec::new();
+    for sheet in &sheets {
+        // Hidden sheets are not what the user meant to upload.
+        if sheet.visible != SheetVisible::Visible || sheet.typ != SheetType::WorkSheet {
+            continue;
+        }
+        // Our flat sheet is named flat_<form>: another form's is refused by name.
+        if let Some(code) = sheet.name.strip_prefix("flat_")
+            && looks_like_form_code(code)
+            && code != form.code
+        {
+            return Err(ImportError::WrongForm {
+                expected: form.code.clone(),
+                found: code.to_string(),
+            });
+        }
+        let reader = guarded(|| wb.worksheet_cells_reader(&sheet.name))?;
+        let dims = reader.dimensions();
+        let declared = u64::from(dims.end.0.saturating_sub(dims.start.0)) + 1;
+        if declared > limits.max_rows as u64 + FRAME_ROWS {
+            return Err(ImportError::TooManyRows {
+                limit: limits.max_rows,
+            });
+        }
+        let rows = Rows {
+            reader,
+            pending: None,
+            done: false,
+        };
+        if let Some(r) = layout::parse_sheet(&aliases, &sheet.name, rows, out)? {
+            read.push(r);
+        }
+    }
+    if read.is_empty() {
+        return Err(ImportError::NoHeader {
+            sheets: sheets.into_iter().map(|s| s.name).collect(),
+        });
+    }
+    Ok(read)
+}
+
+fn looks_like_form_code(s: &str) -> bool {
+    matches!(s.as_bytes(), [a, b, b'a'] if a.is_ascii_digit() && b.is_ascii_digit())
+}
+
+/// Cells of a sheet grouped into rows, in file order.
+struct Rows<'a, RS: Read + Seek> {
+    reader: calamine::XlsxCellReader<'a, RS>,
+    pending: Option<(u32, u32, Raw)>,
+    done: bool,
+}
+
+impl<RS: Read + Seek> Iterator for Rows<'_, RS> {
+    type Item = Result<Row, ImportError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let mut index = None;
+        let mut cells = Vec::new();
+        if let Some((r, c, raw)) = self.pending.take() {
+            index = Some(r);
+            cells.push((c, raw));
+        }
+        loop {
+            match guarded(|| self.reader.next_cell()) {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(None) => {
+                    self.done = true;
+                    return index.map(|i| Ok(Row::new(i, cells)));
+                }
+                Ok(Some(cell)) => {
+                    let (r, c) = cell.get_position();
+                    let raw = raw(cell.get_value());
+                    if raw == Raw::Empty {
+                        continue;
+                    }
+                    match index {
+                        Some(i) if i != r => {
+                            self.pending = Some((r, c, raw));
+                            return Some(Ok(Row::new(i, cells)));
+                        }
+                        _ => {
+                            index = Some(r);
+                            cells.push((c, raw));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn raw(value: &DataRef) -> Raw {
+    match value {
+        DataRef::Empty => Raw::Empty,
+        DataRef::String(s) | DataRef::DurationIso(s) => Raw::text(s),
+        DataRef::SharedString(s) => Raw::text(s),
+        DataRef::Float(f) => Raw::Number(*f),
+        DataRef::Int(n) => Raw::Number(*n as f64),
+        DataRef::Bool(b) => Raw::Bool(*b),
+        DataRef::DateTime(dt) if dt.is_datetime() => {
+            let (y, m, d, ..) = dt.to_ymd_hms_milli();
+            Raw::Date {
+                date: NaiveDate::from_ymd_opt(i32::from(y), u32::from(m), u32::from(d)),
+                serial: dt.as_f64(),
+            }
+        }
+        DataRef::DateTime(dt) => Raw::Number(dt.as_f64()),
+        DataRef::DateTimeIso(s) => Raw::DateIso(s.clone()),
+        DataRef::Error(e) => Raw::Error(e.to_string()),
+    }
+}

@@ -1,0 +1,944 @@
+//! The workbooks people download and upload, on top of the database: exports
+//! stream records out of the database into the pure writers of [`crate::export`];
+//! imports read a file with [`crate::import`], check every row against the form,
+//! and write all of it in one transaction — or nothing.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set, TransactionTrait,
+};
+use serde::Serialize;
+use serde_json::Value as Json;
+use utoipa::ToSchema;
+
+use crate::{
+    assets::{self, Delta},
+    audit::{self, Event},
+    auth::Actor,
+    campaigns, clock,
+    entities::{asset, audit_event, campaign, report, unit},
+    error::{AppError, AppResult, FieldError, Lang},
+    export::{self, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},
+    forms::{Form, Record, Text},
+    import::{self, CellError, ImportError, Limits},
+    pagination::PageQuery,
+    progress::{self, ProgressFilter},
+    state::AppState,
+    submissions::ReportState,
+    units,
+};
+
+/// Rows fetched from the database per round trip while exporting.
+const EXPORT_BATCH: u64 = 1_000;
+/// Rows inserted per statement while importing.
+const IMPORT_BATCH: usize = 500;
+
+/// A finished workbook.
+pub struct Workbook {
+    /// Suggested file name.
+    pub file_name: String,
+    /// The xlsx bytes.
+    pub bytes: Vec<u8>,
+}
+
+fn export_failed(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("export failed: {e}"))
+}
+
+fn form_or_404<'a>(state: &'a AppState, code: &str) -> AppResult<&'a std::sync::Arc<Form>> {
+    state.forms.form(code).ok_or_else(|| {
+        AppError::not_found(&format!("mẫu biểu «{code}»"), &format!("Form \"{code}\""))
+    })
+}
+
+async fn header(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    u: Option<&unit::Model>,
+) -> AppResult<SheetHeader> {
+    let superior = match u.and_then(|u| u.parent_id) {
+        Some(p) => units::get(db, p).await?.name.to_uppercase(),
+        None => c.authority_name.clone(),
+    };
+    let cutoff = c.cutoff_at.with_timezone(&clock::vietnam());
+    Ok(SheetHeader {
+        superior_body: superior,
+        unit_name: u
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| c.authority_name.clone()),
+        unit_code: u.map(|u| u.code.clone()).unwrap_or_default(),
+        cutoff_label: format!(
+            "{} giờ ngày {}",
+            cutoff.format("%-H"),
+            cutoff.format("%d/%m/%Y")
+        ),
+        place: c.place_name.clone(),
+    })
+}
+
+/// Streams a unit's records of one form, in section order then by code, without holding them all.
+fn stream_records(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    form: std::sync::Arc<Form>,
+) -> (
+    tokio::sync::mpsc::Receiver<Record>,
+    tokio::task::JoinHandle<AppResult<()>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Record>(2 * EXPORT_BATCH as usize);
+    let db = state.db.clone();
+    let producer = tokio::spawn(async move {
+        let sections: Vec<Option<String>> = if form.has_sections() {
+            form.sections
+                .iter()
+                .map(|s| Some(s.code.clone()))
+                .chain([None])
+                .collect()
+        } else {
+            vec![None]
+        };
+        for section in sections {
+            let mut after = String::new();
+            loop {
+                let mut q = asset::Entity::find()
+                    .filter(asset::Column::CampaignId.eq(campaign_id))
+                    .filter(asset::Column::UnitId.eq(unit_id))
+                    .filter(asset::Column::FormCode.eq(form.code.clone()))
+                    .filter(asset::Column::Code.gt(after.clone()));
+                q = match (&section, form.has_sections()) {
+                    (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
+                    (None, true) => q.filter(asset::Column::Section.is_null()),
+                    (None, false) => q,
+                };
+                let batch = q
+                    .order_by_asc(asset::Column::Code)
+                    .limit(EXPORT_BATCH)
+                    .all(&db)
+                    .await?;
+                let Some(last) = batch.last() else { break };
+                after = last.code.clone();
+                for m in &batch {
+                    if tx.send(assets::record_of(&form, m)).await.is_err() {
+                        return Ok(());
+                    }
+                }
+                if (batch.len() as u64) < EXPORT_BATCH {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    });
+    (rx, producer)
+}
+
+/// One unit's form as an xlsx: the official layout or the flat upload layout.
+pub async fn unit_form(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    unit_id: i64,
+    form_code: &str,
+    flat: bool,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let u = units::get(&state.db, unit_id).await?;
+    assets::report_for(&state.db, campaign_id, unit_id, &form.asset_type.code)
+        .await
+        .map_err(|_| {
+            AppError::not_found(
+                &format!(
+                    "báo cáo mẫu {form_code} của đơn vị (đơn vị chưa đăng ký loại tài sản này)"
+                ),
+                &format!("Form {form_code} report (the unit has not registered this asset type)"),
+            )
+        })?;
+    let head = header(&state.db, &c, Some(&u)).await?;
+    let (mut rx, producer) = stream_records(state, campaign_id, unit_id, form.clone());
+    let writer_form = form.clone();
+    let writer = tokio::task::spawn_blocking(move || {
+        let records = std::iter::from_fn(|| rx.blocking_recv());
+        if flat {
+            export::flat(&writer_form, records)
+        } else {
+            export::official_form(&writer_form, &head, records)
+        }
+    });
+    let bytes = writer
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    producer.await.map_err(export_failed)??;
+    let file_name = format!(
+        "{}_{}{}.xlsx",
+        form.code,
+        u.code,
+        if flat { "_flat" } else { "" }
+    );
+    audit::record(
+        &state.db,
+        actor,
+        state.clock.now(),
+        Event {
+            action: "export",
+            entity: "report",
+            campaign_id: Some(campaign_id),
+            unit_id: Some(unit_id),
+            detail: Some(file_name.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+/// The consolidated report of one form: a row per registered unit and a ward total.
+pub async fn consolidated(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    form_code: &str,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Row {
+        unit_id: i64,
+        section: Option<String>,
+        usage_status: String,
+        count: i64,
+        original_cost: i64,
+        remaining_value: i64,
+    }
+    use sea_orm::{
+        ExprTrait,
+        sea_query::{Expr, Func},
+    };
+    let sum = |col: asset::Column| {
+        Expr::expr(Func::coalesce([Expr::col(col).sum(), Expr::val(0i64)])).cast_as("bigint")
+    };
+    let rows = asset::Entity::find()
+        .select_only()
+        .column(asset::Column::UnitId)
+        .column(asset::Column::Section)
+        .column(asset::Column::UsageStatus)
+        .column_as(
+            Expr::col(asset::Column::Id).count().cast_as("bigint"),
+            "count",
+        )
+        .column_as(sum(asset::Column::OriginalCost), "original_cost")
+        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::FormCode.eq(form.code.clone()))
+        .group_by(asset::Column::UnitId)
+        .group_by(asset::Column::Section)
+        .group_by(asset::Column::UsageStatus)
+        .into_model::<Row>()
+        .all(&state.db)
+        .await?;
+    let reports = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::FormCode.eq(form.code.clone()))
+        .all(&state.db)
+        .await?;
+    let unit_ids: Vec<i64> = reports.iter().map(|r| r.unit_id).collect();
+    let units = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(unit_ids))
+        .order_by_asc(unit::Column::Code)
+        .all(&state.db)
+        .await?;
+    let mut by_unit: HashMap<i64, UnitSummary> = units
+        .iter()
+        .map(|u| {
+            (
+                u.id,
+                UnitSummary {
+                    unit_code: u.code.clone(),
+                    unit_name: u.name.clone(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    for r in rows {
+        if let Some(s) = by_unit.get_mut(&r.unit_id) {
+            let f = s
+                .by_section
+                .entry(r.section.unwrap_or_default())
+                .or_insert(Figures::default());
+            f.count += u64::try_from(r.count).unwrap_or(0);
+            f.original_cost += r.original_cost;
+            f.remaining_value += r.remaining_value;
+            *s.by_status.entry(r.usage_status).or_default() += u64::try_from(r.count).unwrap_or(0);
+        }
+    }
+    let summaries: Vec<UnitSummary> = units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
+    let head = header(&state.db, &c, None).await?;
+    let bytes = tokio::task::spawn_blocking(move || export::summary(&form, &head, &summaries))
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    let file_name = format!("tong_hop_{form_code}.xlsx");
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+async fn audit_export(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    file_name: &str,
+) -> AppResult<()> {
+    audit::record(
+        &state.db,
+        actor,
+        state.clock.now(),
+        Event {
+            action: "export",
+            entity: "campaign",
+            entity_id: Some(campaign_id),
+            campaign_id: Some(campaign_id),
+            detail: Some(file_name.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The progress board as a sheet.
+pub async fn progress_sheet(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+) -> AppResult<Workbook> {
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let all = PageQuery {
+        page: Some(1),
+        per_page: Some(u64::MAX / 2),
+    };
+    let board = progress::board(state, campaign_id, &ProgressFilter::default(), &all).await?;
+    let rows: Vec<ProgressRow> = board
+        .rows
+        .iter()
+        .map(|r| ProgressRow {
+            unit_code: r.code.clone(),
+            unit_name: r.name.clone(),
+            types: r
+                .reports
+                .iter()
+                .map(|t| TypeProgress {
+                    form_code: t.form_code.clone(),
+                    state: state_label(t.state).to_string(),
+                    submitted_at: t.submitted_at.map(|at| {
+                        at.with_timezone(&clock::vietnam())
+                            .format("%d/%m/%Y %H:%M")
+                            .to_string()
+                    }),
+                    on_time: t.on_time,
+                    record_count: t.record_count.max(0) as u64,
+                    original_cost: t.original_cost,
+                    remaining_value: t.remaining_value,
+                })
+                .collect(),
+        })
+        .collect();
+    let head = header(&state.db, &c, None).await?;
+    let bytes = tokio::task::spawn_blocking(move || export::progress_sheet(&head, &rows))
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    let file_name = "tien_do.xlsx".to_string();
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+fn state_label(s: ReportState) -> &'static str {
+    match s {
+        ReportState::NotStarted => "Chưa bắt đầu",
+        ReportState::Draft => "Đang nhập",
+        ReportState::Submitted => "Đã gửi",
+        ReportState::Returned => "Bị trả lại",
+        ReportState::Accepted => "Đã chấp nhận",
+    }
+}
+
+/// What an import did, or would do with `dry_run`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ImportReport {
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// Form the file was read as.
+    pub form_code: String,
+    /// `xlsx` or `csv`.
+    pub file_kind: import::FileKind,
+    /// Data rows read.
+    pub rows: usize,
+    /// Assets created (or that would be).
+    pub created: usize,
+    /// Assets changed (or that would be).
+    pub updated: usize,
+    /// Rows identical to the stored asset.
+    pub unchanged: usize,
+    /// Every problem, by cell. When not empty, nothing was written.
+    pub errors: Vec<CellError>,
+}
+
+/// How to import.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Check and report, write nothing.
+    pub dry_run: bool,
+    /// Form to read the file as (needed when the unit registered several types and the file does not say).
+    pub form_code: Option<String>,
+    /// Name of the uploaded file (for CSV positions and the audit trail).
+    pub file_name: String,
+    /// Most data rows accepted.
+    pub max_rows: usize,
+}
+
+fn import_error(e: ImportError) -> AppError {
+    let m = e.message();
+    let status = if e.is_too_large() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    } else if matches!(
+        e.code(),
+        "not_a_spreadsheet" | "unsupported_format" | "encoding"
+    ) {
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+    } else {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let slug = match status.as_u16() {
+        413 => "payload-too-large",
+        415 => "unsupported-media-type",
+        _ => "import-file",
+    };
+    AppError::Problem {
+        status,
+        slug,
+        detail_vi: m.vi.clone(),
+        detail_en: m.en.clone(),
+        errors: vec![FieldError {
+            field: "file".into(),
+            code: e.code().into(),
+            message: Lang::current().pick(&m.vi, &m.en).into(),
+        }],
+    }
+}
+
+async fn choose_form(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    asked: Option<&str>,
+    bytes: &[u8],
+) -> AppResult<std::sync::Arc<Form>> {
+    if let Some(code) = asked {
+        return Ok(form_or_404(state, code)?.clone());
+    }
+    let registered = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .all(&state.db)
+        .await?;
+    // Our own layout names its form in its hidden key row; try the registered forms on it.
+    let forms: Vec<std::sync::Arc<Form>> = registered
+        .iter()
+        .filter_map(|r| state.forms.form(&r.form_code).cloned())
+        .collect();
+    if let [only] = forms.as_slice() {
+        return Ok(only.clone());
+    }
+    let marker = bytes
+        .windows(export::MARKER_PREFIX.len())
+        .any(|w| w == export::MARKER_PREFIX.as_bytes());
+    if marker {
+        for f in &forms {
+            let probe = import::read_with(
+                f,
+                bytes,
+                "probe",
+                &Limits {
+                    max_rows: 1,
+                    ..Limits::default()
+                },
+            );
+            if !matches!(
+                probe,
+                Err(ImportError::WrongForm { .. }) | Err(ImportError::NoHeader { .. })
+            ) {
+                return Ok(f.clone());
+            }
+        }
+    }
+    let codes: Vec<String> = forms.iter().map(|f| f.code.clone()).collect();
+    Err(AppError::field(
+        "form_code",
+        "required",
+        &format!(
+            "Đơn vị đăng ký nhiều mẫu ({}); chọn mẫu của tệp bằng tham số «form_code».",
+            codes.join(", ")
+        ),
+        &format!(
+            "The unit registered several forms ({}); name the file's form with \"form_code\".",
+            codes.join(", ")
+        ),
+    ))
+}
+
+struct Planned {
+    record: Record,
+    existing: Option<asset::Model>,
+}
+
+/// Reads a file and checks every row; with no error and no `dry_run`, writes every row in one transaction.
+/// `on_row` is told of progress (rows checked, rows in the file).
+pub async fn import(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    unit_id: i64,
+    bytes: Vec<u8>,
+    opts: &ImportOptions,
+    on_row: &(dyn Fn(usize, usize) + Send + Sync),
+) -> AppResult<ImportReport> {
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    campaigns::ensure_open(&c)?;
+    units::get(&state.db, unit_id).await?;
+    let form = choose_form(
+        state,
+        campaign_id,
+        unit_id,
+        opts.form_code.as_deref(),
+        &bytes,
+    )
+    .await?;
+    let rep = assets::report_for(&state.db, campaign_id, unit_id, &form.asset_type.code).await?;
+    assets::ensure_editable(&rep)?;
+    let limits = Limits {
+        max_rows: opts.max_rows,
+        ..Limits::default()
+    };
+    let (reader_form, name) = (form.clone(), opts.file_name.clone());
+    let parsed = tokio::task::spawn_blocking(move || {
+        import::read_with(&reader_form, &bytes, &name, &limits)
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.to_string()))?
+    .map_err(import_error)?;
+    let columns: HashMap<&str, &BTreeMap<String, String>> = parsed
+        .sheets
+        .iter()
+        .map(|s| (s.sheet.as_str(), &s.columns))
+        .collect();
+    let existing: HashMap<String, asset::Model> = asset::Entity::find()
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| (m.code.clone(), m))
+        .collect();
+    let lang_errors = |row: &import::ParsedRow, field: &str, code: &str, message: Text| CellError {
+        sheet: row.sheet.clone(),
+        row: row.row_number,
+        column_letter: columns
+            .get(row.sheet.as_str())
+            .and_then(|m| m.get(field))
+            .cloned()
+            .unwrap_or_default(),
+        field: field.to_string(),
+        code: code.to_string(),
+        message,
+    };
+    let mut errors: Vec<CellError> = Vec::new();
+    let mut plan: Vec<Planned> = Vec::new();
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    let total = parsed.rows.len();
+    for (i, row) in parsed.rows.iter().enumerate() {
+        on_row(i + 1, total);
+        // Unreadable cells are reported, and the rest of the row is still checked so that
+        // the file's every problem shows at once; such a row is never written.
+        let unreadable: Vec<&str> = row.errors.iter().map(|e| e.field.as_str()).collect();
+        errors.extend(row.errors.iter().cloned());
+        let code = match row.record.get("code") {
+            Some(crate::forms::Value::Text(t)) => t.clone(),
+            _ => String::new(),
+        };
+        if !code.is_empty()
+            && let Some(first) = seen.insert(code.clone(), row.row_number)
+        {
+            errors.push(lang_errors(
+                row,
+                "code",
+                "duplicate_in_file",
+                Text {
+                    vi: format!("Mã tài sản «{code}» đã có ở dòng {first} của tệp"),
+                    en: format!("Asset code \"{code}\" already appears on row {first} of the file"),
+                },
+            ));
+            continue;
+        }
+        let current = existing.get(&code);
+        if let Some(m) = current.filter(|m| m.form_code != form.code) {
+            errors.push(lang_errors(
+                row,
+                "code",
+                "other_form",
+                Text {
+                    vi: format!(
+                        "Mã tài sản «{code}» đã dùng cho một tài sản của mẫu {}",
+                        m.form_code
+                    ),
+                    en: format!(
+                        "Asset code \"{code}\" is already used by an asset of form {}",
+                        m.form_code
+                    ),
+                },
+            ));
+            continue;
+        }
+        let before = current.map(|m| assets::record_of(&form, m));
+        let mut record = match &before {
+            Some(b) => assets::merge(&form, b, row.record.clone(), &row.clears),
+            None => row.record.clone(),
+        };
+        let issues = assets::check_issues(&form, &mut record, c.cutoff_at, false);
+        for e in &issues {
+            if !unreadable.contains(&e.field.as_str()) {
+                errors.push(lang_errors(row, &e.field, &e.code, e.message.clone()));
+            }
+        }
+        if !issues.is_empty() || !unreadable.is_empty() {
+            continue;
+        }
+        match &before {
+            Some(b) if *b == record => unchanged += 1,
+            Some(_) => updated += 1,
+            None => created += 1,
+        }
+        if before.as_ref() != Some(&record) {
+            plan.push(Planned {
+                record,
+                existing: current.cloned(),
+            });
+        }
+    }
+    let report = ImportReport {
+        dry_run: opts.dry_run,
+        form_code: form.code.clone(),
+        file_kind: parsed.kind,
+        rows: total,
+        created,
+        updated,
+        unchanged,
+        errors,
+    };
+    if opts.dry_run || !report.errors.is_empty() {
+        return Ok(report);
+    }
+    write_plan(state, actor, &c, unit_id, &form, &rep, plan, opts, &report).await?;
+    Ok(report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_plan(
+    state: &AppState,
+    actor: &Actor,
+    c: &campaign::Model,
+    unit_id: i64,
+    form: &Form,
+    rep: &report::Model,
+    plan: Vec<Planned>,
+    opts: &ImportOptions,
+    outcome: &ImportReport,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let tx = state.db.begin().await?;
+    // Re-check under the transaction: the report may have been submitted meanwhile.
+    let rep_now = assets::report_for(&tx, c.id, unit_id, &form.asset_type.code).await?;
+    assets::ensure_editable(&rep_now)?;
+    let mut delta = Delta::default();
+    let (inserts, updates): (Vec<Planned>, Vec<Planned>) =
+        plan.into_iter().partition(|p| p.existing.is_none());
+    for chunk in inserts.chunks(IMPORT_BATCH) {
+        let models: Vec<asset::ActiveModel> = chunk
+            .iter()
+            .map(|p| {
+                let mut a = new_asset(c.id, unit_id, form, actor, now);
+                assets::fill(form, &p.record, &mut a);
+                a
+            })
+            .collect();
+        asset::Entity::insert_many(models)
+            .exec(&tx)
+            .await
+            .map_err(|e| match e.sql_err() {
+                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
+                    "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
+                    "An asset code was entered by someone else meanwhile; import the file again.",
+                ),
+                _ => e.into(),
+            })?;
+        let codes: Vec<String> = chunk
+            .iter()
+            .filter_map(|p| text(&p.record, "code"))
+            .collect();
+        let stored = asset::Entity::find()
+            .filter(asset::Column::CampaignId.eq(c.id))
+            .filter(asset::Column::UnitId.eq(unit_id))
+            .filter(asset::Column::Code.is_in(codes))
+            .all(&tx)
+            .await?;
+        let mut events = Vec::with_capacity(stored.len());
+        for m in &stored {
+            delta.add(Delta::of(m, 1));
+            events.push(event(
+                actor,
+                now,
+                "create",
+                m,
+                None,
+                Some(record_json(form, m)),
+                &opts.file_name,
+            ));
+        }
+        audit_event::Entity::insert_many(events).exec(&tx).await?;
+    }
+    for p in updates {
+        let Some(current) = p.existing else { continue };
+        let mut a: asset::ActiveModel = current.clone().into();
+        assets::fill(form, &p.record, &mut a);
+        a.version = Set(current.version + 1);
+        a.updated_at = Set(now);
+        a.updated_by = Set(actor.audit_id());
+        let res = asset::Entity::update_many()
+            .set(a)
+            .filter(asset::Column::Id.eq(current.id))
+            .filter(asset::Column::Version.eq(current.version))
+            .exec(&tx)
+            .await?;
+        if res.rows_affected != 1 {
+            return Err(AppError::new(
+                axum::http::StatusCode::CONFLICT,
+                "stale-version",
+                format!(
+                    "Tài sản «{}» vừa được người khác sửa; hãy nhập lại tệp.",
+                    current.code
+                ),
+                format!(
+                    "Asset \"{}\" was changed by someone else meanwhile; import the file again.",
+                    current.code
+                ),
+            ));
+        }
+        let updated = assets::get_model(&tx, current.id).await?;
+        delta.add(Delta::of(&current, -1));
+        delta.add(Delta::of(&updated, 1));
+        (event(
+            actor,
+            now,
+            "update",
+            &updated,
+            Some(record_json(form, &current)),
+            Some(record_json(form, &updated)),
+            &opts.file_name,
+        ))
+        .insert(&tx)
+        .await?;
+    }
+    assets::apply_delta(&tx, rep.id, delta, now).await?;
+    audit::record(
+        &tx,
+        actor,
+        now,
+        Event {
+            action: "import",
+            entity: "report",
+            entity_id: Some(rep.id),
+            campaign_id: Some(c.id),
+            unit_id: Some(unit_id),
+            detail: Some(format!(
+                "{}: {} rows, {} created, {} updated, {} unchanged",
+                opts.file_name, outcome.rows, outcome.created, outcome.updated, outcome.unchanged
+            )),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn text(r: &Record, k: &str) -> Option<String> {
+    match r.get(k) {
+        Some(crate::forms::Value::Text(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn new_asset(
+    campaign_id: i64,
+    unit_id: i64,
+    form: &Form,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> asset::ActiveModel {
+    asset::ActiveModel {
+        campaign_id: Set(campaign_id),
+        unit_id: Set(unit_id),
+        type_code: Set(form.asset_type.code.clone()),
+        form_code: Set(form.code.clone()),
+        version: Set(1),
+        created_by: Set(actor.audit_id()),
+        updated_by: Set(actor.audit_id()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+fn record_json(form: &Form, m: &asset::Model) -> Json {
+    Json::Object(assets::record_json(&assets::record_of(form, m)))
+}
+
+fn event(
+    actor: &Actor,
+    now: DateTime<Utc>,
+    action: &str,
+    m: &asset::Model,
+    before: Option<Json>,
+    after: Option<Json>,
+    file: &str,
+) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        at: Set(now),
+        actor_id: Set(actor.audit_id()),
+        actor_name: Set(Some(actor.username.clone())),
+        action: Set(action.to_string()),
+        entity: Set("asset".into()),
+        entity_id: Set(Some(m.id)),
+        campaign_id: Set(Some(m.campaign_id)),
+        unit_id: Set(Some(m.unit_id)),
+        before: Set(before),
+        after: Set(after),
+        detail: Set(Some(format!("import {file}"))),
+        ..Default::default()
+    }
+}
+
+/// The user's own workbook back, every sheet's values copied, with an error column
+/// ("Lỗi / Errors") after the last used column on each row that has a problem.
+/// Formatting is not kept. A CSV upload comes back as one sheet.
+pub fn annotated_workbook(
+    bytes: &[u8],
+    file_name: &str,
+    errors: &[CellError],
+) -> AppResult<Vec<u8>> {
+    use calamine::{Data, DataType, Reader};
+    use rust_xlsxwriter::{Format, Workbook as XlsxBook};
+    let mut by_cell: HashMap<(String, u32), Vec<String>> = HashMap::new();
+    for e in errors {
+        let place = if e.column_letter.is_empty() {
+            e.field.clone()
+        } else {
+            format!("{} ({})", e.column_letter, e.field)
+        };
+        by_cell
+            .entry((e.sheet.clone(), e.row))
+            .or_default()
+            .push(format!(
+                "{place}: {}",
+                Lang::current().pick(&e.message.vi, &e.message.en)
+            ));
+    }
+    let mut book = XlsxBook::new();
+    let bold = Format::new().set_bold();
+    let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
+    let sheets: Vec<(String, Vec<Vec<String>>)> =
+        match calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())) {
+            Ok(mut wb) => {
+                let names = wb.sheet_names().to_vec();
+                names
+                    .into_iter()
+                    .filter_map(|n| {
+                        let range = wb.worksheet_range(&n).ok()?;
+                        let rows = range
+                            .rows()
+                            .map(|r| {
+                                r.iter()
+                                    .map(|c: &Data| {
+                                        if c.is_empty() {
+                                            String::new()
+                                        } else {
+                                            c.to_string()
+                                        }
+                                    })
+                                    .collect()
+                            })
+                            .collect();
+                        Some((n, rows))
+                    })
+                    .collect()
+            }
+            Err(_) => {
+                let text = String::from_utf8_lossy(bytes);
+                let sep = if text
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.matches(';').count() > l.matches(',').count())
+                {
+                    ';'
+                } else {
+                    ','
+                };
+                vec![(
+                    file_name.to_string(),
+                    text.lines()
+                        .map(|l| {
+                            l.split(sep)
+                                .map(|c| c.trim_matches('"').to_string())
+                                .collect()
+                        })
+                        .collect(),
+                )]
+            }
+        };
+    for (name, rows) in sheets {
+        let ws = book.add_worksheet();
+        let safe: String = name
+            .chars()
+            .filter(|c| !"[]:*?/\\".contains(*c))
+            .take(31)
+            .collect();
+        ws.set_name(if safe.is_empty() { "Sheet" } else { &safe })
+            .map_err(fail)?;
+        let width = rows.iter().map(Vec::len).max().unwrap_or(0) as u16;
+        ws.write_string_with_format(0, width, "Lỗi / Errors", &bold)
+            .map_err(fail)?;
+        for (r, row) in rows.iter().enumerate() {
+            for (col, v) in row.iter().enumerate() {
+                if !v.is_empty() {
+                    match v.parse::<f64>() {
+                        Ok(n) if !v.starts_with('0') || v == "0" || v.contains('.') => {
+                            ws.write_number(r as u32, col as u16, n).map_err(fail)?
+                        }
+                        _ => ws.write_string(r as u32, col as u16, v).map_err(fail)?,
+                    };
+                }
+            }
+            if let Some(msgs) = by_cell.get(&(name.clone(), r as u32 + 1)) {
+                ws.write_string(r as u32, width, msgs.join("; "))
+                    .map_err(fail)?;
+            }
+        }
+        ws.set_column_width(width, 60).map_err(fail)?;
+    }
+    book.save_to_buffer().map_err(fail)
+}

@@ -1,0 +1,782 @@
+//! Issue 5: standard forms out, accountants' workbooks in — read back and round-tripped.
+
+use std::io::{Cursor, Write};
+
+use calamine::{Data, Reader, Xlsx};
+use serde_json::{Value, json};
+
+use crate::{db_test, support::*};
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// Every non-empty cell of the first sheet, as (row, col, text) with 0-based positions.
+fn cells(bytes: &[u8]) -> Vec<(u32, u32, Data)> {
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes.to_vec())).expect("an xlsx");
+    let name = wb.sheet_names()[0].clone();
+    let range = wb.worksheet_range(&name).expect("sheet");
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    range
+        .cells()
+        .filter(|(_, _, d)| !matches!(d, Data::Empty))
+        .map(|(r, c, d)| (r as u32 + r0, c as u32 + c0, d.clone()))
+        .collect()
+}
+
+fn find<'a>(cells: &'a [(u32, u32, Data)], text: &str) -> Option<&'a (u32, u32, Data)> {
+    cells
+        .iter()
+        .find(|(_, _, d)| matches!(d, Data::String(s) if s == text))
+}
+
+fn number_at(cells: &[(u32, u32, Data)], row: u32, col: u32) -> f64 {
+    cells
+        .iter()
+        .find(|(r, c, _)| *r == row && *c == col)
+        .and_then(|(_, _, d)| match d {
+            Data::Float(f) => Some(*f),
+            Data::Int(i) => Some(*i as f64),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no number at row {row}, col {col}"))
+}
+
+async fn demo_unit(app: &TestApp, admin: &str, code: &str) -> i64 {
+    let units = app
+        .call("GET", &format!("/api/v1/units?q={code}"))
+        .token(admin)
+        .send()
+        .await
+        .json();
+    units["items"][0]["id"].as_i64().unwrap()
+}
+
+db_test!(
+    the_official_01a_form_reads_back_as_officials_expect,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let unit = demo_unit(&app, &admin, "1109301").await;
+        let res = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a.xlsx"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        assert_eq!(res.content_type(), XLSX);
+        assert!(
+            res.headers
+                .get("content-disposition")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("01a_1109301.xlsx")
+        );
+        let c = cells(&res.body);
+        let form_no = find(&c, "Mẫu số 01a").expect("form number");
+        let motto = find(&c, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM").expect("motto");
+        let tagline = find(&c, "Độc lập - Tự do - Hạnh phúc").expect("tagline");
+        assert!(
+            form_no.0 < motto.0 && motto.0 < tagline.0,
+            "form number above the motto above the tagline"
+        );
+        assert!(motto.1 > 3, "the motto block is on the right");
+        let superior = find(&c, "UBND PHƯỜNG TAM THANH").expect("superior body");
+        assert_eq!(superior.1, 0, "the superior body is top left");
+        assert!(find(&c, "Văn phòng HĐND và UBND phường Tam Thanh").is_some());
+        assert!(
+            c.iter()
+                .any(|(_, _, d)| matches!(d, Data::String(s) if s.contains("Mã đơn vị: 1109301")))
+        );
+        assert!(
+            find(
+                &c,
+                "PHIẾU KIỂM KÊ TÀI SẢN CÔNG TẠI CƠ QUAN, TỔ CHỨC, ĐƠN VỊ"
+            )
+            .is_some()
+        );
+        assert!(
+            c.iter().any(
+                |(_, _, d)| matches!(d, Data::String(s) if s.contains("0 giờ ngày 01/01/2026"))
+            )
+        );
+        let (num_row, _, _) = *find(&c, "(1)").expect("numbering row");
+        assert!(find(&c, "(2)").is_some_and(|x| x.0 == num_row));
+        let stt = find(&c, "STT").expect("STT header");
+        assert!(stt.0 < num_row);
+        assert!(find(&c, "Mã tài sản").is_some());
+        // Sections with their records, subtotals and the grand total.
+        let land = find(&c, "I. Đất").expect("section I");
+        let car = find(&c, "XE-01").expect("the car");
+        assert!(land.0 > num_row && car.0 > land.0);
+        let cost_col = c
+            .iter()
+            .find(|(r, _, d)| *r < num_row && matches!(d, Data::String(s) if s == "Tổng cộng"))
+            .map(|x| x.1)
+            .expect("original cost total column");
+        assert_eq!(number_at(&c, car.0, cost_col), 985_000_000.0);
+        let sub3 = find(&c, "Cộng phần III").expect("subtotal III");
+        assert_eq!(
+            number_at(&c, sub3.0, cost_col),
+            985_000_000.0,
+            "cached subtotal"
+        );
+        let total = find(&c, "TỔNG CỘNG").expect("grand total");
+        let totals = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/totals"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .json();
+        assert_eq!(
+            number_at(&c, total.0, cost_col),
+            totals["types"][0]["total"]["original_cost"]
+                .as_f64()
+                .unwrap()
+        );
+        for signer in ["NGƯỜI LẬP BIỂU", "KẾ TOÁN TRƯỞNG", "THỦ TRƯỞNG ĐƠN VỊ"]
+        {
+            assert!(
+                find(&c, signer).is_some_and(|x| x.0 > total.0),
+                "{signer} below the table"
+            );
+        }
+        // The subtotal is a formula, so the sheet stays right when edited.
+        let mut wb: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(res.body.clone())).unwrap();
+        let formulas = wb.worksheet_formula("01a").unwrap();
+        assert!(
+            formulas.cells().any(|(_, _, f)| f.starts_with("SUM(")),
+            "subtotals are SUM formulas"
+        );
+    }
+);
+
+db_test!(
+    the_flat_layout_has_one_header_row_of_keys_and_codes_for_enums,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let unit = demo_unit(&app, &admin, "1109302").await;
+        let res = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/02a/flat.xlsx"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&res.body);
+        let form = kiemke::forms::Registry::embedded().unwrap();
+        let keys = &form.form("02a").unwrap().flat_columns;
+        for (i, k) in keys.iter().enumerate() {
+            assert!(
+                c.iter().any(|(r, col, d)| *r == 0
+                    && *col == i as u32
+                    && matches!(d, Data::String(s) if s == k)),
+                "header {k}"
+            );
+        }
+        let status_col = keys.iter().position(|k| k == "usage_status").unwrap() as u32;
+        assert!(c.iter().any(|(r, col, d)| *r == 1
+            && *col == status_col
+            && matches!(d, Data::String(s) if s == "1")));
+        let rows = c.iter().map(|x| x.0).max().unwrap();
+        assert_eq!(rows, 3, "one row per road");
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/18a/flat.xlsx"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .expect(404);
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a.pdf"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .expect(404);
+    }
+);
+
+fn strip(list: &Value) -> Vec<Value> {
+    let mut items: Vec<Value> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            let mut a = a.clone();
+            for k in ["id", "unit_id", "created_at", "updated_at", "version"] {
+                a.as_object_mut().unwrap().remove(k);
+            }
+            a
+        })
+        .collect();
+    items.sort_by_key(|a| a["code"].as_str().unwrap().to_string());
+    items
+}
+
+async fn round_trip(app: &TestApp, admin: &str, campaign: i64, from: i64, form: &str, flat: bool) {
+    let types: Vec<&str> = vec![&form[..2]];
+    let code = format!("{}{}", if flat { "19" } else { "18" }, &form[..2]);
+    let to = app
+        .unit(admin, &format!("{code}000"), &format!("Đơn vị nhận {form}"))
+        .await;
+    app.register(admin, campaign, to, &types).await;
+    let path = if flat {
+        format!("{form}/flat.xlsx")
+    } else {
+        format!("{form}.xlsx")
+    };
+    let file = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{from}/forms/{path}"),
+        )
+        .token(admin)
+        .send()
+        .await
+        .expect(200)
+        .body;
+    let report = app
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{campaign}/units/{to}/imports"),
+        )
+        .token(admin)
+        .raw(XLSX, file.clone())
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(report["errors"], json!([]));
+    let original = app
+        .call(
+            "GET",
+            &format!(
+                "/api/v1/campaigns/{campaign}/units/{from}/assets?asset_type={}&per_page=500",
+                &form[..2]
+            ),
+        )
+        .token(admin)
+        .send()
+        .await
+        .json();
+    let copy = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{to}/assets?per_page=500"),
+        )
+        .token(admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(
+        report["created"].as_u64().unwrap(),
+        original["total"].as_u64().unwrap()
+    );
+    assert_eq!(
+        strip(&copy),
+        strip(&original),
+        "form {form} (flat: {flat}) round-trips exactly"
+    );
+    let t1 = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{from}/totals"),
+        )
+        .token(admin)
+        .send()
+        .await
+        .json();
+    let t2 = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{to}/totals"),
+        )
+        .token(admin)
+        .send()
+        .await
+        .json();
+    let of = |t: &Value| {
+        t["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["form_code"] == form)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(of(&t1), of(&t2));
+    // The same file again changes nothing.
+    let again = app
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{campaign}/units/{to}/imports"),
+        )
+        .token(admin)
+        .raw(XLSX, file)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        (again["created"].as_u64(), again["updated"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(again["unchanged"], report["created"]);
+    let after = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{to}/assets?per_page=500"),
+        )
+        .token(admin)
+        .send()
+        .await
+        .json();
+    assert!(
+        after["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["version"] == 1),
+        "no version bumped"
+    );
+}
+
+db_test!(exports_import_back_into_an_empty_unit_exactly, |app| {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let vanphong = demo_unit(&app, &admin, "1109301").await;
+    let kinhte = demo_unit(&app, &admin, "1109302").await;
+    let vanhoa = demo_unit(&app, &admin, "1109303").await;
+    for (unit, form) in [(vanphong, "01a"), (kinhte, "02a"), (vanhoa, "18a")] {
+        round_trip(&app, &admin, campaign, unit, form, false).await;
+        round_trip(&app, &admin, campaign, unit, form, true).await;
+    }
+});
+
+fn csv(rows: &[&str]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in rows {
+        writeln!(out, "{r}").unwrap();
+    }
+    out
+}
+
+db_test!(a_bad_file_lists_every_bad_cell_and_imports_nothing, |app| {
+    let admin = app.admin().await;
+    let campaign = app.campaign(&admin).await;
+    let unit = app.unit(&admin, "1000001", "Trường A").await;
+    app.register(&admin, campaign, unit, &["02"]).await;
+    let file = csv(&[
+        "code;name;original_cost;usage_status;price_basis;length_km;year_in_use",
+        "DB-1;Đường A;1.250.000.000;1;actual;1,25;2018",
+        "DB-2;Đường B;abc;1;actual;0,5;2018",
+        "DB-3;Đường C;1;1;actual;0,7;2030",
+        "DB-1;Đường trùng;5.000.000;1;actual;0,1;2018",
+        "DB-4;Đường D;7.000.000;9;actual;0,1;03/05/2018",
+    ]);
+    let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+    let res = app
+        .call("POST", &path)
+        .token(&admin)
+        .raw("text/csv", file.clone())
+        .send()
+        .await
+        .expect(422);
+    assert_eq!(res.content_type(), "application/problem+json");
+    let body = res.json();
+    let errors = body["report"]["errors"].as_array().unwrap();
+    let mut found: Vec<(u64, String, String)> = errors
+        .iter()
+        .map(|e| {
+            (
+                e["row"].as_u64().unwrap(),
+                e["column_letter"].as_str().unwrap().to_string(),
+                e["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    found.sort();
+    assert_eq!(
+        found,
+        vec![
+            (3, "C".into(), "type".into()),
+            (4, "C".into(), "infrastructure_conventional_price".into()),
+            (4, "G".into(), "year_in_use_not_after_cutoff".into()),
+            (5, "A".into(), "duplicate_in_file".into()),
+            (6, "D".into(), "option".into()),
+            (6, "G".into(), "type".into()),
+        ]
+    );
+    assert!(body["errors"][0]["field"].as_str().unwrap().contains('!'));
+    let list = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(list["total"], 0, "nothing written");
+    // The user's workbook comes back with an error column.
+    let annotated = app
+        .call("POST", &path)
+        .token(&admin)
+        .header("accept", XLSX)
+        .raw("text/csv", file)
+        .send()
+        .await
+        .expect(422);
+    assert_eq!(annotated.content_type(), XLSX);
+    let c = cells(&annotated.body);
+    assert!(find(&c, "Lỗi / Errors").is_some());
+    assert!(
+        c.iter().any(|(r, _, d)| *r == 2
+            && matches!(d, Data::String(s) if s.starts_with("C (original_cost)")))
+    );
+    // A good file, dry run first.
+    let good = csv(&[
+        "code;name;original_cost;usage_status;length_km",
+        "DB-1;Đường A;1.250.000.000;1;1,25",
+    ]);
+    let dry = app
+        .call("POST", &format!("{path}?dry_run=true"))
+        .token(&admin)
+        .raw("text/csv", good.clone())
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(
+        (dry["dry_run"].as_bool(), dry["created"].as_u64()),
+        (Some(true), Some(1))
+    );
+    assert_eq!(
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets")
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["total"],
+        0
+    );
+    app.call("POST", &path)
+        .token(&admin)
+        .raw("text/csv", good)
+        .send()
+        .await
+        .expect(200);
+    let stored = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(stored["items"][0]["original_cost"], 1_250_000_000_i64);
+    assert_eq!(stored["items"][0]["fields"]["length_km"], 1.25);
+    // A blank cell keeps the stored value; <xóa> clears it.
+    let upd = csv(&[
+        "code;name;original_cost;usage_status;length_km;location",
+        "DB-1;;;;;Khối 2",
+    ]);
+    app.call("POST", &path)
+        .token(&admin)
+        .raw("text/csv", upd)
+        .send()
+        .await
+        .expect(200);
+    let clr = csv(&["code;name;location", "DB-1;Đường A;<xóa>"]);
+    let r = app
+        .call("POST", &path)
+        .token(&admin)
+        .raw("text/csv", clr)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(r["updated"], 1);
+    let a = &app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["items"][0];
+    assert_eq!(a["name"], "Đường A");
+    assert!(a.get("location").is_none());
+    assert_eq!(a["version"], 3);
+    let h = app
+        .call("GET", &format!("/api/v1/assets/{}/history", a["id"]))
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    assert_eq!(h.as_array().unwrap().len(), 3);
+    assert_eq!(h[1]["after"]["location"], "Khối 2");
+});
+
+db_test!(hostile_files_get_a_clear_4xx_and_change_nothing, |app| {
+    let admin = app.admin().await;
+    let campaign = app.campaign(&admin).await;
+    let unit = app.unit(&admin, "1000001", "Trường A").await;
+    app.register(&admin, campaign, unit, &["01"]).await;
+    let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+    let send = |ct: &'static str, bytes: Vec<u8>| {
+        let app = app.clone();
+        let (path, admin) = (path.clone(), admin.clone());
+        async move {
+            app.call("POST", &path)
+                .token(&admin)
+                .raw(ct, bytes)
+                .send()
+                .await
+        }
+    };
+    let status = |r: &Res| {
+        (
+            r.status.as_u16(),
+            r.json()["errors"][0]["code"]
+                .as_str()
+                .unwrap_or("")
+                .to_string(),
+        )
+    };
+    // Not a zip, not text.
+    let r = send(XLSX, vec![0x00, 0xFF, 0x13, 0x37, 0x00, 0x01]).await;
+    assert_eq!(status(&r), (415, "not_a_spreadsheet".into()));
+    // A zip bomb: a part declaring far more than the limit once inflated.
+    let mut bomb = Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut bomb);
+        z.start_file(
+            "xl/worksheets/sheet1.xml",
+            zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated),
+        )
+        .unwrap();
+        let zeros = vec![0u8; 1024 * 1024];
+        for _ in 0..210 {
+            z.write_all(&zeros).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let r = send(XLSX, bomb.into_inner()).await;
+    assert_eq!(
+        r.status.as_u16(),
+        413,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    // CSV in a legacy encoding.
+    let r = send("text/csv", b"code;name\nA1;Tr\xf0\xf5\xf2ng\n".to_vec()).await;
+    assert_eq!(status(&r), (415, "encoding".into()));
+    // A workbook without a recognisable header.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.add_worksheet()
+        .write_string(0, 0, "Bảng kê linh tinh")
+        .unwrap();
+    let r = send(XLSX, wb.save_to_buffer().unwrap()).await;
+    assert_eq!(status(&r), (422, "no_header".into()));
+    // Over the upload limit.
+    let r = send("text/csv", vec![b'a'; 3 * 1024 * 1024]).await;
+    assert_eq!(r.status.as_u16(), 413);
+    // A 32,767-character cell is a cell error, not a crash.
+    let long = format!(
+        "code;name;original_cost;usage_status\nA1;{};20000000;1",
+        "x".repeat(32_767)
+    );
+    let r = send("text/csv", long.into_bytes()).await;
+    assert_eq!(r.status.as_u16(), 422);
+    // Dates as text and as serials, and "." thousands typed as text, are read.
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (i, h) in [
+        "code",
+        "name",
+        "section",
+        "original_cost",
+        "usage_status",
+        "legal_documents",
+    ]
+    .iter()
+    .enumerate()
+    {
+        ws.write_string(0, i as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "DAT-1").unwrap();
+    ws.write_string(1, 1, "Khu đất").unwrap();
+    ws.write_string(1, 2, "I").unwrap();
+    ws.write_string(1, 3, "1.500.000.000").unwrap();
+    ws.write_number(1, 4, 1).unwrap();
+    ws.write_string(1, 5, "Giấy chứng nhận QSDĐ số BĐ 123 ngày 05/03/2012")
+        .unwrap();
+    let r = send(XLSX, wb.save_to_buffer().unwrap()).await;
+    assert_eq!(
+        r.status.as_u16(),
+        200,
+        "{}",
+        String::from_utf8_lossy(&r.body)
+    );
+    let a = &app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["items"][0];
+    assert_eq!(a["original_cost"], 1_500_000_000_i64);
+    assert_eq!(a["legal_documents"][0]["date"], "2012-03-05");
+    assert_eq!(
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets")
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["total"],
+        1
+    );
+});
+
+db_test!(an_import_into_a_submitted_report_is_refused, |app| {
+    let admin = app.admin().await;
+    let campaign = app.campaign(&admin).await;
+    let unit = app.unit(&admin, "1000001", "Trường A").await;
+    app.register(&admin, campaign, unit, &["18"]).await;
+    app.call(
+        "POST",
+        &format!("/api/v1/campaigns/{campaign}/units/{unit}/reports/18/submit"),
+    )
+    .token(&admin)
+    .json(&json!({"nil_return": true}))
+    .send()
+    .await
+    .expect(200);
+    let file = csv(&[
+        "code;name;original_cost;usage_status;price_basis;facility_kind",
+        "VH-1;Nhà văn hóa;1;1;conventional;group_house",
+    ]);
+    let r = app
+        .call(
+            "POST",
+            &format!("/api/v1/campaigns/{campaign}/units/{unit}/imports"),
+        )
+        .token(&admin)
+        .raw("text/csv", file)
+        .send()
+        .await
+        .expect(409);
+    assert_eq!(r.json()["type"], "/problems/locked");
+});
+
+db_test!(
+    the_consolidated_report_and_progress_sheet_carry_every_unit,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let res = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/forms/01a/summary.xlsx"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&res.body);
+        for code in ["1109301", "1109316"] {
+            assert!(find(&c, code).is_some(), "unit {code}");
+        }
+        let progress = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress.xlsx"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&progress.body);
+        assert!(find(&c, "1109302").is_some());
+        assert!(
+            c.iter()
+                .any(|(_, _, d)| matches!(d, Data::String(s) if s == "Đang nhập"))
+        );
+    }
+);
+
+/// Renders the demo forms to PDF with LibreOffice, as an official would print them.
+/// Skipped (with a line) only where LibreOffice is not installed.
+#[tokio::test]
+async fn the_demo_forms_render_to_pdf_with_libreoffice() {
+    let Some(office) = ["libreoffice", "soffice"].into_iter().find(|b| {
+        std::process::Command::new(b)
+            .arg("--version")
+            .output()
+            .is_ok()
+    }) else {
+        eprintln!("LibreOffice not installed: the PDF rendering test is skipped");
+        return;
+    };
+    run(Backend::Sqlite, move |app| async move {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let dir = std::env::temp_dir().join(format!("kiemke-pdf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (code, form) in [("1109301", "01a"), ("1109302", "02a"), ("1109303", "18a")] {
+            let unit = demo_unit(&app, &admin, code).await;
+            let body = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/{form}.xlsx"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .body;
+            let xlsx = dir.join(format!("{form}.xlsx"));
+            std::fs::write(&xlsx, body).unwrap();
+            let out = std::process::Command::new(office)
+                .args(["--headless", "--convert-to", "pdf", "--outdir"])
+                .arg(&dir)
+                .arg(&xlsx)
+                .env("HOME", &dir)
+                .output()
+                .expect("LibreOffice runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let pdf = std::fs::read(dir.join(format!("{form}.pdf"))).expect("a PDF was written");
+            assert!(pdf.starts_with(b"%PDF"));
+            assert!(pdf.len() > 5_000);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
