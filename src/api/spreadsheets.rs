@@ -182,7 +182,10 @@ async fn upload(req: Request, limit: usize) -> AppResult<(String, Bytes)> {
     responses((status = 200, body = ImportReport, description = "Imported (or checked, with dry_run)"),
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
               (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 413, body = ProblemDoc),
-              (status = 415, body = ProblemDoc), (status = 422, body = ImportReport, description = "Rejected: every problem by cell; nothing written")))]
+              (status = 415, body = ProblemDoc),
+              (status = 422, description = "Rejected, nothing written: a problem document whose `errors` name the cells (with the full `report`), or the file annotated cell by cell when `Accept` asks for .xlsx; also a query that fails validation",
+               content((ProblemDoc = "application/problem+json"),
+                       (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 pub async fn import(
     State(state): State<AppState>,
     actor: Actor,
