@@ -230,6 +230,123 @@ async fn sigterm_with_a_request_in_flight(backend: Backend) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// Rows of each import that is killed.
+const IMPORT_ROWS: usize = 20_000;
+
+async fn sigkill_mid_import(backend: Backend) {
+    let Some((url, resource)) = create_database(backend).await else {
+        return;
+    };
+    let dir = log_dir("crash-import", backend);
+    let mut server = Server::start(&url, &["--demo"], &dir).await;
+    let mut outcomes = Vec::new();
+    // Cycle 0 runs to the end and times a whole import; the next cycles are killed at 30 %, 60 %
+    // and 90 % of that time: while the file is read, while rows are checked, while they are written.
+    let mut full_ms = 0_u64;
+    for cycle in 0..4 {
+        let delay_ms = match cycle {
+            0 => 300_000,
+            k => full_ms * [30, 60, 90][k - 1] / 100,
+        };
+        let started = Instant::now();
+        let token = server.login("admin", SERVER_ADMIN_PASSWORD).await;
+        let campaign = get_json(&server, "/api/v1/campaigns", &token).await["items"][0]["id"]
+            .as_i64()
+            .expect("the demo campaign");
+        let unit = get_json(&server, "/api/v1/units?q=1109309", &token).await["items"][0]["id"]
+            .as_i64()
+            .expect("a demo school");
+        let mut csv = String::from("section;code;name;original_cost;usage_status\n");
+        for i in 0..IMPORT_ROWS {
+            csv.push_str(&format!(
+                "IV;IMP{cycle}-{i:05};Bàn ghế học sinh {i};{};1\n",
+                11_000_000 + i
+            ));
+        }
+        let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+             Content-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+            server.addr,
+            csv.len()
+        );
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        stream.write_all(head.as_bytes()).await.expect("send head");
+        stream.write_all(csv.as_bytes()).await.expect("send file");
+        let answer =
+            tokio::time::timeout(Duration::from_millis(delay_ms), read_answer(stream)).await;
+        let answered = matches!(&answer, Ok(Ok(r)) if r.status == 200);
+        if cycle == 0 {
+            assert!(
+                answered,
+                "the untimed import finished: {answer:?}\n{}",
+                server.log()
+            );
+            full_ms = started.elapsed().as_millis() as u64;
+        } else {
+            server.kill();
+            server = Server::start(&url, &[], &dir).await;
+        }
+        let conn = db::connect(&url).await.expect("reopen the database");
+        let row = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM assets WHERE code LIKE 'IMP{cycle}-%'"),
+            ))
+            .await
+            .expect("count")
+            .expect("a row");
+        let n: i64 = row.try_get("", "n").expect("n");
+        conn.close().await.ok();
+        assert!(
+            n == 0 || n == IMPORT_ROWS as i64,
+            "cycle {cycle}: the killed import left {n} of {IMPORT_ROWS} rows"
+        );
+        if answered {
+            assert_eq!(
+                n, IMPORT_ROWS as i64,
+                "cycle {cycle}: an acknowledged import was lost"
+            );
+        }
+        outcomes.push((delay_ms, answered, n));
+    }
+    server.terminate();
+    assert!(
+        server.exit_status(Duration::from_secs(30)).await.success(),
+        "{}",
+        server.log()
+    );
+    let conn = db::connect(&url).await.expect("reopen the database");
+    let state = build_state(
+        conn.clone(),
+        Arc::new(Registry::embedded().expect("forms")),
+        Arc::new(SystemClock),
+        test_settings(),
+    )
+    .expect("state");
+    let checked = assert_consistent(&state).await;
+    eprintln!(
+        "crash-import ({backend:?}): one full import of {IMPORT_ROWS} rows in {full_ms} ms, then {} kills mid-import \
+         (kill after ms, answered, rows kept): {:?}; {} assets consistent",
+        outcomes.len() - 1,
+        &outcomes[1..],
+        checked.assets
+    );
+    conn.close().await.ok();
+    drop_database(resource).await;
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test]
+async fn sigkill_mid_import_keeps_all_of_the_file_or_none_sqlite() {
+    sigkill_mid_import(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn sigkill_mid_import_keeps_all_of_the_file_or_none_postgres() {
+    sigkill_mid_import(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn sigkill_mid_burst_loses_no_acknowledged_write_and_no_half_transaction_sqlite() {
     sigkill_mid_burst(Backend::Sqlite).await;

@@ -518,3 +518,140 @@ fn numbers_and_dates_we_print_read_back_as_the_same_value() {
         "round trips: {n} cases (seed {seed}) of money, decimals at scales 0–3, dates, years, yes/no"
     );
 }
+
+// ---------------------------------------------------------------- the xlsx/CSV importer
+
+fn sample_records(form: &kiemke::forms::Form, n: usize) -> Vec<kiemke::forms::Record> {
+    use kiemke::forms::Value as V;
+    (0..n)
+        .map(|i| {
+            let mut r = kiemke::forms::Record::new();
+            if form.has_sections() {
+                r.insert("section".into(), V::Code("IV".into()));
+            }
+            r.insert("code".into(), V::Text(format!("TS-{i:03}")));
+            r.insert("name".into(), V::Text(format!("Máy tính số {i}")));
+            r.insert("original_cost".into(), V::Money(15_000_000 + i as i64));
+            r.insert("usage_status".into(), V::Code("1".into()));
+            r.insert("qty_books".into(), V::Milli(1_500));
+            r.insert("year_in_use".into(), V::Int(2020));
+            r
+        })
+        .collect()
+}
+
+/// Byte-level damage: flips, truncations, insertions and swaps of random spans.
+fn damage(rng: &mut Rng, bytes: &[u8]) -> (Vec<u8>, String) {
+    let mut out = bytes.to_vec();
+    let edits = 1 + rng.below(4);
+    let mut what = Vec::new();
+    for _ in 0..edits {
+        if out.is_empty() {
+            break;
+        }
+        let at = rng.below(out.len());
+        match rng.below(5) {
+            0 => {
+                out[at] ^= 1 << rng.below(8);
+                what.push(format!("flip@{at}"));
+            }
+            1 => {
+                out.truncate(at);
+                what.push(format!("truncate@{at}"));
+            }
+            2 => {
+                let junk: Vec<u8> = (0..1 + rng.below(64)).map(|_| rng.next() as u8).collect();
+                what.push(format!("insert {}@{at}", junk.len()));
+                out.splice(at..at, junk);
+            }
+            3 => {
+                let len = rng.below(256).min(out.len() - at);
+                out.drain(at..at + len);
+                what.push(format!("cut {len}@{at}"));
+            }
+            _ => {
+                let b = rng.below(out.len());
+                out.swap(at, b);
+                what.push(format!("swap {at}<->{b}"));
+            }
+        }
+    }
+    (out, what.join(", "))
+}
+
+/// Damaged workbooks and CSV files never panic the importer: they read, or are refused with an error.
+#[test]
+fn a_damaged_upload_never_panics_the_importer() {
+    let registry = Registry::embedded().expect("forms");
+    let form = registry.form("01a").expect("01a");
+    let records = sample_records(form, 30);
+    let header = kiemke::export::SheetHeader {
+        superior_body: "UBND".into(),
+        unit_name: "Đơn vị".into(),
+        ..Default::default()
+    };
+    let flat = kiemke::export::flat(form, records.clone()).expect("flat export");
+    let official = kiemke::export::official_form(form, &header, records).expect("official export");
+    let csv = "section;code;name;original_cost;usage_status\nIV;A1;Máy tính;15.000.000;1\nIV;A2;Máy in;12.500.000;2\n".as_bytes().to_vec();
+    let limits = kiemke::import::Limits {
+        max_rows: 1_000,
+        ..Default::default()
+    };
+    let (mut rng, seed) = Rng::new(0x1f0e);
+    let n = cases(600);
+    let mut refused = 0;
+    // Inputs that made third-party parsing code panic (the importer catches it) are kept as
+    // regression fixtures when KIEMKE_SAVE_CRASHERS names a directory.
+    let save = std::env::var("KIEMKE_SAVE_CRASHERS").ok();
+    let panics = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    if save.is_some() {
+        let count = panics.clone();
+        std::panic::set_hook(Box::new(move |_| {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }));
+    }
+    for i in 0..n {
+        let (name, source): (&str, &[u8]) = match i % 3 {
+            0 => ("flat.xlsx", &flat),
+            1 => ("form.xlsx", &official),
+            _ => ("upload.csv", &csv),
+        };
+        let (bytes, what) = damage(&mut rng, source);
+        let before = panics.load(std::sync::atomic::Ordering::SeqCst);
+        let outcome = caught(|| kiemke::import::read_with(form, &bytes, name, &limits));
+        if let Some(dir) = &save
+            && panics.load(std::sync::atomic::Ordering::SeqCst) != before
+        {
+            let _ = std::fs::write(format!("{dir}/case-{i}-{name}"), &bytes);
+        }
+        match outcome {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => refused += 1,
+            Err(_) => panic!("seed {seed}, case {i} ({name}: {what}): the importer panicked"),
+        }
+    }
+    eprintln!("importer: {n} damaged uploads (seed {seed}), {refused} refused, 0 panics");
+}
+
+/// Uploads that once made the xlsx parser panic inside calamine, kept as fixtures: each is refused cleanly.
+#[test]
+fn uploads_that_once_crashed_the_parser_are_refused_cleanly() {
+    let registry = Registry::embedded().expect("forms");
+    let form = registry.form("01a").expect("01a");
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/importer-crashers");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixture directory") {
+        let path = entry.expect("entry").path();
+        let bytes = std::fs::read(&path).expect("fixture");
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("upload.xlsx")
+            .to_string();
+        let outcome = caught(|| kiemke::import::read(form, &bytes, &name));
+        assert!(outcome.is_ok(), "{name}: the importer panicked");
+        seen += 1;
+    }
+    assert!(seen > 0, "the crasher corpus is empty");
+}

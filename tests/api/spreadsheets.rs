@@ -780,3 +780,93 @@ async fn the_demo_forms_render_to_pdf_with_libreoffice() {
     })
     .await;
 }
+
+db_test!(
+    concurrent_imports_into_one_unit_never_leave_half_a_file,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.campaign(&admin).await;
+        let unit = app.unit(&admin, "1000001", "Trường A").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        let file = |prefix: &str, shared_name: &str| {
+            let mut rows = vec!["section;code;name;original_cost;usage_status".to_string()];
+            for i in 0..150 {
+                rows.push(format!(
+                    "IV;{prefix}-{i:03};Máy tính {i};{};1",
+                    15_000_000 + i
+                ));
+            }
+            rows.push(format!("IV;SHARED;{shared_name};20.000.000;1"));
+            rows.join("\n").into_bytes()
+        };
+        let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let mut tasks = tokio::task::JoinSet::new();
+        for (prefix, name) in [
+            ("A", "Máy in A"),
+            ("B", "Máy in B"),
+            ("C", "Máy in C"),
+            ("D", "Máy in D"),
+        ] {
+            let (app, path, admin, bytes) =
+                (app.clone(), path.clone(), admin.clone(), file(prefix, name));
+            tasks.spawn(async move {
+                (
+                    prefix,
+                    app.call("POST", &path)
+                        .token(&admin)
+                        .raw("text/csv", bytes)
+                        .send()
+                        .await,
+                )
+            });
+        }
+        let mut landed = Vec::new();
+        while let Some(done) = tasks.join_next().await {
+            let (prefix, res) = done.unwrap();
+            match res.status.as_u16() {
+                200 => landed.push(prefix),
+                409 => {}
+                s => panic!(
+                    "import {prefix}: unexpected {s}: {}",
+                    String::from_utf8_lossy(&res.body)
+                ),
+            }
+        }
+        assert!(!landed.is_empty(), "at least one import lands");
+        let list = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?per_page=500"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .json();
+        let codes: Vec<String> = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["code"].as_str().unwrap().to_string())
+            .collect();
+        for prefix in ["A", "B", "C", "D"] {
+            let n = codes
+                .iter()
+                .filter(|c| c.starts_with(&format!("{prefix}-")))
+                .count();
+            assert!(
+                n == 0 || n == 150,
+                "file {prefix} landed in part: {n} of 150"
+            );
+            assert_eq!(
+                n == 150,
+                landed.contains(&prefix),
+                "file {prefix}: answer and records agree"
+            );
+        }
+        assert_eq!(
+            list["total"].as_u64().unwrap() as usize,
+            150 * landed.len() + 1
+        );
+        crate::invariants::assert_consistent(&app.state).await;
+    }
+);
