@@ -326,10 +326,7 @@ pub async fn report_for(
     unit_id: i64,
     type_code: &str,
 ) -> AppResult<report::Model> {
-    report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::UnitId.eq(unit_id))
-        .filter(report::Column::TypeCode.eq(type_code))
+    crate::submissions::report_query(campaign_id, unit_id, type_code)
         .lock_exclusive()
         .one(db)
         .await?

@@ -148,7 +148,7 @@ pub async fn unit_form(
     let form = form_or_404(state, form_code)?.clone();
     let c = campaigns::get(&state.db, campaign_id).await?;
     let u = units::get(&state.db, unit_id).await?;
-    assets::report_for(&state.db, campaign_id, unit_id, &form.asset_type.code)
+    crate::submissions::find(&state.db, campaign_id, unit_id, &form.asset_type.code)
         .await
         .map_err(|_| {
             AppError::not_found(

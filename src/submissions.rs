@@ -291,16 +291,26 @@ fn view(
     }
 }
 
-async fn find(
+/// The query for one unit's report of one asset type in a campaign.
+pub fn report_query(
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+) -> sea_orm::Select<report::Entity> {
+    report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .filter(report::Column::TypeCode.eq(type_code))
+}
+
+/// One unit's report of one asset type, or 404.
+pub async fn find(
     db: &impl ConnectionTrait,
     campaign_id: i64,
     unit_id: i64,
     type_code: &str,
 ) -> AppResult<report::Model> {
-    report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::UnitId.eq(unit_id))
-        .filter(report::Column::TypeCode.eq(type_code))
+    report_query(campaign_id, unit_id, type_code)
         .one(db)
         .await?
         .ok_or_else(|| missing(type_code))
@@ -322,10 +332,7 @@ async fn find_for_update(
     unit_id: i64,
     type_code: &str,
 ) -> AppResult<report::Model> {
-    report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::UnitId.eq(unit_id))
-        .filter(report::Column::TypeCode.eq(type_code))
+    report_query(campaign_id, unit_id, type_code)
         .lock_exclusive()
         .one(db)
         .await?
