@@ -38,6 +38,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Print the units that still owe a report (for a scheduled reminder job).
     Remind(RemindArgs),
+    /// Fill the database with a deterministic national-scale dataset (for benchmarks).
+    Generate(crate::generate::GenerateArgs),
 }
 
 /// Options of `kiemke remind`.

@@ -16,6 +16,7 @@ pub mod demo;
 pub mod entities;
 pub mod error;
 pub mod forms;
+pub mod generate;
 pub mod numfmt;
 pub mod pagination;
 pub mod progress;

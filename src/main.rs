@@ -167,6 +167,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Generate(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            kiemke::generate::run(&state, args).await.map_err(describe)
+        }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;
             bootstrap(&state, args.settings.admin_password.clone()).await?;

@@ -5,4 +5,5 @@ mod support;
 mod accounts;
 mod assets;
 mod foundation;
+mod generate;
 mod reports;
