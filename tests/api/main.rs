@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod assets;
+mod board;
 mod foundation;
 mod generate;
 mod reports;
