@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, env = "KIEMKE_FORMS_DIR", global = true)]
     pub forms_dir: Option<std::path::PathBuf>,
 
+    /// Most connections to PostgreSQL (SQLite always uses one).
+    #[arg(long, env = "KIEMKE_DB_MAX_CONNECTIONS", default_value_t = crate::db::DEFAULT_MAX_CONNECTIONS, global = true)]
+    pub db_max_connections: u32,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,

@@ -38,12 +38,14 @@ async fn open(cli: &Cli, settings: Settings) -> Result<AppState, String> {
         None => Registry::embedded(),
     }
     .map_err(|e| e.to_string())?;
-    let conn = db::connect(&cli.database_url).await.map_err(|e| {
-        format!(
-            "cannot open the database {}: {e}",
-            redact(&cli.database_url)
-        )
-    })?;
+    let conn = db::connect_with(&cli.database_url, cli.db_max_connections)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                redact(&cli.database_url)
+            )
+        })?;
     db::migrate(&conn)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
