@@ -1,6 +1,8 @@
 -- wrk script: creates assets (form 01a, section IV) as fast as the server takes them.
 --
---   wrk -t2 -c32 -d30s --latency -s bench/post_assets.lua http://127.0.0.1:8080 -- bench/out/postgresql/wrk_targets.lua
+--   wrk -t2 -c32 -d30s --latency -s "$PWD/bench/post_assets.lua" http://127.0.0.1:8080 -- "$PWD/bench/out/postgresql/wrk_targets.lua"
+--
+-- (Debian's wrk 4.1 did not find the script by a relative path: give both paths absolute.)
 --
 -- The targets file (written by `cargo bench --bench national -- --out-dir DIR`) holds a bearer
 -- token, the campaign and units whose report 01 is open. Each request goes to the next unit of

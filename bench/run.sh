@@ -110,7 +110,8 @@ for backend in $BACKENDS; do
   }
   show wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/progress"
   show wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/units/$LIST_UNIT/assets?per_page=50"
-  show wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRITE_DURATION" --latency -s bench/post_assets.lua "$BASE" -- "$OUT/$backend/wrk_targets.lua"
+  # wrk wants absolute paths for its script and the script's arguments.
+  show wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRITE_DURATION" --latency -s "$PWD/bench/post_assets.lua" "$BASE" -- "$PWD/$OUT/$backend/wrk_targets.lua"
 
   kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
   if [ "$backend" = postgresql ]; then

@@ -14,7 +14,8 @@
 //! The same seed gives the same data: every unit draws from its own SplitMix64 stream seeded
 //! from (seed, unit number), so the result does not depend on the transaction size. Rows are
 //! written with multi-row INSERTs of up to 1,000 rows, one transaction per
-//! `units_per_transaction` units, while the next batch of units is computed on another thread.
+//! `units_per_transaction` units, while the next batch of units is computed on another thread;
+//! the run ends with `ANALYZE`.
 
 use std::{
     collections::{HashMap, HashSet},
@@ -1216,6 +1217,9 @@ pub async fn generate(
         total.add(&written);
         progress(&total, started.elapsed());
     }
+    // Fresh statistics, so that the planner knows the tables' new sizes (PostgreSQL's autovacuum
+    // would get there later; SQLite never does by itself).
+    state.db.execute_unprepared("ANALYZE").await?;
     audit::record(
         &state.db,
         &Actor::system(),

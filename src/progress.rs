@@ -336,16 +336,17 @@ async fn registration_counts(
     })
 }
 
-/// Units in scope: the active ones, plus the inactive ones that registered.
+/// Units in scope: the active ones, plus the inactive ones that registered (each of the few
+/// inactive units is looked up in the registrations; see [`has_report`] for the `LIMIT 1`).
 async fn units_in_scope(db: &DatabaseConnection, campaign_id: i64) -> AppResult<i64> {
     let mut q = Sql::new(db.get_database_backend());
     q.push("SELECT CAST((SELECT COUNT(*) FROM units WHERE active = ")
         .bind(true)
         .push(") + (SELECT COUNT(*) FROM units WHERE active = ")
         .bind(false)
-        .push(" AND id IN (SELECT unit_id FROM registrations WHERE campaign_id = ")
+        .push(" AND EXISTS (SELECT 1 FROM registrations WHERE campaign_id = ")
         .bind(campaign_id)
-        .push(")) AS BIGINT) AS n");
+        .push(" AND unit_id = units.id LIMIT 1)) AS BIGINT) AS n");
     count(db, &q).await
 }
 
