@@ -12,7 +12,8 @@
 # it prints goes to bench/out/results.md, with the exact commands.
 #
 # Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
-# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS.
+# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, and JEMALLOC (a libjemalloc.so.2: when
+# readable, the write benchmark runs a second time with the server using it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,13 +46,36 @@ cleanup() {
 trap cleanup EXIT
 
 say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
-run() { # prints the command, runs it, keeps its output in the results
+quoted() { # the command as one could paste it, with the bearer token shown as $TOKEN
+  local out="" a
+  for a in "$@"; do
+    case "$a" in
+      *[[:space:]?*\&]*) out+="\"$a\" " ;;
+      *) out+="$a " ;;
+    esac
+  done
+  if [ -n "${TOKEN:-}" ]; then out=${out//$TOKEN/\$TOKEN}; fi
+  printf '%s' "${out% }"
+}
+run() { # prints the command, runs it, keeps its output in the results (generator progress: last line)
   say ""
   say "\`\`\`"
-  say "\$ $*"
-  "$@" 2>&1 | tee -a "$RESULTS"
+  say "\$ $(quoted "$@")"
+  "$@" 2>&1 | grep -v '^generate: ' | tee -a "$RESULTS"
   say "\`\`\`"
 }
+serve() { # starts the release server, with the environment given as arguments (e.g. LD_PRELOAD=…)
+  env "$@" target/release/kiemke --database-url "$URL" serve --bind "127.0.0.1:$PORT" >> "$OUT/$backend/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/health" > /dev/null && return
+    sleep 0.2
+  done
+  echo "the server did not start; see $OUT/$backend/server.log" >&2
+  exit 1
+}
+stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 
 cargo build --release
 cargo bench --bench national --no-run
@@ -89,31 +113,26 @@ for backend in $BACKENDS; do
   # shellcheck disable=SC1090
   . "$OUT/$backend/wrk.env"
 
-  target/release/kiemke --database-url "$URL" serve --bind "127.0.0.1:$PORT" > "$OUT/$backend/server.log" 2>&1 &
-  SERVER_PID=$!
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$PORT/health" > /dev/null && break
-    sleep 0.2
-  done
+  serve
   BASE="http://127.0.0.1:$PORT"
   say ""
   say "### Over loopback HTTP (release server, wrk)"
   say ""
-  say "The token comes from \`$OUT/$backend/wrk.env\` (\`TOKEN\`)."
+  say "\`. $OUT/$backend/wrk.env\` sets \`TOKEN\`, \`CAMPAIGN\` and \`LIST_UNIT\`."
   AUTH="Authorization: Bearer $TOKEN"
-  show() { # like run, with the token hidden in the printed command
-    say ""
-    say "\`\`\`"
-    say "\$ $(printf '%s ' "$@" | sed "s/$TOKEN/\$TOKEN/g")"
-    "$@" 2>&1 | tee -a "$RESULTS"
-    say "\`\`\`"
-  }
-  show wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/progress"
-  show wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/units/$LIST_UNIT/assets?per_page=50"
+  run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/progress"
+  run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/units/$LIST_UNIT/assets?per_page=50"
   # wrk wants absolute paths for its script and the script's arguments.
-  show wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRITE_DURATION" --latency -s "$PWD/bench/post_assets.lua" "$BASE" -- "$PWD/$OUT/$backend/wrk_targets.lua"
-
-  kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""
+  WRITE=(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRITE_DURATION" --latency -s "$PWD/bench/post_assets.lua" "$BASE" -- "$PWD/$OUT/$backend/wrk_targets.lua")
+  run "${WRITE[@]}"
+  stop
+  if [ -r "$JEMALLOC" ]; then
+    say ""
+    say "The same writes with the server started as \`LD_PRELOAD=$JEMALLOC target/release/kiemke … serve\` (Debian's libjemalloc2 instead of glibc's allocator):"
+    serve LD_PRELOAD="$JEMALLOC"
+    run "${WRITE[@]}"
+    stop
+  fi
   if [ "$backend" = postgresql ]; then
     dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"; PG_CREATED=""
   fi
