@@ -96,7 +96,7 @@ fn number(r: &Record, k: &str) -> Option<i64> {
 }
 
 /// Writes a checked record into an active model (core columns, then the JSON fields).
-pub(crate) fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
+pub fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
     a.section = Set(text(r, "section"));
     a.code = Set(text(r, "code").unwrap_or_default());
     a.name = Set(text(r, "name").unwrap_or_default());

@@ -2,7 +2,7 @@
 //! Every write records its event in the same transaction as the change.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::Serialize;
 
 use crate::{auth::Actor, entities::audit_event, error::AppResult};
@@ -40,7 +40,8 @@ pub async fn record(
     at: DateTime<Utc>,
     event: Event<'_>,
 ) -> AppResult<()> {
-    audit_event::ActiveModel {
+    // Written without RETURNING: nobody reads the event back here.
+    let event = audit_event::ActiveModel {
         at: Set(at),
         actor_id: Set(actor.audit_id()),
         actor_name: Set(Some(actor.username.clone())),
@@ -53,9 +54,10 @@ pub async fn record(
         after: Set(event.after),
         detail: Set(event.detail),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    audit_event::Entity::insert(event)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

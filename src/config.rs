@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, env = "KIEMKE_FORMS_DIR", global = true)]
     pub forms_dir: Option<std::path::PathBuf>,
 
+    /// Most connections to PostgreSQL (SQLite always uses one).
+    #[arg(long, env = "KIEMKE_DB_MAX_CONNECTIONS", default_value_t = crate::db::DEFAULT_MAX_CONNECTIONS, global = true)]
+    pub db_max_connections: u32,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -45,6 +49,8 @@ pub enum Command {
     Export(ExportArgs),
     /// Import an .xlsx or .csv file into a unit's assets (all rows or none).
     Import(ImportArgs),
+    /// Fill the database with a deterministic national-scale dataset (for benchmarks).
+    Generate(crate::generate::GenerateArgs),
 }
 
 /// Options of `kiemke export`.

@@ -19,6 +19,7 @@ pub mod entities;
 pub mod error;
 pub mod export;
 pub mod forms;
+pub mod generate;
 pub mod import;
 pub mod numfmt;
 pub mod pagination;

@@ -38,12 +38,14 @@ async fn open(cli: &Cli, settings: Settings) -> Result<AppState, String> {
         None => Registry::embedded(),
     }
     .map_err(|e| e.to_string())?;
-    let conn = db::connect(&cli.database_url).await.map_err(|e| {
-        format!(
-            "cannot open the database {}: {e}",
-            redact(&cli.database_url)
-        )
-    })?;
+    let conn = db::connect_with(&cli.database_url, cli.db_max_connections)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot open the database {}: {e}",
+                redact(&cli.database_url)
+            )
+        })?;
     db::migrate(&conn)
         .await
         .map_err(|e| format!("migration failed: {e}"))?;
@@ -254,6 +256,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                     report.errors.len()
                 ))
             }
+        }
+        Command::Generate(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            kiemke::generate::run(&state, args).await.map_err(describe)
         }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;

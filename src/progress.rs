@@ -7,7 +7,11 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, Query},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
@@ -144,48 +148,6 @@ pub struct Board {
     pub per_page: u64,
 }
 
-struct Data {
-    campaign: campaign::Model,
-    units: Vec<unit::Model>,
-    registrations: BTreeMap<i64, registration::Model>,
-    reports: BTreeMap<i64, Vec<report::Model>>,
-}
-
-async fn load(state: &AppState, campaign_id: i64) -> AppResult<Data> {
-    let campaign = campaigns::get(&state.db, campaign_id).await?;
-    let registrations: BTreeMap<i64, registration::Model> = registration::Entity::find()
-        .filter(registration::Column::CampaignId.eq(campaign_id))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|r| (r.unit_id, r))
-        .collect();
-    let mut reports: BTreeMap<i64, Vec<report::Model>> = BTreeMap::new();
-    for r in report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .order_by_asc(report::Column::TypeCode)
-        .all(&state.db)
-        .await?
-    {
-        reports.entry(r.unit_id).or_default().push(r);
-    }
-    let units = unit::Entity::find()
-        .filter(
-            Condition::any()
-                .add(unit::Column::Active.eq(true))
-                .add(unit::Column::Id.is_in(registrations.keys().copied().collect::<Vec<_>>())),
-        )
-        .order_by_asc(unit::Column::Code)
-        .all(&state.db)
-        .await?;
-    Ok(Data {
-        campaign,
-        units,
-        registrations,
-        reports,
-    })
-}
-
 fn row_report(c: &campaign::Model, r: &report::Model, now: DateTime<Utc>) -> RowReport {
     RowReport {
         asset_type: r.type_code.clone(),
@@ -202,7 +164,293 @@ fn row_report(c: &campaign::Model, r: &report::Model, now: DateTime<Utc>) -> Row
     }
 }
 
+/// Stored report states that mean "sent" (standing with the finance office).
+const SENT: [&str; 2] = ["submitted", "accepted"];
+/// Stored report states other than `open` (which reads as not started or draft).
+const MARKED: [&str; 3] = ["submitted", "returned", "accepted"];
+
+/// SQL text with positional parameters in the backend's syntax (`?` or `$n`).
+struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<sea_orm::Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Sql {
+            backend,
+            text: String::new(),
+            values: vec![],
+        }
+    }
+
+    fn push(&mut self, s: &str) -> &mut Self {
+        self.text.push_str(s);
+        self
+    }
+
+    fn bind(&mut self, v: impl Into<sea_orm::Value>) -> &mut Self {
+        self.values.push(v.into());
+        if self.backend == DbBackend::Postgres {
+            self.text.push_str(&format!("${}", self.values.len()));
+        } else {
+            self.text.push('?');
+        }
+        self
+    }
+
+    fn statement(&self) -> Statement {
+        Statement::from_sql_and_values(self.backend, &self.text, self.values.clone())
+    }
+}
+
+/// The campaign's reports, counted per type, stored state and extension.
+#[derive(Debug, FromQueryResult)]
+struct ReportGroup {
+    type_code: String,
+    state: String,
+    extension_deadline: Option<NaiveDate>,
+    n: i64,
+    /// Of which holding at least one record (an `open` report is then a draft).
+    with_records: i64,
+    first_on_time: i64,
+    record_count: i64,
+    original_cost: i64,
+    remaining_value: i64,
+}
+
+/// Counts the campaign's reports in one pass. Whether a first submission met its deadline is
+/// decided in SQL against the instants at which each deadline in force ends (computed here, in
+/// Vietnam time, for the campaign's deadline and for every extension granted).
+async fn report_groups(
+    db: &DatabaseConnection,
+    c: &campaign::Model,
+) -> AppResult<Vec<ReportGroup>> {
+    let extensions: Vec<NaiveDate> = report::Entity::find()
+        .select_only()
+        .column(report::Column::ExtensionDeadline)
+        .distinct()
+        .filter(report::Column::CampaignId.eq(c.id))
+        .filter(report::Column::ExtensionDeadline.is_not_null())
+        .into_tuple::<Option<NaiveDate>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
+    let mut q = Sql::new(db.get_database_backend());
+    q.push(
+        "SELECT type_code, state, extension_deadline, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(SUM(CASE WHEN record_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_records, \
+         CAST(SUM(CASE WHEN first_submitted_at < ",
+    );
+    if extensions.is_empty() {
+        q.bind(clock::deadline_end(c.submission_deadline));
+    } else {
+        q.push("(CASE WHEN extension_deadline IS NULL THEN ")
+            .bind(clock::deadline_end(c.submission_deadline));
+        for d in &extensions {
+            q.push(" WHEN extension_deadline = ")
+                .bind(*d)
+                .push(" THEN ")
+                .bind(clock::deadline_end(*d));
+        }
+        q.push(" END)");
+    }
+    q.push(
+        " THEN 1 ELSE 0 END) AS BIGINT) AS first_on_time, \
+         CAST(SUM(record_count) AS BIGINT) AS record_count, \
+         CAST(SUM(original_cost_total) AS BIGINT) AS original_cost, \
+         CAST(SUM(remaining_value_total) AS BIGINT) AS remaining_value \
+         FROM reports WHERE campaign_id = ",
+    )
+    .bind(c.id)
+    .push(" GROUP BY type_code, state, extension_deadline");
+    Ok(ReportGroup::find_by_statement(q.statement())
+        .all(db)
+        .await?)
+}
+
+/// Registrations: how many, how many by the deadline, how many with a team.
+#[derive(Debug, Default, FromQueryResult)]
+struct RegistrationCounts {
+    registered: i64,
+    on_time: i64,
+    teams: i64,
+}
+
+/// One count.
+#[derive(Debug, FromQueryResult)]
+struct Count {
+    n: i64,
+}
+
+async fn count(db: &DatabaseConnection, q: &Sql) -> AppResult<i64> {
+    Ok(Count::find_by_statement(q.statement())
+        .one(db)
+        .await?
+        .map_or(0, |c| c.n))
+}
+
+async fn registration_counts(
+    db: &DatabaseConnection,
+    c: &campaign::Model,
+) -> AppResult<RegistrationCounts> {
+    let backend = db.get_database_backend();
+    // Both read the index on (campaign_id, registered_at) only.
+    let mut q = Sql::new(backend);
+    q.push("SELECT CAST(COUNT(*) AS BIGINT) AS registered, CAST(COALESCE(SUM(CASE WHEN registered_at < ")
+        .bind(clock::deadline_end(c.registration_deadline))
+        .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, CAST(0 AS BIGINT) AS teams \
+               FROM registrations WHERE campaign_id = ")
+        .bind(c.id);
+    // A team is established when `team_members` is a non-empty JSON array. Those without one
+    // are counted from a partial index: the condition below is, word for word, the predicate of
+    // `ix_registrations_no_team` (migration m20261126_000001_progress_indexes).
+    let no_team = if backend == DbBackend::Postgres {
+        "jsonb_typeof(team_members) <> 'array' OR team_members = '[]'::jsonb"
+    } else {
+        "json_type(team_members) <> 'array' OR json_array_length(team_members) = 0"
+    };
+    let mut t = Sql::new(backend);
+    t.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM registrations WHERE campaign_id = ")
+        .bind(c.id)
+        .push(" AND (")
+        .push(no_team)
+        .push(")");
+    let (counts, without_team) = tokio::try_join!(
+        async {
+            AppResult::Ok(
+                RegistrationCounts::find_by_statement(q.statement())
+                    .one(db)
+                    .await?
+                    .unwrap_or_default(),
+            )
+        },
+        count(db, &t),
+    )?;
+    Ok(RegistrationCounts {
+        teams: counts.registered - without_team,
+        ..counts
+    })
+}
+
+/// Units in scope: the active ones, plus the inactive ones that registered (each of the few
+/// inactive units is looked up in the registrations; see [`has_report`] for the `LIMIT 1`).
+async fn units_in_scope(db: &DatabaseConnection, campaign_id: i64) -> AppResult<i64> {
+    let mut q = Sql::new(db.get_database_backend());
+    q.push("SELECT CAST((SELECT COUNT(*) FROM units WHERE active = ")
+        .bind(true)
+        .push(") + (SELECT COUNT(*) FROM units WHERE active = ")
+        .bind(false)
+        .push(" AND EXISTS (SELECT 1 FROM registrations WHERE campaign_id = ")
+        .bind(campaign_id)
+        .push(" AND unit_id = units.id LIMIT 1)) AS BIGINT) AS n");
+    count(db, &q).await
+}
+
+/// Units with at least one report, every one of them sent (read from the index on
+/// `(campaign_id, unit_id, state)`, in unit order).
+async fn units_fully_submitted(db: &DatabaseConnection, campaign_id: i64) -> AppResult<i64> {
+    let mut q = Sql::new(db.get_database_backend());
+    q.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT unit_id FROM reports WHERE campaign_id = ")
+        .bind(campaign_id)
+        .push(" GROUP BY unit_id HAVING MIN(CASE WHEN state IN ('submitted', 'accepted') THEN 1 ELSE 0 END) = 1) t");
+    count(db, &q).await
+}
+
+/// Units in scope of a campaign: active units and any unit that registered. Written as
+/// "active, or among the few inactive units that registered", so that a page of rows walks the
+/// code index and never looks at the campaign's 100,000 registrations.
+fn in_scope(campaign_id: i64) -> Condition {
+    Condition::any().add(unit::Column::Active.eq(true)).add(
+        unit::Column::Id.in_subquery(
+            Query::select()
+                .column(registration::Column::UnitId)
+                .from(registration::Entity)
+                .and_where(registration::Column::CampaignId.eq(campaign_id))
+                .and_where(
+                    registration::Column::UnitId.in_subquery(
+                        Query::select()
+                            .column(unit::Column::Id)
+                            .from(unit::Entity)
+                            .and_where(unit::Column::Active.eq(false))
+                            .take(),
+                    ),
+                )
+                .take(),
+        ),
+    )
+}
+
+/// `EXISTS` a report of the unit matching `cond`.
+///
+/// The `LIMIT 1` is there for SQLite: from 3.51 it may rewrite an `EXISTS` into a join, and
+/// with the bundled 3.51.3 that join returned a unit once per matching report (a unit with two
+/// overdue reports came twice). A subquery with a `LIMIT` is left alone; PostgreSQL drops the
+/// `LIMIT 1` of an `EXISTS` and plans the same semi-join as without it.
+fn has_report(cond: Condition) -> Expr {
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(report::Entity)
+            .cond_where(cond)
+            .and_where(
+                Expr::col((report::Entity, report::Column::UnitId))
+                    .equals((unit::Entity, unit::Column::Id)),
+            )
+            .limit(1)
+            .take(),
+    )
+}
+
+/// The reports a filtered board shows, as a condition on `reports`; `None` without filters.
+fn report_filter(
+    c: &campaign::Model,
+    filter: &ProgressFilter,
+    now: DateTime<Utc>,
+) -> Option<Condition> {
+    if filter.state.is_none() && filter.asset_type.is_none() && filter.overdue.is_none() {
+        return None;
+    }
+    let mut cond = Condition::all().add(report::Column::CampaignId.eq(c.id));
+    if let Some(s) = filter.state {
+        let open = || report::Column::State.is_not_in(MARKED);
+        cond = match s {
+            ReportState::NotStarted => cond.add(open()).add(report::Column::RecordCount.lte(0)),
+            ReportState::Draft => cond.add(open()).add(report::Column::RecordCount.gt(0)),
+            other => cond.add(report::Column::State.eq(other.as_str())),
+        };
+    }
+    if let Some(t) = &filter.asset_type {
+        cond = cond.add(report::Column::TypeCode.eq(t.clone()));
+    }
+    if let Some(want) = filter.overdue {
+        // Overdue: not sent and the deadline in force (the extension, else the campaign's) has
+        // ended, i.e. it is before today's local date. Written without NULLs, so NOT is exact.
+        let today = clock::local_date(now);
+        let ext = report::Column::ExtensionDeadline;
+        let passed = if clock::on_time(now, c.submission_deadline) {
+            Condition::all().add(ext.is_not_null()).add(ext.lt(today))
+        } else {
+            Condition::any().add(ext.is_null()).add(ext.lt(today))
+        };
+        let overdue = Condition::all()
+            .add(report::Column::State.is_not_in(SENT))
+            .add(passed);
+        cond = cond.add(if want { overdue } else { overdue.not() });
+    }
+    Some(cond)
+}
+
 /// Computes the board at the clock's now.
+///
+/// The counts come from SQL aggregates over the campaign's reports and registrations; only the
+/// requested page of unit rows (ordered by code) is loaded, with that page's registrations and
+/// reports. Reports exist only for registered units (they are opened by registering, and a
+/// registration is never deleted), and registered units are always in scope, so counts over
+/// the campaign's reports are counts over the units in scope.
 pub async fn board(
     state: &AppState,
     campaign_id: i64,
@@ -210,18 +458,58 @@ pub async fn board(
     page: &PageQuery,
 ) -> AppResult<Board> {
     let now = state.clock.now();
-    let d = load(state, campaign_id).await?;
-    let c = &d.campaign;
+    let db = &state.db;
+    let c = campaigns::get(db, campaign_id).await?;
+    let report_cond = report_filter(&c, filter, now);
+    let rows_query = async {
+        let mut units = unit::Entity::find();
+        let total = match &report_cond {
+            None => None,
+            Some(cond) => {
+                units = units.filter(has_report(cond.clone()));
+                let n: Option<i64> = report::Entity::find()
+                    .select_only()
+                    .expr_as(
+                        Expr::col(report::Column::UnitId)
+                            .count_distinct()
+                            .cast_as("bigint"),
+                        "n",
+                    )
+                    .filter(cond.clone())
+                    .into_tuple()
+                    .one(db)
+                    .await?;
+                Some(n.unwrap_or(0))
+            }
+        };
+        if report_cond.is_none() {
+            units = units.filter(in_scope(c.id));
+        }
+        let rows = units
+            .order_by_asc(unit::Column::Code)
+            .offset(page.offset())
+            .limit(page.per_page())
+            .all(db)
+            .await?;
+        AppResult::Ok((rows, total))
+    };
+    let (units_total, regs, groups, fully, (units, filtered_total)) = tokio::try_join!(
+        units_in_scope(db, c.id),
+        registration_counts(db, &c),
+        report_groups(db, &c),
+        units_fully_submitted(db, c.id),
+        rows_query,
+    )?;
     let mut b = Board {
         campaign_id,
         as_of: now,
         submission_deadline: c.submission_deadline,
         days_left: clock::days_left(now, c.submission_deadline),
-        units_total: d.units.len() as i64,
-        teams_established: 0,
-        registered_on_time: 0,
-        registered_late: 0,
-        not_registered: 0,
+        units_total,
+        teams_established: regs.teams,
+        registered_on_time: regs.on_time,
+        registered_late: regs.registered - regs.on_time,
+        not_registered: units_total - regs.registered,
         registrations_by_type: BTreeMap::new(),
         obligations: 0,
         reports_by_state: ReportState::ALL
@@ -231,62 +519,63 @@ pub async fn board(
         submitted_on_time: 0,
         submitted_late: 0,
         overdue: 0,
-        units_fully_submitted: 0,
+        units_fully_submitted: fully,
         totals_by_type: BTreeMap::new(),
         rows: vec![],
-        rows_total: 0,
+        rows_total: u64::try_from(filtered_total.unwrap_or(units_total)).unwrap_or(0),
         page: page.page(),
         per_page: page.per_page(),
     };
-    let mut rows = Vec::new();
-    for u in &d.units {
-        let reg = d.registrations.get(&u.id);
-        match reg {
-            Some(r) => {
-                if r.team_members.as_array().is_some_and(|m| !m.is_empty()) {
-                    b.teams_established += 1;
-                }
-                if clock::on_time(r.registered_at, c.registration_deadline) {
-                    b.registered_on_time += 1;
-                } else {
-                    b.registered_late += 1;
-                }
+    for g in &groups {
+        for (records, n) in [(1, g.with_records), (0, g.n - g.with_records)] {
+            if n > 0 {
+                let s = ReportState::from_stored(&g.state, records);
+                *b.reports_by_state
+                    .entry(s.as_str().to_string())
+                    .or_default() += n;
             }
-            None => b.not_registered += 1,
         }
-        let reports: Vec<RowReport> = d
-            .reports
+        b.obligations += g.n;
+        *b.registrations_by_type
+            .entry(g.type_code.clone())
+            .or_default() += g.n;
+        // Whether a report is sent depends on its stored state only, not on its records.
+        if ReportState::from_stored(&g.state, 0).is_sent() {
+            b.submitted_on_time += g.first_on_time;
+            b.submitted_late += g.n - g.first_on_time;
+        } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline)) {
+            b.overdue += g.n;
+        }
+        let t = b.totals_by_type.entry(g.type_code.clone()).or_default();
+        t.record_count += g.record_count;
+        t.original_cost += g.original_cost;
+        t.remaining_value += g.remaining_value;
+    }
+    let ids: Vec<i64> = units.iter().map(|u| u.id).collect();
+    let (regs, reports) = tokio::try_join!(
+        registration::Entity::find()
+            .filter(registration::Column::CampaignId.eq(campaign_id))
+            .filter(registration::Column::UnitId.is_in(ids.clone()))
+            .all(db),
+        report::Entity::find()
+            .filter(report::Column::CampaignId.eq(campaign_id))
+            .filter(report::Column::UnitId.is_in(ids))
+            .order_by_asc(report::Column::TypeCode)
+            .all(db),
+    )?;
+    let regs: BTreeMap<i64, registration::Model> =
+        regs.into_iter().map(|r| (r.unit_id, r)).collect();
+    let mut by_unit: BTreeMap<i64, Vec<report::Model>> = BTreeMap::new();
+    for r in reports {
+        by_unit.entry(r.unit_id).or_default().push(r);
+    }
+    for u in &units {
+        let reg = regs.get(&u.id);
+        let shown: Vec<RowReport> = by_unit
             .get(&u.id)
-            .map(|rs| rs.iter().map(|r| row_report(c, r, now)).collect())
-            .unwrap_or_default();
-        for r in &reports {
-            b.obligations += 1;
-            *b.registrations_by_type
-                .entry(r.asset_type.clone())
-                .or_default() += 1;
-            *b.reports_by_state
-                .entry(r.state.as_str().to_string())
-                .or_default() += 1;
-            match (r.state.is_sent(), r.on_time) {
-                (true, Some(true)) => b.submitted_on_time += 1,
-                (true, _) => b.submitted_late += 1,
-                _ => {}
-            }
-            if r.overdue {
-                b.overdue += 1;
-            }
-            let t = b.totals_by_type.entry(r.asset_type.clone()).or_default();
-            t.record_count += r.record_count;
-            t.original_cost += r.original_cost;
-            t.remaining_value += r.remaining_value;
-        }
-        if !reports.is_empty() && reports.iter().all(|r| r.state.is_sent()) {
-            b.units_fully_submitted += 1;
-        }
-        let filtering =
-            filter.state.is_some() || filter.asset_type.is_some() || filter.overdue.is_some();
-        let shown: Vec<RowReport> = reports
             .into_iter()
+            .flatten()
+            .map(|r| row_report(&c, r, now))
             .filter(|r| filter.state.is_none_or(|s| s == r.state))
             .filter(|r| {
                 filter
@@ -296,10 +585,7 @@ pub async fn board(
             })
             .filter(|r| filter.overdue.is_none_or(|o| o == r.overdue))
             .collect();
-        if filtering && shown.is_empty() {
-            continue;
-        }
-        rows.push(UnitRow {
+        b.rows.push(UnitRow {
             unit_id: u.id,
             code: u.code.clone(),
             name: u.name.clone(),
@@ -312,12 +598,6 @@ pub async fn board(
             reports: shown,
         });
     }
-    b.rows_total = rows.len() as u64;
-    b.rows = rows
-        .into_iter()
-        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
-        .take(usize::try_from(page.per_page()).unwrap_or(usize::MAX))
-        .collect();
     Ok(b)
 }
 
@@ -386,7 +666,7 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
         .collect();
     text.push_str(&per_type.join("; "));
     let units_sent = b.units_fully_submitted;
-    let registered_units = registered.max(0);
+    let registered_units = std::cmp::max(registered, 0);
     text.push_str(&format!(
         ". Số lượng đơn vị đã gửi báo cáo kiểm kê: {units_sent}/{registered_units} đơn vị ({} báo cáo đúng hạn, {} báo cáo gửi muộn, {} báo cáo quá hạn chưa gửi); thời hạn gửi báo cáo là trước ngày {}",
         b.submitted_on_time,
@@ -458,17 +738,37 @@ pub async fn reminders(
     within_days: Option<i64>,
 ) -> AppResult<Vec<Reminder>> {
     let now = state.clock.now();
-    let d = load(state, campaign_id).await?;
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    // Only units owing a report can be listed: load their unsent reports and those units.
+    // (Reports belong to registered units, which are always in scope.)
+    let unsent = || {
+        Condition::all()
+            .add(report::Column::CampaignId.eq(campaign_id))
+            .add(report::Column::State.is_not_in(SENT))
+    };
+    let mut reports: BTreeMap<i64, Vec<report::Model>> = BTreeMap::new();
+    for r in report::Entity::find()
+        .filter(unsent())
+        .order_by_asc(report::Column::TypeCode)
+        .all(&state.db)
+        .await?
+    {
+        reports.entry(r.unit_id).or_default().push(r);
+    }
+    let units = unit::Entity::find()
+        .filter(has_report(unsent()))
+        .order_by_asc(unit::Column::Code)
+        .all(&state.db)
+        .await?;
     let mut out = Vec::new();
-    for u in &d.units {
-        let owed: Vec<Owed> = d
-            .reports
+    for u in &units {
+        let owed: Vec<Owed> = reports
             .get(&u.id)
             .into_iter()
             .flatten()
             .filter(|r| !ReportState::of(r).is_sent())
             .map(|r| {
-                let deadline = submissions::deadline(&d.campaign, r);
+                let deadline = submissions::deadline(&c, r);
                 Owed {
                     asset_type: r.type_code.clone(),
                     form_code: r.form_code.clone(),

@@ -59,11 +59,16 @@ impl ReportState {
 
     /// The state of a stored report (`open` reads as not started or draft by its records).
     pub fn of(r: &report::Model) -> ReportState {
-        match r.state.as_str() {
+        ReportState::from_stored(&r.state, r.record_count)
+    }
+
+    /// The state from the stored `state` column and the record count.
+    pub fn from_stored(state: &str, record_count: i64) -> ReportState {
+        match state {
             "submitted" => ReportState::Submitted,
             "returned" => ReportState::Returned,
             "accepted" => ReportState::Accepted,
-            _ if r.record_count > 0 => ReportState::Draft,
+            _ if record_count > 0 => ReportState::Draft,
             _ => ReportState::NotStarted,
         }
     }

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20260101_000001_core;
 mod m20260101_000002_accounts;
+mod m20261126_000001_progress_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20260101_000001_core::Migration),
             Box::new(m20260101_000002_accounts::Migration),
+            Box::new(m20261126_000001_progress_indexes::Migration),
         ]
     }
 }

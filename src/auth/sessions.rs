@@ -5,7 +5,10 @@ use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Set,
+    sea_query::{Expr, Query},
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -161,14 +164,49 @@ pub async fn login(
     Ok(LoginResponse { token, expires_at })
 }
 
+/// A session with its user, as one query reads them.
+#[derive(Debug, FromQueryResult)]
+struct SessionUser {
+    session_id: i64,
+    revoked_at: Option<DateTime<Utc>>,
+    expires_at: DateTime<Utc>,
+    user_id: i64,
+    username: String,
+    role: String,
+    active: bool,
+}
+
 /// Resolves a bearer token to its actor; `None` when missing, unknown, expired, revoked or the user is inactive.
+///
+/// Every authenticated request runs this: one query reads the session and its user, and a
+/// second reads the units of a unit accountant (the other roles have none). Nothing is cached,
+/// so a logout, a password change or a deactivation takes effect on the very next request.
 pub async fn resolve(
     db: &impl ConnectionTrait,
     token: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Actor>> {
-    let Some(s) = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash(token)))
+    use sea_orm::ExprTrait;
+    let query = Query::select()
+        .expr_as(
+            Expr::col((session::Entity, session::Column::Id)),
+            "session_id",
+        )
+        .column((session::Entity, session::Column::RevokedAt))
+        .column((session::Entity, session::Column::ExpiresAt))
+        .expr_as(Expr::col((user::Entity, user::Column::Id)), "user_id")
+        .column((user::Entity, user::Column::Username))
+        .column((user::Entity, user::Column::Role))
+        .column((user::Entity, user::Column::Active))
+        .from(session::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id))
+                .equals((session::Entity, session::Column::UserId)),
+        )
+        .and_where(Expr::col((session::Entity, session::Column::TokenHash)).eq(token_hash(token)))
+        .take();
+    let Some(s) = SessionUser::find_by_statement(db.get_database_backend().build(&query))
         .one(db)
         .await?
     else {
@@ -177,25 +215,26 @@ pub async fn resolve(
     if s.revoked_at.is_some() || s.expires_at <= now {
         return Ok(None);
     }
-    let Some(u) = user::Entity::find_by_id(s.user_id).one(db).await? else {
+    let Some(role) = Role::parse(&s.role).filter(|_| s.active) else {
         return Ok(None);
     };
-    let Some(role) = Role::parse(&u.role).filter(|_| u.active) else {
-        return Ok(None);
+    let unit_ids = if role == Role::UnitAccountant {
+        user_unit::Entity::find()
+            .filter(user_unit::Column::UserId.eq(s.user_id))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|m| m.unit_id)
+            .collect()
+    } else {
+        vec![]
     };
-    let unit_ids = user_unit::Entity::find()
-        .filter(user_unit::Column::UserId.eq(u.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| m.unit_id)
-        .collect();
     Ok(Some(Actor {
-        user_id: u.id,
-        username: u.username,
+        user_id: s.user_id,
+        username: s.username,
         role,
         unit_ids,
-        session_id: s.id,
+        session_id: s.session_id,
     }))
 }
 

@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# Benchmarks at national scale (issue 7), on SQLite and PostgreSQL.
+#
+#   bench/run.sh                      # 100,000 units x 50 assets, both databases
+#   UNITS=2000 BACKENDS=sqlite bench/run.sh   # a quick run
+#
+# For each database it: creates an empty database (SQLite: bench/out/sqlite.db; PostgreSQL:
+# a database created with createdb on $PG_HOST:$PG_PORT as $PG_USER, dropped at the end), fills
+# it with `kiemke generate`, runs the in-process read benchmarks (benches/national.rs), starts the
+# release server on loopback and runs wrk against it: the board and one unit's asset list with
+# one connection (latency), then asset creation with many connections (throughput). Everything
+# it prints goes to bench/out/results.md, with the exact commands.
+#
+# Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
+# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, and JEMALLOC (a libjemalloc.so.2: when
+# readable, the write benchmark runs a second time with the server using it).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+UNITS=${UNITS:-100000}
+ASSETS=${ASSETS:-50}
+SEED=${SEED:-1}
+REQUESTS=${REQUESTS:-200}
+BACKENDS=${BACKENDS:-"sqlite postgresql"}
+PG_HOST=${PG_HOST:-127.0.0.1}
+PG_PORT=${PG_PORT:-5432}
+PG_USER=${PG_USER:-postgres}
+PG_DB=${PG_DB:-kiemke_bench_$$}
+PORT=${PORT:-18080}
+READ_DURATION=${READ_DURATION:-20s}
+WRITE_DURATION=${WRITE_DURATION:-30s}
+WRK_THREADS=${WRK_THREADS:-2}
+WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
+OUT=bench/out
+RESULTS=$OUT/results.md
+export KIEMKE_ADMIN_PASSWORD=${KIEMKE_ADMIN_PASSWORD:-bench-admin-password}
+export RUST_LOG=${RUST_LOG:-warn}
+
+mkdir -p "$OUT"
+SERVER_PID=""
+PG_CREATED=""
+cleanup() {
+  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$PG_CREATED" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$PG_DB" || true; fi
+}
+trap cleanup EXIT
+
+say() { printf '%s\n' "$*" | tee -a "$RESULTS"; }
+quoted() { # the command as one could paste it, with the bearer token shown as $TOKEN
+  local out="" a
+  for a in "$@"; do
+    case "$a" in
+      *[[:space:]?*\&]*) out+="\"$a\" " ;;
+      *) out+="$a " ;;
+    esac
+  done
+  if [ -n "${TOKEN:-}" ]; then out=${out//$TOKEN/\$TOKEN}; fi
+  printf '%s' "${out% }"
+}
+run() { # prints the command, runs it, keeps its output in the results (generator progress: last line)
+  say ""
+  say "\`\`\`"
+  say "\$ $(quoted "$@")"
+  "$@" 2>&1 | grep -v '^generate: ' | tee -a "$RESULTS"
+  say "\`\`\`"
+}
+serve() { # starts the release server, with the environment given as arguments (e.g. LD_PRELOAD=…)
+  env "$@" target/release/kiemke --database-url "$URL" serve --bind "127.0.0.1:$PORT" >> "$OUT/$backend/server.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -fs "http://127.0.0.1:$PORT/health" > /dev/null && return
+    sleep 0.2
+  done
+  echo "the server did not start; see $OUT/$backend/server.log" >&2
+  exit 1
+}
+stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
+JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
+
+cargo build --release
+cargo bench --bench national --no-run
+
+: > "$RESULTS"
+say "# kiemke benchmark results"
+say ""
+say "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD)$(git diff --quiet || echo ' (with local changes)')"
+say "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
+say "- PostgreSQL: $(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -Atc 'show server_version' 2>/dev/null || echo 'not reachable')"
+say "- wrk: $(wrk --version 2>&1 | head -1)"
+say "- dataset: \`kiemke generate --units $UNITS --assets-per-unit $ASSETS --seed $SEED\`"
+say "- the machine is shared: figures are noisy; compare runs made together"
+
+for backend in $BACKENDS; do
+  case "$backend" in
+    sqlite)
+      rm -f "$OUT"/sqlite.db "$OUT"/sqlite.db-wal "$OUT"/sqlite.db-shm
+      URL="sqlite://$OUT/sqlite.db?mode=rwc"
+      ;;
+    postgresql)
+      createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"
+      PG_CREATED=1
+      URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$PG_DB"
+      ;;
+    *) echo "unknown backend $backend" >&2; exit 2 ;;
+  esac
+  say ""
+  say "## $backend"
+  say ""
+  say "### Generator"
+  run target/release/kiemke --database-url "$URL" generate --units "$UNITS" --assets-per-unit "$ASSETS" --seed "$SEED"
+
+  run cargo bench --bench national -- --database-url "$URL" --requests "$REQUESTS" --out-dir "$OUT/$backend"
+  # shellcheck disable=SC1090
+  . "$OUT/$backend/wrk.env"
+
+  serve
+  BASE="http://127.0.0.1:$PORT"
+  say ""
+  say "### Over loopback HTTP (release server, wrk)"
+  say ""
+  say "\`. $OUT/$backend/wrk.env\` sets \`TOKEN\`, \`CAMPAIGN\` and \`LIST_UNIT\`."
+  AUTH="Authorization: Bearer $TOKEN"
+  run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/progress"
+  run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "$BASE/api/v1/campaigns/$CAMPAIGN/units/$LIST_UNIT/assets?per_page=50"
+  # wrk wants absolute paths for its script and the script's arguments.
+  WRITE=(wrk -t"$WRK_THREADS" -c"$WRK_CONNECTIONS" -d"$WRITE_DURATION" --latency -s "$PWD/bench/post_assets.lua" "$BASE" -- "$PWD/$OUT/$backend/wrk_targets.lua")
+  run "${WRITE[@]}"
+  stop
+  if [ -r "$JEMALLOC" ]; then
+    say ""
+    say "The same writes with the server started as \`LD_PRELOAD=$JEMALLOC target/release/kiemke … serve\` (Debian's libjemalloc2 instead of glibc's allocator):"
+    serve LD_PRELOAD="$JEMALLOC"
+    run "${WRITE[@]}"
+    stop
+  fi
+  if [ "$backend" = postgresql ]; then
+    dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"; PG_CREATED=""
+  fi
+done
+
+echo "results: $RESULTS"

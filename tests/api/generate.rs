@@ -1,0 +1,240 @@
+//! Issue 7: the national-scale generator writes consistent, valid data.
+
+use std::collections::BTreeMap;
+
+use kiemke::{
+    assets,
+    entities::{asset, campaign, registration, report, unit},
+    generate::{self, GenerateArgs},
+    submissions::ReportState,
+};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::{db_test, support::*};
+
+/// Generates 40 units of 5 assets, 7 units per transaction (so that batches split mid-way).
+/// Seed 248 draws every case: an inactive unit, units not registered or registered late,
+/// types 02 and 18, extensions, returned reports and a nil return.
+async fn small(app: &TestApp) -> i64 {
+    let args = GenerateArgs {
+        units_per_transaction: 7,
+        ..GenerateArgs::new(40, 5, 248)
+    };
+    let out = generate::generate(&app.state, &args, |_, _| {})
+        .await
+        .expect("generate");
+    assert_eq!(out.counts.units, 40);
+    out.campaign_id
+}
+
+db_test!(
+    generated_counters_and_the_board_agree_with_the_rows,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = small(&app).await;
+        let db = &app.state.db;
+        let c = campaign::Entity::find_by_id(campaign)
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.cutoff_at, at("2026-01-01T00:00:00+07:00"));
+        let units = unit::Entity::find().all(db).await.unwrap();
+        let regs = registration::Entity::find()
+            .filter(registration::Column::CampaignId.eq(campaign))
+            .all(db)
+            .await
+            .unwrap();
+        let reports = report::Entity::find()
+            .filter(report::Column::CampaignId.eq(campaign))
+            .all(db)
+            .await
+            .unwrap();
+        let assets = asset::Entity::find()
+            .filter(asset::Column::CampaignId.eq(campaign))
+            .all(db)
+            .await
+            .unwrap();
+        assert_eq!(units.len(), 40);
+        assert!(
+            units
+                .iter()
+                .all(|u| u.code.len() == 7 && u.code.chars().all(|c| c.is_ascii_digit()))
+        );
+        assert!(
+            regs.len() > 30 && regs.len() < 40,
+            "{} registered",
+            regs.len()
+        );
+        assert!(!assets.is_empty());
+
+        // Each report's counters are the sums of its assets.
+        let mut sums: BTreeMap<(i64, String), (i64, i64, i64, i64)> = BTreeMap::new();
+        for a in &assets {
+            let s = sums.entry((a.unit_id, a.type_code.clone())).or_default();
+            s.0 += 1;
+            s.1 += a.original_cost;
+            s.2 += a.depreciation;
+            s.3 += a.remaining_value;
+        }
+        for r in &reports {
+            let s = sums
+                .remove(&(r.unit_id, r.type_code.clone()))
+                .unwrap_or_default();
+            assert_eq!(
+                (
+                    r.record_count,
+                    r.original_cost_total,
+                    r.depreciation_total,
+                    r.remaining_value_total
+                ),
+                s,
+                "report {} of unit {}",
+                r.type_code,
+                r.unit_id
+            );
+            // States and instants agree.
+            let state = ReportState::of(r);
+            match r.state.as_str() {
+                "open" => assert!(r.first_submitted_at.is_none() && r.submitted_at.is_none()),
+                "submitted" | "accepted" | "returned" => {
+                    let first = r.first_submitted_at.expect("first submission");
+                    assert!(r.submitted_at.expect("submission") >= first);
+                    assert!(r.nil_return == (r.record_count == 0));
+                }
+                other => panic!("unexpected state {other}"),
+            }
+            if state == ReportState::Returned {
+                assert!(r.returned_at > r.first_submitted_at && r.return_reason.is_some());
+            }
+            if state == ReportState::Accepted {
+                assert!(r.accepted_at > r.submitted_at);
+            }
+            let reg = regs
+                .iter()
+                .find(|g| g.unit_id == r.unit_id)
+                .expect("a report belongs to a registered unit");
+            assert!(r.first_submitted_at.is_none_or(|t| t > reg.registered_at));
+        }
+        assert!(sums.is_empty(), "assets without a report: {sums:?}");
+        let types: Vec<&str> = reports.iter().map(|r| r.type_code.as_str()).collect();
+        for t in ["01", "02", "18"] {
+            assert!(types.contains(&t), "seed 248 registers type {t}");
+        }
+
+        // Every generated record passes every rule of its form, submission rules included,
+        // and already carries every value the checks would derive.
+        for a in &assets {
+            let form = app.state.forms.form(&a.form_code).expect("form");
+            let record = assets::record_of(form, a);
+            let keys = a.fields.as_object().map_or(0, |o| o.len());
+            assert_eq!(
+                record
+                    .keys()
+                    .filter(|k| !kiemke::forms::Form::is_core(k))
+                    .count(),
+                keys,
+                "every own field of {} reads back",
+                a.code
+            );
+            let mut checked = record.clone();
+            let errors = assets::check_record(form, &mut checked, c.cutoff_at, true);
+            assert!(errors.is_empty(), "{} {}: {errors:?}", a.form_code, a.code);
+            assert_eq!(checked, record, "{} derives nothing new", a.code);
+        }
+
+        // The board counts what the rows say.
+        let b = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress?per_page=100"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let active = units.iter().filter(|u| u.active).count() as i64;
+        assert_eq!(b["units_total"], active);
+        assert_eq!(
+            b["registered_on_time"].as_i64().unwrap() + b["registered_late"].as_i64().unwrap(),
+            regs.len() as i64
+        );
+        assert_eq!(b["not_registered"], active - regs.len() as i64);
+        assert_eq!(b["obligations"], reports.len() as i64);
+        let by_state: i64 = b["reports_by_state"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_i64().unwrap())
+            .sum();
+        assert_eq!(by_state, reports.len() as i64);
+        let sent = reports
+            .iter()
+            .filter(|r| ReportState::of(r).is_sent())
+            .count() as i64;
+        assert_eq!(
+            b["submitted_on_time"].as_i64().unwrap() + b["submitted_late"].as_i64().unwrap(),
+            sent
+        );
+        for t in ["01", "02", "18"] {
+            let of_type: Vec<&asset::Model> = assets.iter().filter(|a| a.type_code == t).collect();
+            let total = &b["totals_by_type"][t];
+            assert_eq!(total["record_count"], of_type.len() as i64, "type {t}");
+            assert_eq!(
+                total["original_cost"],
+                of_type.iter().map(|a| a.original_cost).sum::<i64>()
+            );
+            assert_eq!(
+                total["remaining_value"],
+                of_type.iter().map(|a| a.remaining_value).sum::<i64>()
+            );
+            assert_eq!(
+                b["registrations_by_type"][t],
+                reports.iter().filter(|r| r.type_code == t).count() as i64
+            );
+        }
+        assert_eq!(b["rows_total"], active);
+
+        // Generated assets read back through the API.
+        let a = &assets[0];
+        let list = app
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/campaigns/{campaign}/units/{}/assets?per_page=50",
+                    a.unit_id
+                ),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert!(
+            list["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|i| i["code"].as_str() == Some(a.code.as_str()))
+        );
+    }
+);
+
+db_test!(a_second_run_with_the_same_name_is_refused, |app| {
+    small(&app).await;
+    let again = generate::generate(&app.state, &GenerateArgs::new(2, 1, 248), |_, _| {}).await;
+    assert!(again.is_err());
+    let other = GenerateArgs {
+        campaign_name: Some("Đợt thử thứ hai".into()),
+        ..GenerateArgs::new(5, 2, 248)
+    };
+    let out = generate::generate(&app.state, &other, |_, _| {})
+        .await
+        .expect("a second campaign with new units");
+    assert_eq!(out.counts.units, 5);
+    assert_eq!(
+        unit::Entity::find().all(&app.state.db).await.unwrap().len(),
+        45
+    );
+});
