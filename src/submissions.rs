@@ -635,6 +635,12 @@ pub async fn submit(
     let updated = transition(
         &tx,
         &r,
+        Step {
+            actor,
+            now,
+            action: "submit",
+            detail: Some(format!("digest {digest}")),
+        },
         |a| {
             a.state = Set("submitted".into());
             a.nil_return = Set(req.nil_return);
@@ -643,17 +649,6 @@ pub async fn submit(
                 a.first_submitted_at = Set(Some(now));
             }
         },
-        now,
-    )
-    .await?;
-    audit_report(
-        &tx,
-        actor,
-        now,
-        &r,
-        &updated,
-        "submit",
-        Some(format!("digest {digest}")),
     )
     .await?;
     let v = full_view(state, &tx, &c, &updated).await?;
@@ -691,13 +686,23 @@ pub async fn current_digest(state: &AppState, r: &report::Model) -> AppResult<St
     Ok(seal(current_records(state, &state.db, r).await?)?.1)
 }
 
-/// Applies a change to a report, guarded by its version so that racing transitions cannot both win.
+/// Who moves a report, when, and what the audit trail says about it.
+struct Step<'a> {
+    actor: &'a Actor,
+    now: DateTime<Utc>,
+    action: &'a str,
+    detail: Option<String>,
+}
+
+/// Applies a change to a report, guarded by its version so that racing transitions cannot
+/// both win, and records its audit event in the same transaction.
 async fn transition(
     db: &impl ConnectionTrait,
     r: &report::Model,
+    step: Step<'_>,
     change: impl FnOnce(&mut report::ActiveModel),
-    now: DateTime<Utc>,
 ) -> AppResult<report::Model> {
+    let now = step.now;
     let mut a: report::ActiveModel = r.clone().into();
     change(&mut a);
     a.version = Set(r.version + 1);
@@ -714,10 +719,12 @@ async fn transition(
             "The report was just changed by someone else; reload it.",
         ));
     }
-    report::Entity::find_by_id(r.id)
+    let updated = report::Entity::find_by_id(r.id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::Internal("report vanished".into()))
+        .ok_or_else(|| AppError::Internal("report vanished".into()))?;
+    audit_report(db, step.actor, now, r, &updated, step.action, step.detail).await?;
+    Ok(updated)
 }
 
 async fn audit_report(
@@ -804,23 +811,18 @@ pub async fn return_report(
     let updated = transition(
         &tx,
         &r,
+        Step {
+            actor,
+            now,
+            action: "return",
+            detail: Some(req.reason.trim().to_string()),
+        },
         |a| {
             a.state = Set("returned".into());
             a.returned_at = Set(Some(now));
             a.return_reason = Set(Some(req.reason.trim().to_string()));
             a.return_comments = Set(Some(comments));
         },
-        now,
-    )
-    .await?;
-    audit_report(
-        &tx,
-        actor,
-        now,
-        &r,
-        &updated,
-        "return",
-        Some(req.reason.trim().to_string()),
     )
     .await?;
     let v = full_view(state, &tx, &c, &updated).await?;
@@ -850,14 +852,18 @@ pub async fn accept(
     let updated = transition(
         &tx,
         &r,
+        Step {
+            actor,
+            now,
+            action: "accept",
+            detail: None,
+        },
         |a| {
             a.state = Set("accepted".into());
             a.accepted_at = Set(Some(now));
         },
-        now,
     )
     .await?;
-    audit_report(&tx, actor, now, &r, &updated, "accept", None).await?;
     let v = full_view(state, &tx, &c, &updated).await?;
     tx.commit().await?;
     Ok(v)
@@ -903,28 +909,23 @@ pub async fn grant_extension(
         ));
     }
     for r in &reports {
-        let updated = transition(
+        transition(
             &tx,
             r,
+            Step {
+                actor,
+                now,
+                action: "extension",
+                detail: Some(format!(
+                    "{} — {}",
+                    req.deadline.format("%d/%m/%Y"),
+                    req.reason.trim()
+                )),
+            },
             |a| {
                 a.extension_deadline = Set(Some(req.deadline));
                 a.extension_reason = Set(Some(req.reason.trim().to_string()));
             },
-            now,
-        )
-        .await?;
-        audit_report(
-            &tx,
-            actor,
-            now,
-            r,
-            &updated,
-            "extension",
-            Some(format!(
-                "{} — {}",
-                req.deadline.format("%d/%m/%Y"),
-                req.reason.trim()
-            )),
         )
         .await?;
     }
