@@ -4,16 +4,22 @@
 #   bench/run.sh                      # 100,000 units x 50 assets, both databases
 #   UNITS=2000 BACKENDS=sqlite bench/run.sh   # a quick run
 #
-# For each database it: creates an empty database (SQLite: bench/out/sqlite.db; PostgreSQL:
-# a database created with createdb on $PG_HOST:$PG_PORT as $PG_USER, dropped at the end), fills
-# it with `kiemke generate`, runs the in-process read benchmarks (benches/national.rs), starts the
-# release server on loopback and runs wrk against it: the board and one unit's asset list with
-# one connection (latency), then asset creation with many connections (throughput). Everything
-# it prints goes to bench/out/results.md, with the exact commands.
+# First it makes a Python environment with openpyxl (bench/out/venv, from bench/baselines/
+# requirements.txt) for the file baselines. Then for each database it:
+# - runs the file benchmarks (benches/files.rs) on a database of their own: import of a
+#   100,000-row flat 01a workbook and export of the 100,000-asset official form, beside a bare
+#   rust_xlsxwriter loop, a bare calamine read and openpyxl writing and reading the same cells;
+# - creates an empty database (SQLite: bench/out/sqlite.db; PostgreSQL: a database created with
+#   createdb on $PG_HOST:$PG_PORT as $PG_USER, dropped at the end), fills it with `kiemke
+#   generate`, runs the in-process read benchmarks (benches/national.rs), starts the release
+#   server on loopback and runs wrk against it: the board and one unit's asset list with one
+#   connection (latency), then asset creation with many connections (throughput).
+# Everything it prints goes to bench/out/results.md, with the exact commands.
 #
 # Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
-# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, and JEMALLOC (a libjemalloc.so.2: when
-# readable, the write benchmark runs a second time with the server using it).
+# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, FILE_ROWS FILE_RUNS (file benchmarks;
+# FILE_ROWS=0 skips them), PYTHON (a python3 to make the venv with), and JEMALLOC (a
+# libjemalloc.so.2: when readable, the write benchmark runs a second time with the server using it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +37,9 @@ READ_DURATION=${READ_DURATION:-20s}
 WRITE_DURATION=${WRITE_DURATION:-30s}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
+FILE_ROWS=${FILE_ROWS:-100000}
+FILE_RUNS=${FILE_RUNS:-3}
+PYTHON=${PYTHON:-python3}
 OUT=bench/out
 RESULTS=$OUT/results.md
 export KIEMKE_ADMIN_PASSWORD=${KIEMKE_ADMIN_PASSWORD:-bench-admin-password}
@@ -39,9 +48,11 @@ export RUST_LOG=${RUST_LOG:-warn}
 mkdir -p "$OUT"
 SERVER_PID=""
 PG_CREATED=""
+FILES_DB=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
   if [ -n "$PG_CREATED" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$PG_DB" || true; fi
+  if [ -n "$FILES_DB" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$FILES_DB" || true; fi
 }
 trap cleanup EXIT
 
@@ -61,7 +72,7 @@ run() { # prints the command, runs it, keeps its output in the results (generato
   say ""
   say "\`\`\`"
   say "\$ $(quoted "$@")"
-  "$@" 2>&1 | grep -v '^generate: ' | tee -a "$RESULTS"
+  "$@" 2>&1 | grep -v -e '^generate: ' -e '^files: ' | tee -a "$RESULTS"
   say "\`\`\`"
 }
 serve() { # starts the release server, with the environment given as arguments (e.g. LD_PRELOAD=…)
@@ -78,7 +89,12 @@ stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=
 JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 
 cargo build --release
-cargo bench --bench national --no-run
+cargo bench --bench national --bench files --no-run
+VENV=$OUT/venv
+if [ "$FILE_ROWS" != 0 ] && [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet -r bench/baselines/requirements.txt
+fi
 
 : > "$RESULTS"
 say "# kiemke benchmark results"
@@ -87,6 +103,7 @@ say "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $(git rev-parse --short HEAD
 say "- machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')), $(free -g | awk '/^Mem:/ {print $2}') GiB RAM, $(uname -sr)"
 say "- PostgreSQL: $(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -Atc 'show server_version' 2>/dev/null || echo 'not reachable')"
 say "- wrk: $(wrk --version 2>&1 | head -1)"
+say "- openpyxl: $("$VENV/bin/python" -c 'import openpyxl, sys; print(openpyxl.__version__, "on Python", sys.version.split()[0])' 2>/dev/null || echo 'not installed')"
 say "- dataset: \`kiemke generate --units $UNITS --assets-per-unit $ASSETS --seed $SEED\`"
 say "- the machine is shared: figures are noisy; compare runs made together"
 
@@ -105,6 +122,17 @@ for backend in $BACKENDS; do
   esac
   say ""
   say "## $backend"
+  if [ "$FILE_ROWS" != 0 ]; then
+    case "$backend" in
+      sqlite) rm -f "$OUT"/files.db "$OUT"/files.db-wal "$OUT"/files.db-shm; FILES_URL="sqlite://$OUT/files.db?mode=rwc" ;;
+      postgresql)
+        FILES_DB=kiemke_files_$$
+        createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"
+        FILES_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$FILES_DB" ;;
+    esac
+    run cargo bench --bench files -- --database-url "$FILES_URL" --rows "$FILE_ROWS" --runs "$FILE_RUNS" --python "$VENV/bin/python" --out-dir "$OUT/files-$backend"
+    if [ -n "$FILES_DB" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"; FILES_DB=""; fi
+  fi
   say ""
   say "### Generator"
   run target/release/kiemke --database-url "$URL" generate --units "$UNITS" --assets-per-unit "$ASSETS" --seed "$SEED"

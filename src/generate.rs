@@ -1028,6 +1028,21 @@ fn unit_assets(
     out
 }
 
+/// `n` records of form 01a for one very large unit, as the generator makes them: one or two
+/// plots of land, buildings, cars, then equipment (codes `DAT-01`, `NHA-01`, `XE-01`, `TS-0001`…).
+/// For the file benchmarks (`benches/files.rs`), which need a 100,000-asset form.
+pub fn large_unit_records(seed: u64, n: u64) -> Vec<Record> {
+    let mut rng = SplitMix64::for_unit(seed, u64::MAX);
+    let n = i64::try_from(n).unwrap_or(i64::MAX);
+    unit_assets(
+        &mut rng,
+        n,
+        UnitKind::PublicServiceUnit,
+        "Tam Thanh",
+        "Lạng Sơn",
+    )
+}
+
 /// Most rows one INSERT may carry: 1,000, fewer for wide tables (SQLite allows 32,766 parameters).
 fn batch_rows<E: EntityTrait>() -> usize {
     let cols = E::Column::iter().count().max(1);
@@ -1317,6 +1332,31 @@ fn fingerprint(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_large_unit_s_records_have_unique_codes_and_pass_every_rule_of_form_01a() {
+        let forms = crate::forms::Registry::embedded().unwrap();
+        let form = forms.form("01a").unwrap();
+        let cutoff = vn(2026, 1, 1, 0, 0);
+        let records = large_unit_records(7, 2_000);
+        assert_eq!(records.len(), 2_000);
+        let mut codes = HashSet::new();
+        for r in &records {
+            let mut checked = r.clone();
+            let issues = assets::check_issues(form, &mut checked, cutoff, true);
+            assert!(issues.is_empty(), "{r:?}: {issues:?}");
+            assert_eq!(
+                &checked, r,
+                "the checks derive nothing the generator left out"
+            );
+            assert!(codes.insert(format!("{:?}", r.get("code"))));
+        }
+        assert_eq!(
+            large_unit_records(7, 2_000),
+            records,
+            "the same seed, the same records"
+        );
+    }
 
     #[test]
     fn codes_are_unique_seven_digit_numbers() {

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect, Set, TransactionTrait, TryIntoModel,
 };
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -79,17 +79,18 @@ async fn header(
     })
 }
 
-/// Streams a unit's records of one form, in section order then by code, without holding them all.
+/// Streams a unit's records of one form, in section order then by code, without holding them all:
+/// batches of up to [`EXPORT_BATCH`] records, two in flight.
 fn stream_records(
     state: &AppState,
     campaign_id: i64,
     unit_id: i64,
     form: std::sync::Arc<Form>,
 ) -> (
-    tokio::sync::mpsc::Receiver<Record>,
+    tokio::sync::mpsc::Receiver<Vec<Record>>,
     tokio::task::JoinHandle<AppResult<()>>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Record>(2 * EXPORT_BATCH as usize);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
     let db = state.db.clone();
     let producer = tokio::spawn(async move {
         let sections: Vec<Option<String>> = if form.has_sections() {
@@ -121,12 +122,12 @@ fn stream_records(
                     .await?;
                 let Some(last) = batch.last() else { break };
                 after = last.code.clone();
-                for m in &batch {
-                    if tx.send(assets::record_of(&form, m)).await.is_err() {
-                        return Ok(());
-                    }
+                let full = batch.len() as u64 == EXPORT_BATCH;
+                let records = batch.iter().map(|m| assets::record_of(&form, m)).collect();
+                if tx.send(records).await.is_err() {
+                    return Ok(());
                 }
-                if (batch.len() as u64) < EXPORT_BATCH {
+                if !full {
                     break;
                 }
             }
@@ -162,7 +163,7 @@ pub async fn unit_form(
     let (mut rx, producer) = stream_records(state, campaign_id, unit_id, form.clone());
     let writer_form = form.clone();
     let writer = tokio::task::spawn_blocking(move || {
-        let records = std::iter::from_fn(|| rx.blocking_recv());
+        let records = std::iter::from_fn(|| rx.blocking_recv()).flatten();
         if flat {
             export::flat(&writer_form, records)
         } else {
@@ -491,13 +492,16 @@ async fn choose_form(
     ))
 }
 
-struct Planned {
-    record: Record,
-    existing: Option<asset::Model>,
-}
-
-/// Reads a file and checks every row; with no error and no `dry_run`, writes every row in one transaction.
-/// `on_row` is told of progress (rows checked, rows in the file).
+/// Reads a file and checks every row; with no error and no `dry_run`, writes every row in one
+/// transaction — or nothing.
+///
+/// A pipeline, so that a large file neither waits nor piles up in memory: a blocking thread
+/// reads the file and checks each row as it comes ([`Checker`]), handing on batches of
+/// [`IMPORT_BATCH`] checked rows; while the file has shown no error, the [`Writer`] writes each
+/// batch at once inside the import's transaction (the report row locked, as every writer of the
+/// report does). At the first error the checker stops handing rows on but goes on checking, so
+/// that the answer lists every problem of the file; the transaction is then rolled back.
+/// `on_row` is told how many rows were checked so far.
 pub async fn import(
     state: &AppState,
     actor: &Actor,
@@ -505,7 +509,7 @@ pub async fn import(
     unit_id: i64,
     bytes: Vec<u8>,
     opts: &ImportOptions,
-    on_row: &(dyn Fn(usize, usize) + Send + Sync),
+    on_row: &(dyn Fn(usize) + Send + Sync),
 ) -> AppResult<ImportReport> {
     let c = campaigns::get(&state.db, campaign_id).await?;
     campaigns::ensure_open(&c)?;
@@ -518,64 +522,126 @@ pub async fn import(
         &bytes,
     )
     .await?;
-    let rep = assets::report_for(&state.db, campaign_id, unit_id, &form.asset_type.code).await?;
-    assets::ensure_editable(&rep)?;
+    let (mut writer, existing) = Writer::start(state, actor, &c, unit_id, &form, opts).await?;
+    let checker = Checker {
+        form: form.clone(),
+        cutoff: c.cutoff_at,
+        existing,
+        seen: HashMap::new(),
+        errors: Vec::new(),
+        hand_on: !opts.dry_run,
+        planned: Vec::with_capacity(IMPORT_BATCH),
+        rows: 0,
+        created: 0,
+        updated: 0,
+        unchanged: 0,
+    };
     let limits = Limits {
         max_rows: opts.max_rows,
         ..Limits::default()
     };
-    let (reader_form, name) = (form.clone(), opts.file_name.clone());
-    let parsed = tokio::task::spawn_blocking(move || {
-        import::read_with(&reader_form, &bytes, &name, &limits)
-    })
-    .await
-    .map_err(|e| AppError::Internal(e.to_string()))?
-    .map_err(import_error)?;
-    let columns: HashMap<&str, &BTreeMap<String, String>> = parsed
-        .sheets
-        .iter()
-        .map(|s| (s.sheet.as_str(), &s.columns))
-        .collect();
-    let existing: HashMap<String, asset::Model> = asset::Entity::find()
-        .filter(asset::Column::CampaignId.eq(campaign_id))
-        .filter(asset::Column::UnitId.eq(unit_id))
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|m| (m.code.clone(), m))
-        .collect();
-    let lang_errors = |row: &import::ParsedRow, field: &str, code: &str, message: Text| CellError {
-        sheet: row.sheet.clone(),
-        row: row.row_number,
-        column_letter: columns
-            .get(row.sheet.as_str())
-            .and_then(|m| m.get(field))
-            .cloned()
-            .unwrap_or_default(),
-        field: field.to_string(),
-        code: code.to_string(),
-        message,
-    };
-    let mut errors: Vec<CellError> = Vec::new();
-    let mut plan: Vec<Planned> = Vec::new();
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
-    let total = parsed.rows.len();
-    for (i, row) in parsed.rows.iter().enumerate() {
-        on_row(i + 1, total);
+    let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Checked>(2);
+    let name = opts.file_name.clone();
+    let reader =
+        tokio::task::spawn_blocking(move || checker.run(&bytes, &name, &limits, to_writer));
+    while let Some(batch) = batches.recv().await {
+        on_row(batch.rows_checked);
+        writer.write(batch.planned).await?;
+    }
+    let (checker, scan) = reader
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(import_error)?;
+    writer.finish(checker, scan).await
+}
+
+/// A checked row that changes something: the record to store and the asset it replaces.
+type Planned = (Record, Option<asset::Model>);
+
+/// What the checker hands to the writer.
+struct Checked {
+    /// Rows of the file checked so far.
+    rows_checked: usize,
+    /// Rows to write (none once the file has shown an error).
+    planned: Vec<Planned>,
+}
+
+/// Checks the rows of a file as they are read: cells, the form's rules, codes repeated in the
+/// file or used by another form. Pure: it sees the unit's assets as they were at the start.
+struct Checker {
+    form: std::sync::Arc<Form>,
+    cutoff: DateTime<Utc>,
+    /// The unit's assets, by code.
+    existing: HashMap<String, asset::Model>,
+    /// Codes met so far in the file, with their row.
+    seen: HashMap<String, u32>,
+    errors: Vec<CellError>,
+    /// Whether checked rows go on to the writer (not in a dry run, nor after an error).
+    hand_on: bool,
+    planned: Vec<Planned>,
+    rows: usize,
+    created: usize,
+    updated: usize,
+    unchanged: usize,
+}
+
+impl Checker {
+    /// Reads the file, checking every row and handing batches on; returns itself and what was read.
+    fn run(
+        mut self,
+        bytes: &[u8],
+        file_name: &str,
+        limits: &Limits,
+        to_writer: tokio::sync::mpsc::Sender<Checked>,
+    ) -> Result<(Checker, import::Scan), ImportError> {
+        let form = self.form.clone();
+        let scan = import::read_each(&form, bytes, file_name, limits, |row| {
+            self.check(row);
+            if self.rows.is_multiple_of(IMPORT_BATCH) {
+                self.hand_on(&to_writer);
+            }
+        })?;
+        self.hand_on(&to_writer);
+        Ok((self, scan))
+    }
+
+    fn hand_on(&mut self, to_writer: &tokio::sync::mpsc::Sender<Checked>) {
+        let batch = Checked {
+            rows_checked: self.rows,
+            planned: std::mem::take(&mut self.planned),
+        };
+        // A closed channel means the import gave up (a write failed); its answer is that error.
+        let _ = to_writer.blocking_send(batch);
+    }
+
+    /// An error about `field` of `row`; its column letter is filled in once the file is read.
+    fn error(row: &import::ParsedRow, field: &str, code: &str, message: Text) -> CellError {
+        CellError {
+            sheet: row.sheet.clone(),
+            row: row.row_number,
+            column_letter: String::new(),
+            field: field.to_string(),
+            code: code.to_string(),
+            message,
+        }
+    }
+
+    fn check(&mut self, mut row: import::ParsedRow) {
+        let form = &*self.form;
+        self.rows += 1;
         // Unreadable cells are reported, and the rest of the row is still checked so that
         // the file's every problem shows at once; such a row is never written.
-        let unreadable: Vec<&str> = row.errors.iter().map(|e| e.field.as_str()).collect();
-        errors.extend(row.errors.iter().cloned());
+        let unreadable: Vec<String> = row.errors.iter().map(|e| e.field.clone()).collect();
+        self.errors.append(&mut row.errors);
         let code = match row.record.get("code") {
             Some(crate::forms::Value::Text(t)) => t.clone(),
             _ => String::new(),
         };
         if !code.is_empty()
-            && let Some(first) = seen.insert(code.clone(), row.row_number)
+            && let Some(first) = self.seen.insert(code.clone(), row.row_number)
         {
-            errors.push(lang_errors(
-                row,
+            self.errors.push(Self::error(
+                &row,
                 "code",
                 "duplicate_in_file",
                 Text {
@@ -583,12 +649,12 @@ pub async fn import(
                     en: format!("Asset code \"{code}\" already appears on row {first} of the file"),
                 },
             ));
-            continue;
+            return self.stop_on_error();
         }
-        let current = existing.get(&code);
+        let current = self.existing.get(&code);
         if let Some(m) = current.filter(|m| m.form_code != form.code) {
-            errors.push(lang_errors(
-                row,
+            self.errors.push(Self::error(
+                &row,
                 "code",
                 "other_form",
                 Text {
@@ -602,185 +668,288 @@ pub async fn import(
                     ),
                 },
             ));
-            continue;
+            return self.stop_on_error();
         }
-        let before = current.map(|m| assets::record_of(&form, m));
+        let before = current.map(|m| assets::record_of(form, m));
         let mut record = match &before {
-            Some(b) => assets::merge(&form, b, row.record.clone(), &row.clears),
-            None => row.record.clone(),
+            Some(b) => assets::merge(form, b, std::mem::take(&mut row.record), &row.clears),
+            None => std::mem::take(&mut row.record),
         };
-        let issues = assets::check_issues(&form, &mut record, c.cutoff_at, false);
+        let issues = assets::check_issues(form, &mut record, self.cutoff, false);
         for e in &issues {
-            if !unreadable.contains(&e.field.as_str()) {
-                errors.push(lang_errors(row, &e.field, &e.code, e.message.clone()));
+            if !unreadable.contains(&e.field) {
+                self.errors
+                    .push(Self::error(&row, &e.field, &e.code, e.message.clone()));
             }
         }
         if !issues.is_empty() || !unreadable.is_empty() {
-            continue;
+            return self.stop_on_error();
         }
         match &before {
-            Some(b) if *b == record => unchanged += 1,
-            Some(_) => updated += 1,
-            None => created += 1,
+            Some(b) if *b == record => {
+                self.unchanged += 1;
+                return;
+            }
+            Some(_) => self.updated += 1,
+            None => self.created += 1,
         }
-        if before.as_ref() != Some(&record) {
-            plan.push(Planned {
-                record,
-                existing: current.cloned(),
-            });
+        if self.hand_on {
+            let current = current.cloned();
+            self.planned.push((record, current));
         }
     }
-    let report = ImportReport {
-        dry_run: opts.dry_run,
-        form_code: form.code.clone(),
-        file_kind: parsed.kind,
-        rows: total,
-        created,
-        updated,
-        unchanged,
-        errors,
-    };
-    if opts.dry_run || !report.errors.is_empty() {
-        return Ok(report);
+
+    /// After an error nothing more is written; what was is rolled back at the end.
+    fn stop_on_error(&mut self) {
+        self.hand_on = false;
+        self.planned.clear();
     }
-    write_plan(state, actor, &c, unit_id, &form, &rep, plan, opts, &report).await?;
-    Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn write_plan(
-    state: &AppState,
-    actor: &Actor,
-    c: &campaign::Model,
+/// Writes checked rows inside the import's transaction, and the totals and the audit at the end.
+struct Writer<'a> {
+    actor: &'a Actor,
+    campaign: &'a campaign::Model,
     unit_id: i64,
-    form: &Form,
-    rep: &report::Model,
-    plan: Vec<Planned>,
-    opts: &ImportOptions,
-    outcome: &ImportReport,
-) -> AppResult<()> {
-    let now = state.clock.now();
-    let tx = state.db.begin().await?;
-    // Re-check under the transaction: the report may have been submitted meanwhile.
-    let rep_now = assets::report_for(&tx, c.id, unit_id, &form.asset_type.code).await?;
-    assets::ensure_editable(&rep_now)?;
-    let mut delta = Delta::default();
-    let (inserts, updates): (Vec<Planned>, Vec<Planned>) =
-        plan.into_iter().partition(|p| p.existing.is_none());
-    for chunk in inserts.chunks(IMPORT_BATCH) {
-        let models: Vec<asset::ActiveModel> = chunk
-            .iter()
-            .map(|p| {
+    form: &'a Form,
+    opts: &'a ImportOptions,
+    /// The import's transaction (none for a dry run).
+    tx: Option<sea_orm::DatabaseTransaction>,
+    report_id: i64,
+    delta: Delta,
+    now: DateTime<Utc>,
+}
+
+impl<'a> Writer<'a> {
+    /// Opens the transaction and locks the report; returns the unit's assets as they stand.
+    async fn start(
+        state: &AppState,
+        actor: &'a Actor,
+        campaign: &'a campaign::Model,
+        unit_id: i64,
+        form: &'a Form,
+        opts: &'a ImportOptions,
+    ) -> AppResult<(Writer<'a>, HashMap<String, asset::Model>)> {
+        let tx = if opts.dry_run {
+            None
+        } else {
+            Some(state.db.begin().await?)
+        };
+        // Under the transaction the report row is locked, then read: it may have been
+        // submitted meanwhile, and the unit's assets cannot change until the import ends.
+        let (rep, existing) = match &tx {
+            Some(tx) => (
+                assets::report_for(tx, campaign.id, unit_id, &form.asset_type.code).await?,
+                unit_assets(tx, campaign.id, unit_id).await?,
+            ),
+            None => (
+                assets::report_for(&state.db, campaign.id, unit_id, &form.asset_type.code).await?,
+                unit_assets(&state.db, campaign.id, unit_id).await?,
+            ),
+        };
+        assets::ensure_editable(&rep)?;
+        let writer = Writer {
+            actor,
+            campaign,
+            unit_id,
+            form,
+            opts,
+            tx,
+            report_id: rep.id,
+            delta: Delta::default(),
+            now: state.clock.now(),
+        };
+        Ok((writer, existing))
+    }
+
+    /// Writes a batch of checked rows.
+    async fn write(&mut self, planned: Vec<Planned>) -> AppResult<()> {
+        let Some(tx) = &self.tx else {
+            return Ok(());
+        };
+        let (form, actor, now) = (self.form, self.actor, self.now);
+        let (c, unit_id, file) = (self.campaign, self.unit_id, &self.opts.file_name);
+        let (inserts, updates): (Vec<_>, Vec<_>) =
+            planned.into_iter().partition(|(_, e)| e.is_none());
+        if !inserts.is_empty() {
+            // Each row as it will be stored (every column is set by `new_asset` and `fill`, the
+            // id comes after the insert): its totals and its audit copy are taken from it.
+            let mut actives = Vec::with_capacity(inserts.len());
+            let mut afters = Vec::with_capacity(inserts.len());
+            for (record, _) in &inserts {
                 let mut a = new_asset(c.id, unit_id, form, actor, now);
-                assets::fill(form, &p.record, &mut a);
-                a
-            })
-            .collect();
-        asset::Entity::insert_many(models)
-            .exec(&tx)
-            .await
-            .map_err(|e| match e.sql_err() {
-                Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
-                    "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
-                    "An asset code was entered by someone else meanwhile; import the file again.",
-                ),
-                _ => e.into(),
-            })?;
-        let codes: Vec<String> = chunk
-            .iter()
-            .filter_map(|p| text(&p.record, "code"))
-            .collect();
-        let stored = asset::Entity::find()
-            .filter(asset::Column::CampaignId.eq(c.id))
-            .filter(asset::Column::UnitId.eq(unit_id))
-            .filter(asset::Column::Code.is_in(codes))
-            .all(&tx)
-            .await?;
-        let mut events = Vec::with_capacity(stored.len());
-        for m in &stored {
-            delta.add(Delta::of(m, 1));
-            events.push(event(
+                assets::fill(form, record, &mut a);
+                a.id = Set(0);
+                let m: asset::Model = a.try_into_model()?;
+                self.delta.add(Delta::of(&m, 1));
+                afters.push((m.code.clone(), record_json(form, &m)));
+                let mut a = m.into_active_model();
+                a.id = sea_orm::ActiveValue::NotSet;
+                actives.push(a);
+            }
+            asset::Entity::insert_many(actives)
+                .exec_without_returning(tx)
+                .await
+                .map_err(|e| match e.sql_err() {
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
+                        "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
+                        "An asset code was entered by someone else meanwhile; import the file again.",
+                    ),
+                    _ => e.into(),
+                })?;
+            let ids: HashMap<String, i64> = asset::Entity::find()
+                .select_only()
+                .column(asset::Column::Code)
+                .column(asset::Column::Id)
+                .filter(asset::Column::CampaignId.eq(c.id))
+                .filter(asset::Column::UnitId.eq(unit_id))
+                .filter(asset::Column::Code.is_in(afters.iter().map(|(code, _)| code.clone())))
+                .into_tuple::<(String, i64)>()
+                .all(tx)
+                .await?
+                .into_iter()
+                .collect();
+            let mut events = Vec::with_capacity(afters.len());
+            for (code, after) in afters {
+                let id = *ids.get(&code).ok_or_else(|| {
+                    AppError::Internal(format!("imported asset {code} not found"))
+                })?;
+                events.push(event(
+                    actor,
+                    now,
+                    "create",
+                    c.id,
+                    unit_id,
+                    id,
+                    None,
+                    Some(after),
+                    file,
+                ));
+            }
+            audit_event::Entity::insert_many(events)
+                .exec_without_returning(tx)
+                .await?;
+        }
+        for (record, current) in updates {
+            let Some(current) = current else { continue };
+            let mut a: asset::ActiveModel = current.clone().into();
+            assets::fill(form, &record, &mut a);
+            a.version = Set(current.version + 1);
+            a.updated_at = Set(now);
+            a.updated_by = Set(actor.audit_id());
+            let res = asset::Entity::update_many()
+                .set(a)
+                .filter(asset::Column::Id.eq(current.id))
+                .filter(asset::Column::Version.eq(current.version))
+                .exec(tx)
+                .await?;
+            if res.rows_affected != 1 {
+                return Err(AppError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "stale-version",
+                    format!(
+                        "Tài sản «{}» vừa được người khác sửa; hãy nhập lại tệp.",
+                        current.code
+                    ),
+                    format!(
+                        "Asset \"{}\" was changed by someone else meanwhile; import the file again.",
+                        current.code
+                    ),
+                ));
+            }
+            let updated = assets::get_model(tx, current.id).await?;
+            self.delta.add(Delta::of(&current, -1));
+            self.delta.add(Delta::of(&updated, 1));
+            event(
                 actor,
                 now,
-                "create",
-                m,
-                None,
-                Some(record_json(form, m)),
-                &opts.file_name,
-            ));
-        }
-        audit_event::Entity::insert_many(events).exec(&tx).await?;
-    }
-    for p in updates {
-        let Some(current) = p.existing else { continue };
-        let mut a: asset::ActiveModel = current.clone().into();
-        assets::fill(form, &p.record, &mut a);
-        a.version = Set(current.version + 1);
-        a.updated_at = Set(now);
-        a.updated_by = Set(actor.audit_id());
-        let res = asset::Entity::update_many()
-            .set(a)
-            .filter(asset::Column::Id.eq(current.id))
-            .filter(asset::Column::Version.eq(current.version))
-            .exec(&tx)
+                "update",
+                c.id,
+                unit_id,
+                updated.id,
+                Some(record_json(form, &current)),
+                Some(record_json(form, &updated)),
+                file,
+            )
+            .insert(tx)
             .await?;
-        if res.rows_affected != 1 {
-            return Err(AppError::new(
-                axum::http::StatusCode::CONFLICT,
-                "stale-version",
-                format!(
-                    "Tài sản «{}» vừa được người khác sửa; hãy nhập lại tệp.",
-                    current.code
-                ),
-                format!(
-                    "Asset \"{}\" was changed by someone else meanwhile; import the file again.",
-                    current.code
-                ),
-            ));
         }
-        let updated = assets::get_model(&tx, current.id).await?;
-        delta.add(Delta::of(&current, -1));
-        delta.add(Delta::of(&updated, 1));
-        (event(
-            actor,
-            now,
-            "update",
-            &updated,
-            Some(record_json(form, &current)),
-            Some(record_json(form, &updated)),
-            &opts.file_name,
-        ))
-        .insert(&tx)
-        .await?;
+        Ok(())
     }
-    assets::apply_delta(&tx, rep.id, delta, now).await?;
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "import",
-            entity: "report",
-            entity_id: Some(rep.id),
-            campaign_id: Some(c.id),
-            unit_id: Some(unit_id),
-            detail: Some(format!(
-                "{}: {} rows, {} created, {} updated, {} unchanged",
-                opts.file_name, outcome.rows, outcome.created, outcome.updated, outcome.unchanged
-            )),
-            ..Default::default()
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+
+    /// The outcome; commits when the whole file was clean and this is not a dry run.
+    async fn finish(mut self, checker: Checker, scan: import::Scan) -> AppResult<ImportReport> {
+        let mut errors = checker.errors;
+        // Rule errors were found before the sheets' columns were known: place them now.
+        let columns: HashMap<&str, &BTreeMap<String, String>> = scan
+            .sheets
+            .iter()
+            .map(|s| (s.sheet.as_str(), &s.columns))
+            .collect();
+        for e in errors.iter_mut().filter(|e| e.column_letter.is_empty()) {
+            if let Some(letter) = columns.get(e.sheet.as_str()).and_then(|m| m.get(&e.field)) {
+                e.column_letter = letter.clone();
+            }
+        }
+        let report = ImportReport {
+            dry_run: self.opts.dry_run,
+            form_code: self.form.code.clone(),
+            file_kind: scan.kind,
+            rows: checker.rows,
+            created: checker.created,
+            updated: checker.updated,
+            unchanged: checker.unchanged,
+            errors,
+        };
+        let Some(tx) = self.tx.take() else {
+            return Ok(report);
+        };
+        if !report.errors.is_empty() {
+            tx.rollback().await?;
+            return Ok(report);
+        }
+        assets::apply_delta(&tx, self.report_id, self.delta, self.now).await?;
+        audit::record(
+            &tx,
+            self.actor,
+            self.now,
+            Event {
+                action: "import",
+                entity: "report",
+                entity_id: Some(self.report_id),
+                campaign_id: Some(self.campaign.id),
+                unit_id: Some(self.unit_id),
+                detail: Some(format!(
+                    "{}: {} rows, {} created, {} updated, {} unchanged",
+                    self.opts.file_name,
+                    report.rows,
+                    report.created,
+                    report.updated,
+                    report.unchanged
+                )),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(report)
+    }
 }
 
-fn text(r: &Record, k: &str) -> Option<String> {
-    match r.get(k) {
-        Some(crate::forms::Value::Text(s)) => Some(s.clone()),
-        _ => None,
-    }
+/// A unit's assets in a campaign, by code.
+async fn unit_assets(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+) -> AppResult<HashMap<String, asset::Model>> {
+    Ok(asset::Entity::find()
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.code.clone(), m))
+        .collect())
 }
 
 fn new_asset(
@@ -808,11 +977,14 @@ fn record_json(form: &Form, m: &asset::Model) -> Json {
     Json::Object(assets::record_json(&assets::record_of(form, m)))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn event(
     actor: &Actor,
     now: DateTime<Utc>,
     action: &str,
-    m: &asset::Model,
+    campaign_id: i64,
+    unit_id: i64,
+    asset_id: i64,
     before: Option<Json>,
     after: Option<Json>,
     file: &str,
@@ -823,9 +995,9 @@ fn event(
         actor_name: Set(Some(actor.username.clone())),
         action: Set(action.to_string()),
         entity: Set("asset".into()),
-        entity_id: Set(Some(m.id)),
-        campaign_id: Set(Some(m.campaign_id)),
-        unit_id: Set(Some(m.unit_id)),
+        entity_id: Set(Some(asset_id)),
+        campaign_id: Set(Some(campaign_id)),
+        unit_id: Set(Some(unit_id)),
         before: Set(before),
         after: Set(after),
         detail: Set(Some(format!("import {file}"))),

@@ -212,7 +212,7 @@ pub async fn import(
         unit_id,
         bytes.to_vec(),
         &opts,
-        &|_, _| {},
+        &|_| {},
     )
     .await?;
     if report.errors.is_empty() {

@@ -24,6 +24,8 @@ pub(crate) fn base() -> Format {
 pub(crate) fn new_workbook() -> Result<Workbook, XlsxError> {
     let mut wb = Workbook::new();
     wb.set_default_format(&base(), 20, 64)?;
+    // Level 3 instead of 6: saving is three times faster for files about 20 % larger (docs/PERFORMANCE.md).
+    wb.set_zip_compression_level(3);
     Ok(wb)
 }
 

@@ -1,0 +1,677 @@
+//! File benchmarks (issue 7): the export of a 100,000-asset form 01a and the import of a
+//! 100,000-row flat 01a workbook, each measured beside its baselines in the same run.
+//!
+//! ```sh
+//! cargo build --release
+//! cargo bench --bench files -- --database-url 'sqlite://bench/out/files.db?mode=rwc' \
+//!     --python bench/out/venv/bin/python
+//! ```
+//!
+//! The database must be empty; `bench/run.sh` makes one per backend and the Python
+//! environment with openpyxl. What it does:
+//!
+//! 1. Loads the demo ward into the database (`kiemke demo`) and writes the flat workbook:
+//!    `--rows` records of form 01a from the generator (`generate::large_unit_records`), through
+//!    the flat writer the service uses.
+//! 2. **Import**, `--runs` times: `kiemke import` of that workbook into a demo unit whose report
+//!    01 is open (a different unit each run): parse, check every rule, commit in one transaction.
+//! 3. **Export**, `--runs` times: `kiemke export` of the official form 01a of the first of those
+//!    units (its demo assets and the imported ones): query, layout, xlsx.
+//! 4. **Limits**: the same cells as the exported form written by a bare rust_xlsxwriter loop
+//!    (constant-memory worksheet, no formats), and the flat workbook read by a bare calamine loop
+//!    (the streaming cell reader the importer uses), each in a child process of this program.
+//! 5. **What users would otherwise use**: `bench/baselines/openpyxl_bench.py` writing the same
+//!    cells and reading the same flat workbook with openpyxl (`--python`; skipped without it).
+//!
+//! Ours are timed as whole processes (start, connection, work, exit): what a user waits for.
+//! The baselines time only their loop, after loading their input: they are the stricter for it.
+//! Peak memory is each child's peak resident set size (`VmHWM`). Figures are medians over
+//! the runs. The table, the ratios and the targets go to stdout and `<out-dir>/files.md`.
+
+use std::{
+    fmt::Write as _,
+    fs::File,
+    io::{BufRead, BufReader, BufWriter, Write},
+    path::{Path, PathBuf},
+    process::Command,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use calamine::{Data, DataRef, Reader, Xlsx};
+use clap::Parser;
+use kiemke::{
+    db, demo,
+    entities::{asset, campaign, report},
+    export,
+    forms::Registry,
+    generate,
+};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+
+/// Options.
+#[derive(Debug, Parser)]
+#[command(
+    name = "files",
+    about = "kiemke file benchmarks: export and import of 100,000 assets beside their baselines"
+)]
+struct Args {
+    /// An empty database (the demo ward is loaded into it).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Records in the workbook.
+    #[arg(long, default_value_t = 100_000)]
+    rows: u64,
+    /// Timed runs of each of ours and of each Rust baseline (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// Timed runs of each openpyxl baseline.
+    #[arg(long, default_value_t = 1)]
+    python_runs: usize,
+    /// Seed of the generated records.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The release binary of the service.
+    #[arg(long, default_value = "target/release/kiemke")]
+    kiemke: PathBuf,
+    /// A Python with openpyxl installed (`bench/run.sh` makes one in `bench/out/venv`).
+    #[arg(long)]
+    python: Option<PathBuf>,
+    /// Where the workbooks, the logs and `files.md` go.
+    #[arg(long, default_value = "bench/out/files")]
+    out_dir: PathBuf,
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+/// What one child process took.
+#[derive(Debug, Clone)]
+struct Measured {
+    /// Wall time of the whole process.
+    wall: Duration,
+    /// Time the child reported for its timed loop (`seconds <x>` on stdout), if it did.
+    timed: Option<Duration>,
+    /// Peak resident set size, bytes.
+    peak_rss: u64,
+}
+
+impl Measured {
+    /// The figure compared: the child's own timed loop when it reports one, else the wall time.
+    fn time(&self) -> Duration {
+        self.timed.unwrap_or(self.wall)
+    }
+}
+
+/// Runs `cmd` to the end with its output in `log`: wall time, and peak memory read from the
+/// child's own `VmHWM` while it runs. (`wait4`'s `ru_maxrss` would not do: Linux carries the
+/// parent's high-water mark across fork and exec, so every child would report at least ours.)
+fn measure(cmd: &mut Command, log: &Path) -> Result<Measured, String> {
+    let out = File::create(log).map_err(|e| format!("{}: {e}", log.display()))?;
+    let err = out.try_clone().map_err(|e| e.to_string())?;
+    cmd.stdout(out).stderr(err);
+    let started = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let status = loop {
+        // VmHWM only grows; the last reading before exit is the peak, give or take 2 ms.
+        if let Some(kib) = std::fs::read_to_string(&status_file).ok().and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        }) {
+            peak_kib = peak_kib.max(kib);
+        }
+        match child.try_wait().map_err(|e| e.to_string())? {
+            Some(status) => break status,
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
+    };
+    let wall = started.elapsed();
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    if !status.success() {
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        return Err(format!(
+            "{} failed ({status}); the end of {}:\n{}",
+            shown(cmd),
+            log.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        ));
+    }
+    let timed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("seconds "))
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map(Duration::from_secs_f64);
+    Ok(Measured {
+        wall,
+        timed,
+        peak_rss: peak_kib * 1024,
+    })
+}
+
+/// `runs` measurements of the same command; the median run by time.
+fn median_of(
+    runs: usize,
+    log: &Path,
+    mut make: impl FnMut(usize) -> Command,
+) -> Result<Measured, String> {
+    let mut all = Vec::with_capacity(runs);
+    for i in 0..runs.max(1) {
+        let m = measure(&mut make(i), log)?;
+        eprintln!(
+            "files:   run {}: {:.2} s ({:.2} s wall), {:.0} MB",
+            i + 1,
+            m.time().as_secs_f64(),
+            m.wall.as_secs_f64(),
+            mb(m.peak_rss)
+        );
+        all.push(m);
+    }
+    all.sort_by_key(Measured::time);
+    Ok(all.swap_remove(all.len() / 2))
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1_000_000.0
+}
+
+/// A command as one could paste it.
+fn shown(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        let a = a.to_string_lossy();
+        if a.contains([' ', '?', '&', '*']) {
+            let _ = write!(s, " '{a}'");
+        } else {
+            let _ = write!(s, " {a}");
+        }
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------------------------
+// The cells of a sheet, as a plain text file both baselines load before their timed loop:
+// one line per row, cells separated by tabs; `n<number>`, `s<text>` (with \\, \t, \n, \r
+// escaped) or nothing for an empty cell.
+
+fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => o.push_str("\\\\"),
+            '\t' => o.push_str("\\t"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+fn unescape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            o.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('t') => o.push('\t'),
+            Some('n') => o.push('\n'),
+            Some('r') => o.push('\r'),
+            Some(c) => o.push(c),
+            None => {}
+        }
+    }
+    o
+}
+
+/// Writes every non-empty cell of the first sheet of `xlsx` to `out`; returns the cell count.
+fn dump_cells(xlsx: &Path, out: &Path) -> Result<u64, String> {
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook(xlsx).map_err(|e: calamine::XlsxError| e.to_string())?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or("the workbook has no sheet")?
+        .map_err(|e| e.to_string())?;
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut w = BufWriter::new(File::create(out).map_err(|e| e.to_string())?);
+    let mut cells = 0;
+    let io = |e: std::io::Error| e.to_string();
+    for _ in 0..r0 {
+        writeln!(w).map_err(io)?;
+    }
+    for row in range.rows() {
+        let mut line = "\t".repeat(c0 as usize);
+        for (i, cell) in row.iter().enumerate() {
+            if i > 0 {
+                line.push('\t');
+            }
+            match cell {
+                Data::Empty => continue,
+                Data::Float(f) => {
+                    let _ = write!(line, "n{f}");
+                }
+                Data::Int(n) => {
+                    let _ = write!(line, "n{n}");
+                }
+                Data::String(s) => {
+                    line.push('s');
+                    line.push_str(&escape(s.as_str()));
+                }
+                other => {
+                    line.push('s');
+                    line.push_str(&escape(&other.to_string()));
+                }
+            }
+            cells += 1;
+        }
+        writeln!(w, "{}", line.trim_end_matches('\t')).map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    Ok(cells)
+}
+
+enum Cell {
+    Empty,
+    Number(f64),
+    Text(String),
+}
+
+fn load_cells(path: &Path) -> Result<Vec<Vec<Cell>>, String> {
+    let f = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut rows = Vec::new();
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let row = if line.is_empty() {
+            Vec::new()
+        } else {
+            line.split('\t')
+                .map(|c| match c.split_at_checked(1) {
+                    Some(("n", n)) => n.parse().map(Cell::Number).unwrap_or(Cell::Empty),
+                    Some(("s", s)) => Cell::Text(unescape(s)),
+                    _ => Cell::Empty,
+                })
+                .collect()
+        };
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
+/// The limit of writing: the same cells, a bare loop, nothing else. Prints `seconds <x>`.
+fn bare_write(cells: &Path, out: &Path) -> Result<(), String> {
+    let rows = load_cells(cells)?;
+    let started = Instant::now();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb
+        .add_worksheet_with_constant_memory()
+        .map_err(|e| e.to_string())?;
+    let mut written = 0u64;
+    for (r, row) in rows.iter().enumerate() {
+        let r = u32::try_from(r).map_err(|e| e.to_string())?;
+        for (c, cell) in row.iter().enumerate() {
+            let c = u16::try_from(c).map_err(|e| e.to_string())?;
+            match cell {
+                Cell::Empty => continue,
+                Cell::Number(n) => ws.write_number(r, c, *n),
+                Cell::Text(s) => ws.write_string(r, c, s),
+            }
+            .map_err(|e| e.to_string())?;
+            written += 1;
+        }
+    }
+    wb.save(out).map_err(|e| e.to_string())?;
+    println!(
+        "seconds {:.4} cells {written}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The limit of reading: every cell of every sheet through calamine's streaming reader.
+fn bare_read(path: &Path) -> Result<(), String> {
+    let started = Instant::now();
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook(path).map_err(|e: calamine::XlsxError| e.to_string())?;
+    let (mut cells, mut sum, mut chars) = (0u64, 0f64, 0usize);
+    for name in wb.sheet_names() {
+        let mut reader = wb
+            .worksheet_cells_reader(&name)
+            .map_err(|e| e.to_string())?;
+        while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+            match cell.get_value() {
+                DataRef::Empty => continue,
+                DataRef::Float(f) => sum += f,
+                DataRef::Int(n) => sum += *n as f64,
+                DataRef::String(s) => chars += s.len(),
+                DataRef::SharedString(s) => chars += s.len(),
+                _ => {}
+            }
+            cells += 1;
+        }
+    }
+    println!(
+        "seconds {:.4} cells {cells} sum {sum} chars {chars}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// One line of the results table.
+struct Line {
+    what: String,
+    command: String,
+    m: Measured,
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "met" } else { "**missed**" }
+}
+
+async fn setup(args: &Args) -> Result<(i64, Vec<i64>), String> {
+    let mut demo = Command::new(&args.kiemke);
+    demo.args(["--database-url", &args.database_url, "demo"]);
+    measure(&mut demo, &args.out_dir.join("demo.log"))?;
+    let conn = db::connect(&args.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let campaign = campaign::Entity::find()
+        .filter(campaign::Column::Name.eq(demo::CAMPAIGN_NAME))
+        .one(&conn)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the demo campaign was not loaded")?
+        .id;
+    let units: Vec<i64> = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign))
+        .filter(report::Column::FormCode.eq("01a"))
+        .filter(report::Column::State.eq("open"))
+        .order_by_asc(report::Column::UnitId)
+        .all(&conn)
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|r| r.unit_id)
+        .collect();
+    let taken = asset::Entity::find()
+        .filter(asset::Column::CampaignId.eq(campaign))
+        .filter(asset::Column::Code.eq("TS-0001"))
+        .count(&conn)
+        .await
+        .map_err(|e| e.to_string())?;
+    if taken > 0 {
+        return Err("the database already holds a benchmark run: give an empty one".into());
+    }
+    if units.len() < args.runs {
+        return Err(format!(
+            "the demo has {} units with an open report 01; --runs {} needs as many",
+            units.len(),
+            args.runs
+        ));
+    }
+    conn.close().await.map_err(|e| e.to_string())?;
+    Ok((campaign, units))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    if !args.kiemke.is_file() {
+        return Err(format!(
+            "{} not found: run `cargo build --release` first",
+            args.kiemke.display()
+        ));
+    }
+    std::fs::create_dir_all(&args.out_dir).map_err(|e| e.to_string())?;
+    let dir = &args.out_dir;
+    let backend = if args.database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let kiemke = args.kiemke.to_string_lossy().into_owned();
+    let url = args.database_url.clone();
+    let (campaign, units) = setup(&args).await?;
+
+    eprintln!("files: writing {} generated 01a records", args.rows);
+    let forms = Arc::new(Registry::embedded().map_err(|e| e.to_string())?);
+    let form = forms.form("01a").ok_or("form 01a is not defined")?;
+    let records = generate::large_unit_records(args.seed, args.rows);
+    let flat = dir.join("flat-01a.xlsx");
+    let bytes = export::flat(form, records).map_err(|e| e.to_string())?;
+    std::fs::write(&flat, bytes).map_err(|e| e.to_string())?;
+    let flat_s = flat.to_string_lossy().into_owned();
+
+    let mut lines: Vec<Line> = Vec::new();
+    let campaign_s = campaign.to_string();
+
+    eprintln!("files: import, {} runs", args.runs);
+    let import_cmd = |i: usize| {
+        let mut c = Command::new(&kiemke);
+        c.args(["--database-url", &url, "import", "--campaign", &campaign_s])
+            .args(["--unit", &units[i].to_string(), &flat_s]);
+        c
+    };
+    let m = median_of(args.runs, &dir.join("import.log"), import_cmd)?;
+    let log = std::fs::read_to_string(dir.join("import.log")).unwrap_or_default();
+    if !log.contains(&format!("\"created\": {}", args.rows)) {
+        return Err(format!(
+            "the import did not create {} assets; see {}",
+            args.rows,
+            dir.join("import.log").display()
+        ));
+    }
+    lines.push(Line {
+        what: format!(
+            "ours: import {} rows (parse, check, commit; each run into another demo unit)",
+            args.rows
+        ),
+        command: shown(&import_cmd(0)),
+        m,
+    });
+
+    eprintln!("files: export, {} runs", args.runs);
+    let official = dir.join("official-01a.xlsx");
+    let official_s = official.to_string_lossy().into_owned();
+    let export_cmd = |_| {
+        let mut c = Command::new(&kiemke);
+        c.args(["--database-url", &url, "export", "--campaign", &campaign_s])
+            .args(["--unit", &units[0].to_string(), "--form", "01a"])
+            .args(["--out", &official_s]);
+        c
+    };
+    let m = median_of(args.runs, &dir.join("export.log"), export_cmd)?;
+    lines.push(Line {
+        what: "ours: export the official form 01a (query, layout, xlsx)".into(),
+        command: shown(&export_cmd(0)),
+        m,
+    });
+
+    let cells = dir.join("official-01a.cells");
+    let count = dump_cells(&official, &cells)?;
+    let cells_s = cells.to_string_lossy().into_owned();
+    eprintln!("files: limits ({count} cells)");
+    let bare_out = dir.join("bare.xlsx").to_string_lossy().into_owned();
+    let bare_write_cmd = |_| {
+        let mut c = Command::new(&me);
+        c.args(["bare-write", &cells_s, &bare_out]);
+        c
+    };
+    let m = median_of(args.runs, &dir.join("bare-write.log"), bare_write_cmd)?;
+    lines.push(Line {
+        what: format!("limit: bare rust_xlsxwriter loop, the same {count} cells"),
+        command: format!("cargo bench --bench files -- bare-write {cells_s} {bare_out}"),
+        m,
+    });
+    let bare_read_cmd = |_| {
+        let mut c = Command::new(&me);
+        c.args(["bare-read", &flat_s]);
+        c
+    };
+    let m = median_of(args.runs, &dir.join("bare-read.log"), bare_read_cmd)?;
+    lines.push(Line {
+        what: "limit: bare calamine read of the flat workbook".into(),
+        command: format!("cargo bench --bench files -- bare-read {flat_s}"),
+        m,
+    });
+
+    if let Some(py) = &args.python {
+        let script = "bench/baselines/openpyxl_bench.py";
+        let py_out = dir.join("openpyxl.xlsx").to_string_lossy().into_owned();
+        eprintln!("files: openpyxl, {} runs", args.python_runs);
+        let write_cmd = |_| {
+            let mut c = Command::new(py);
+            c.args([script, "write", &cells_s, &py_out]);
+            c
+        };
+        let m = median_of(args.python_runs, &dir.join("openpyxl-write.log"), write_cmd)?;
+        lines.push(Line {
+            what: "users otherwise: openpyxl writes the same cells".into(),
+            command: shown(&write_cmd(0)),
+            m,
+        });
+        let read_cmd = |_| {
+            let mut c = Command::new(py);
+            c.args([script, "read", &flat_s]);
+            c
+        };
+        let m = median_of(args.python_runs, &dir.join("openpyxl-read.log"), read_cmd)?;
+        lines.push(Line {
+            what: "users otherwise: openpyxl reads the flat workbook".into(),
+            command: shown(&read_cmd(0)),
+            m,
+        });
+    }
+
+    let report = table(&args, backend, &lines);
+    print!("{report}");
+    std::fs::write(dir.join("files.md"), &report).map_err(|e| e.to_string())
+}
+
+/// The results table, the ratios and the targets.
+fn table(args: &Args, backend: &str, lines: &[Line]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n### Files on {backend}: {} rows of form 01a (median of {} runs; openpyxl: {})\n",
+        args.rows, args.runs, args.python_runs
+    );
+    let _ = writeln!(s, "| what | command | time s | peak memory MB |");
+    let _ = writeln!(s, "|---|---|---|---|");
+    for l in lines {
+        let _ = writeln!(
+            s,
+            "| {} | `{}` | {}{} | {:.0} |",
+            l.what,
+            l.command,
+            secs(l.m.time()),
+            if l.m.timed.is_some() {
+                format!(" (loop; process {})", secs(l.m.wall))
+            } else {
+                String::new()
+            },
+            mb(l.m.peak_rss)
+        );
+    }
+    let find = |p: &str| lines.iter().find(|l| l.what.starts_with(p)).map(|l| &l.m);
+    let ratio = |a: &Measured, b: &Measured| a.time().as_secs_f64() / b.time().as_secs_f64();
+    let _ = writeln!(s, "\n| ratio | value | target | |\n|---|---|---|---|");
+    if let (Some(ours), Some(bare)) = (find("ours: export"), find("limit: bare rust")) {
+        let r = ratio(ours, bare);
+        let _ = writeln!(
+            s,
+            "| export ÷ bare writer | {r:.2}× | ≤ 2× | {} |",
+            verdict(r <= 2.0)
+        );
+        let _ = writeln!(
+            s,
+            "| export peak memory | {:.0} MB | < 100 MB | {} |",
+            mb(ours.peak_rss),
+            verdict(ours.peak_rss < 100_000_000)
+        );
+        if let Some(py) = find("users otherwise: openpyxl writes") {
+            let r = ratio(py, ours);
+            let _ = writeln!(
+                s,
+                "| openpyxl write ÷ export | {r:.1}× faster | ≥ 10× | {} |",
+                verdict(r >= 10.0)
+            );
+        }
+    }
+    if let (Some(ours), Some(bare)) = (find("ours: import"), find("limit: bare calamine")) {
+        let r = ratio(ours, bare);
+        let _ = writeln!(
+            s,
+            "| import ÷ bare read | {r:.2}× | ≤ 3× | {} |",
+            verdict(r <= 3.0)
+        );
+        let _ = writeln!(
+            s,
+            "| import peak memory | {:.0} MB | | |",
+            mb(ours.peak_rss)
+        );
+        if let Some(py) = find("users otherwise: openpyxl reads") {
+            let _ = writeln!(
+                s,
+                "| openpyxl read ÷ import | {:.1}× | | |",
+                ratio(py, ours)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nOurs: whole `kiemke` processes, release build. Baselines: their timed loop only (input loaded first).\n\ncommand: `cargo bench --bench files -- --database-url {} --rows {} --runs {}{}`",
+        if args.database_url.contains('?') {
+            format!("'{}'", args.database_url)
+        } else {
+            args.database_url.clone()
+        },
+        args.rows,
+        args.runs,
+        args.python
+            .as_ref()
+            .map(|p| format!(" --python {}", p.display()))
+            .unwrap_or_default()
+    );
+    s
+}
+
+fn main() -> std::process::ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let done = match argv.get(1).map(String::as_str) {
+        Some("bare-write") if argv.len() >= 4 => {
+            Some(bare_write(Path::new(&argv[2]), Path::new(&argv[3])))
+        }
+        Some("bare-read") if argv.len() >= 3 => Some(bare_read(Path::new(&argv[2]))),
+        _ => None,
+    };
+    let result = match done {
+        Some(r) => r,
+        None => {
+            let args = Args::parse();
+            tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+                .and_then(|rt| rt.block_on(run(args)))
+        }
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("files: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
