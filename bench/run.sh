@@ -88,6 +88,9 @@ serve() { # starts the release server, with the environment given as arguments (
 stop() { kill "$SERVER_PID"; wait "$SERVER_PID" 2>/dev/null || true; SERVER_PID=""; }
 JEMALLOC=${JEMALLOC:-/usr/lib/x86_64-linux-gnu/libjemalloc.so.2}
 
+for tool in wrk curl createdb dropdb psql; do
+  command -v "$tool" > /dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install wrk curl postgresql-client)" >&2; exit 2; }
+done
 cargo build --release
 cargo bench --bench national --bench files --no-run
 VENV=$OUT/venv

@@ -14,11 +14,6 @@ use kiemke::{
 };
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc instead of glibc's allocator: the importer, the exporter and the API allocate many
-/// small, short-lived values; see docs/PERFORMANCE.md for the figures with and without it.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, Set, TransactionTrait, TryIntoModel,
+    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
 };
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -787,8 +787,16 @@ impl<'a> Writer<'a> {
                 a.id = sea_orm::ActiveValue::NotSet;
                 actives.push(a);
             }
-            asset::Entity::insert_many(actives)
-                .exec_without_returning(tx)
+            // The new ids come back with their codes (`RETURNING`, on SQLite and PostgreSQL alike):
+            // a lookup afterwards was planned badly by PostgreSQL inside this transaction, whose
+            // fresh rows the statistics do not know yet.
+            let mut insert = asset::Entity::insert_many(actives).into_query();
+            insert.returning(
+                sea_orm::sea_query::Query::returning()
+                    .columns([asset::Column::Id, asset::Column::Code]),
+            );
+            let ids: HashMap<String, i64> = tx
+                .query_all(&insert)
                 .await
                 .map_err(|e| match e.sql_err() {
                     Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
@@ -796,19 +804,10 @@ impl<'a> Writer<'a> {
                         "An asset code was entered by someone else meanwhile; import the file again.",
                     ),
                     _ => e.into(),
-                })?;
-            let ids: HashMap<String, i64> = asset::Entity::find()
-                .select_only()
-                .column(asset::Column::Code)
-                .column(asset::Column::Id)
-                .filter(asset::Column::CampaignId.eq(c.id))
-                .filter(asset::Column::UnitId.eq(unit_id))
-                .filter(asset::Column::Code.is_in(afters.iter().map(|(code, _)| code.clone())))
-                .into_tuple::<(String, i64)>()
-                .all(tx)
-                .await?
-                .into_iter()
-                .collect();
+                })?
+                .iter()
+                .map(|row| Ok((row.try_get::<String>("", "code")?, row.try_get::<i64>("", "id")?)))
+                .collect::<Result<_, sea_orm::DbErr>>()?;
             let mut events = Vec::with_capacity(afters.len());
             for (code, after) in afters {
                 let id = *ids.get(&code).ok_or_else(|| {
