@@ -25,6 +25,7 @@ pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
+pub mod search;
 pub mod spreadsheets;
 pub mod state;
 pub mod submissions;

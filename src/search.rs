@@ -1,0 +1,78 @@
+//! Search keys: text folded so that a query matches however it was typed.
+//!
+//! Vietnamese is typed with precomposed letters (NFC) or with combining marks (NFD), with or
+//! without capitals, and often without diacritics at all. [`fold`] maps every such spelling of
+//! a text to one key: "Đảng", "ĐẢNG", "dang" and the NFD form of "Đảng" all fold to `dang`.
+//! Units and assets keep the folded form of their searchable text in a `search` column, written
+//! on every write path, and the API's `q` is folded the same way before it is compared.
+
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+
+/// The search key of `s`: decomposed, diacritics (every combining mark) removed, đ/Đ → d,
+/// lower-cased. The result is plain ASCII for Vietnamese text, so SQLite's ASCII-only `LIKE`
+/// and `lower()` treat it exactly like PostgreSQL does.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfd() {
+        if is_combining_mark(c) {
+            continue;
+        }
+        match c {
+            'đ' | 'Đ' => out.push('d'),
+            c => out.extend(c.to_lowercase()),
+        }
+    }
+    // Letters outside Vietnamese may lower-case into decomposed forms; keep the key in NFC.
+    out.nfc().collect()
+}
+
+/// The `LIKE` pattern matching keys that contain the folded `q`; `\` escapes `%`, `_` and
+/// itself, so a query is always taken literally (use with `ESCAPE '\'`).
+pub fn contains_pattern(q: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in fold(q).chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_vietnamese_word_folds_to_its_unaccented_lower_case_letters() {
+        assert_eq!(fold("Đảng"), "dang");
+        assert_eq!(fold("TRƯỜNG"), "truong");
+        assert_eq!(
+            fold("Trường Tiểu học Tam Thanh"),
+            "truong tieu hoc tam thanh"
+        );
+        assert_eq!(fold("Ủy ban nhân dân phường"), "uy ban nhan dan phuong");
+        assert_eq!(fold("Ô tô ĂN ơ ư đ"), "o to an o u d");
+    }
+
+    #[test]
+    fn nfd_input_folds_like_nfc_input() {
+        let nfd: String = "Trường Đảng Ủy ban".nfd().collect();
+        assert_ne!(nfd, "Trường Đảng Ủy ban");
+        assert_eq!(fold(&nfd), fold("Trường Đảng Ủy ban"));
+        assert_eq!(fold(&nfd), "truong dang uy ban");
+    }
+
+    #[test]
+    fn digits_and_punctuation_are_kept() {
+        assert_eq!(fold("TS-2026/01 (Nhà A)"), "ts-2026/01 (nha a)");
+        assert_eq!(fold(""), "");
+    }
+
+    #[test]
+    fn a_like_pattern_takes_wildcards_literally() {
+        assert_eq!(contains_pattern("Nhà_A 100%"), "%nha\\_a 100\\%%");
+        assert_eq!(contains_pattern("a\\b"), "%a\\\\b%");
+    }
+}
