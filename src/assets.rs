@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::{Expr, Func},
+    sea_query::{Expr, Func, LikeExpr},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -23,6 +23,7 @@ use crate::{
     error::{AppError, AppResult, FieldError, Lang},
     forms::{Form, LegalDoc, Record, Value, validate},
     pagination::{Page, PageQuery},
+    search,
     state::AppState,
 };
 
@@ -100,6 +101,10 @@ pub fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
     a.section = Set(text(r, "section"));
     a.code = Set(text(r, "code").unwrap_or_default());
     a.name = Set(text(r, "name").unwrap_or_default());
+    a.search = Set(search::key(
+        text(r, "code").as_deref().unwrap_or_default(),
+        text(r, "name").as_deref().unwrap_or_default(),
+    ));
     a.unit_of_measure = Set(text(r, "unit_of_measure"));
     a.qty_books = Set(number(r, "qty_books"));
     a.qty_counted = Set(number(r, "qty_counted"));
@@ -812,12 +817,9 @@ pub async fn list(
         cond = cond.add(asset::Column::Origin.eq(v.clone()));
     }
     if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
-        cond = cond.add(
-            Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(asset::Column::Name))).like(pattern.clone()))
-                .add(Expr::expr(Func::lower(Expr::col(asset::Column::Code))).like(pattern)),
-        );
+        // Code and name, folded like the query (`search::fold`): "dang" finds "Đảng".
+        let pattern = LikeExpr::new(search::contains_pattern(q)).escape('\\');
+        cond = cond.add(asset::Column::Search.like(pattern));
     }
     let query = asset::Entity::find().filter(cond);
     let total = query.clone().count(&state.db).await?;

@@ -40,6 +40,7 @@ use crate::{
     entities::{asset, campaign, registration, report, unit},
     error::{AppError, AppResult},
     forms::{Form, LegalDoc, Record, Value},
+    search,
     state::AppState,
     units::UnitKind,
 };
@@ -797,6 +798,7 @@ fn plan_unit(
         accountant_phone: Set(contact.then(|| format!("09{:08}", rng.range(0, 99_999_999)))),
         accountant_email: Set(contact.then(|| format!("ketoan.{code}@donvi.gov.vn"))),
         active: Set(active),
+        search: Set(search::key(&code, &format!("{name}, {province}"))),
         created_at: Set(created),
         updated_at: Set(created),
         ..Default::default()

@@ -5,6 +5,9 @@
 //! a text to one key: "Đảng", "ĐẢNG", "dang" and the NFD form of "Đảng" all fold to `dang`.
 //! Units and assets keep the folded form of their searchable text in a `search` column, written
 //! on every write path, and the API's `q` is folded the same way before it is compared.
+//!
+//! The migration that adds the columns includes this file to backfill them (`#[path]`), so
+//! it uses nothing from the crate.
 
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
@@ -24,6 +27,15 @@ pub fn fold(s: &str) -> String {
     }
     // Letters outside Vietnamese may lower-case into decomposed forms; keep the key in NFC.
     out.nfc().collect()
+}
+
+/// The stored search key of a unit or an asset: its folded code and name, one per line (a
+/// query, trimmed, does not span them). Kept in the `search` column on every write.
+pub fn key(code: &str, name: &str) -> String {
+    let mut k = fold(code);
+    k.push('\n');
+    k.push_str(&fold(name));
+    k
 }
 
 /// The `LIKE` pattern matching keys that contain the folded `q`; `\` escapes `%`, `_` and
@@ -68,6 +80,11 @@ mod tests {
     fn digits_and_punctuation_are_kept() {
         assert_eq!(fold("TS-2026/01 (Nhà A)"), "ts-2026/01 (nha a)");
         assert_eq!(fold(""), "");
+    }
+
+    #[test]
+    fn a_key_holds_the_folded_code_and_name() {
+        assert_eq!(key("TS-Đ01", "Nhà Văn hóa"), "ts-d01\nnha van hoa");
     }
 
     #[test]

@@ -4,9 +4,8 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::{Expr, Func},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::LikeExpr,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,6 +17,7 @@ use crate::{
     entities::{asset, registration, unit, user_unit},
     error::{AppError, AppResult},
     pagination::{Page, PageQuery, patch_field},
+    search,
     state::AppState,
 };
 
@@ -332,6 +332,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
     if let Some(p) = input.parent_id {
         check_parent(&tx, None, p).await?;
     }
+    let search = search::key(&input.code, input.name.trim());
     let model = unit::ActiveModel {
         code: Set(input.code),
         registration_code: Set(input.registration_code),
@@ -343,6 +344,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
         accountant_phone: Set(input.accountant_phone),
         accountant_email: Set(input.accountant_email),
         active: Set(true),
+        search: Set(search),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -414,6 +416,9 @@ pub async fn update(
     }
     if let Some(v) = patch.active {
         m.active = Set(v);
+    }
+    if let (Some(code), Some(name)) = (m.code.try_as_ref(), m.name.try_as_ref()) {
+        m.search = Set(search::key(code, name));
     }
     m.updated_at = Set(now);
     let view = UnitView::from(m.update(&tx).await.map_err(map_unique)?);
@@ -504,12 +509,9 @@ pub async fn list(
         cond = cond.add(unit::Column::Active.eq(a));
     }
     if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        let pattern = format!("%{}%", q.to_lowercase().replace(['%', '_'], ""));
-        cond = cond.add(
-            Condition::any()
-                .add(Expr::expr(Func::lower(Expr::col(unit::Column::Name))).like(pattern.clone()))
-                .add(unit::Column::Code.like(pattern)),
-        );
+        // Code and name, folded like the query (`search::fold`): "truong" finds "Trường".
+        let pattern = LikeExpr::new(search::contains_pattern(q)).escape('\\');
+        cond = cond.add(unit::Column::Search.like(pattern));
     }
     let query = unit::Entity::find().filter(cond);
     let total = query.clone().count(&state.db).await?;

@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20260101_000001_core;
 mod m20260101_000002_accounts;
 mod m20261126_000001_progress_indexes;
+mod m20261128_000001_search_keys;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000001_core::Migration),
             Box::new(m20260101_000002_accounts::Migration),
             Box::new(m20261126_000001_progress_indexes::Migration),
+            Box::new(m20261128_000001_search_keys::Migration),
         ]
     }
 }

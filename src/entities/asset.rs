@@ -12,6 +12,7 @@ pub struct Model {
     pub section: Option<String>,
     pub code: String,
     pub name: String,
+    pub search: String,
     pub unit_of_measure: Option<String>,
     pub qty_books: Option<i64>,
     pub qty_counted: Option<i64>,

@@ -8,6 +8,7 @@ pub struct Model {
     pub code: String,
     pub registration_code: Option<String>,
     pub name: String,
+    pub search: String,
     pub kind: String,
     pub parent_id: Option<i64>,
     pub address: Option<String>,

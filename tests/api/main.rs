@@ -15,4 +15,5 @@ mod invariants;
 mod props;
 mod reliability;
 mod reports;
+mod search;
 mod spreadsheets;
