@@ -25,6 +25,7 @@ use crate::{
     pagination::{Page, PageQuery},
     search,
     state::AppState,
+    units,
 };
 
 /// Builds the record of a stored asset: core columns by key, then the JSON fields.
@@ -523,6 +524,7 @@ pub async fn create(
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
     campaigns::ensure_open(&c)?;
+    units::ensure_writable(&tx, unit_id).await?;
     let report = report_for(&tx, campaign_id, unit_id, &type_code).await?;
     ensure_editable(&report)?;
     let errors = check_record(&form, &mut record, c.cutoff_at, false);
@@ -539,12 +541,18 @@ pub async fn create(
     Ok(view(&form, &m))
 }
 
+/// The 404 of an asset that does not exist, or that belongs to a unit the caller may not see:
+/// one body for both, so that nobody learns which ids exist elsewhere (issue 15 point 6).
+pub fn not_found() -> AppError {
+    AppError::not_found("tài sản", "Asset")
+}
+
 /// Loads an asset or fails with 404.
 pub async fn get_model(db: &impl ConnectionTrait, id: i64) -> AppResult<asset::Model> {
     asset::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("tài sản", "Asset"))
+        .ok_or_else(not_found)
 }
 
 fn form_of<'a>(state: &'a AppState, m: &asset::Model) -> AppResult<&'a std::sync::Arc<Form>> {
@@ -672,6 +680,7 @@ async fn writable(
 ) -> AppResult<(campaign::Model, report::Model)> {
     let c = campaigns::get(db, m.campaign_id).await?;
     campaigns::ensure_open(&c)?;
+    units::ensure_writable(db, m.unit_id).await?;
     let report = report_for(db, m.campaign_id, m.unit_id, &m.type_code).await?;
     ensure_editable(&report)?;
     Ok((c, report))
@@ -877,7 +886,7 @@ pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<
             .iter()
             .any(|e| e.unit_id.is_some_and(|u| !actor.sees_unit(u)))
     {
-        return Err(AppError::not_found("lịch sử của tài sản", "Asset history"));
+        return Err(not_found());
     }
     Ok(events
         .into_iter()

@@ -136,6 +136,7 @@ fn title(slug: &str, lang: Lang) -> &'static str {
         "precondition-required" => ("Thiếu phiên bản dữ liệu", "Precondition required"),
         "import-file" => ("Tệp không nhập được", "The file cannot be imported"),
         "locked" => ("Báo cáo đã khóa", "Report locked"),
+        "unit-inactive" => ("Đơn vị đã ngừng hoạt động", "Unit inactive"),
         "unauthorized" => ("Chưa đăng nhập", "Unauthorized"),
         "forbidden" => ("Không có quyền", "Forbidden"),
         "too-many-requests" => ("Quá nhiều yêu cầu", "Too many requests"),

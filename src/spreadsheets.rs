@@ -513,7 +513,7 @@ pub async fn import(
 ) -> AppResult<ImportReport> {
     let c = campaigns::get(&state.db, campaign_id).await?;
     campaigns::ensure_open(&c)?;
-    units::get(&state.db, unit_id).await?;
+    units::ensure_writable(&state.db, unit_id).await?;
     let form = choose_form(
         state,
         campaign_id,

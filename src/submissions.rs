@@ -27,6 +27,7 @@ use crate::{
     entities::{asset, campaign, report, report_snapshot},
     error::{AppError, AppResult, FieldError},
     state::AppState,
+    units,
 };
 
 /// Where a report stands.
@@ -569,6 +570,7 @@ pub async fn submit(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
+    units::ensure_writable(&tx, unit_id).await?;
     let r = find_for_update(&tx, campaign_id, unit_id, type_code).await?;
     if ReportState::of(&r) == ReportState::Submitted
         && let Some(v) = resubmission(state, &tx, &c, &r, req).await?

@@ -2,6 +2,7 @@
 
 use std::sync::LazyLock;
 
+use axum::http::StatusCode;
 use regex::Regex;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -291,12 +292,45 @@ fn map_unique(e: sea_orm::DbErr) -> AppError {
     }
 }
 
+/// The 404 of a unit that does not exist, or that the caller may not see: one body for both.
+pub fn not_found() -> AppError {
+    AppError::not_found("đơn vị", "Unit")
+}
+
+/// Loads a unit that may be written to, or fails: 404 when it does not exist, 409 when it was
+/// deactivated. A deactivated unit is read-only (issue 15 point 8): every write to its data —
+/// assets created, changed or deleted, files imported, reports submitted — calls this first.
+/// On PostgreSQL the row is share-locked until the caller's transaction ends, so a concurrent
+/// deactivation waits for the write (or the write sees the deactivation); SQLite has one writer.
+pub async fn ensure_writable(db: &impl ConnectionTrait, id: i64) -> AppResult<unit::Model> {
+    let u = unit::Entity::find_by_id(id)
+        .lock_shared()
+        .one(db)
+        .await?
+        .ok_or_else(not_found)?;
+    if !u.active {
+        return Err(AppError::new(
+            StatusCode::CONFLICT,
+            "unit-inactive",
+            format!(
+                "Đơn vị «{}» đã ngừng hoạt động: dữ liệu chỉ còn để xem, không thêm, sửa, xóa tài sản, nhập tệp hay gửi báo cáo được nữa.",
+                u.name
+            ),
+            format!(
+                "Unit \"{}\" is inactive: its data can still be read, but no asset can be added, changed or deleted, no file imported and no report submitted.",
+                u.name
+            ),
+        ));
+    }
+    Ok(u)
+}
+
 /// Loads a unit or fails with 404.
 pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<unit::Model> {
     unit::Entity::find_by_id(id)
         .one(db)
         .await?
-        .ok_or_else(|| AppError::not_found("đơn vị", "Unit"))
+        .ok_or_else(not_found)
 }
 
 async fn check_parent(db: &impl ConnectionTrait, id: Option<i64>, parent_id: i64) -> AppResult<()> {

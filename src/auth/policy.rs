@@ -147,10 +147,11 @@ async fn check(state: &AppState, req: Request) -> Result<Request, AppError> {
             if let Some(unit_id) = unit_of(state, name, value).await?
                 && !actor.sees_unit(unit_id)
             {
-                return Err(AppError::not_found(
-                    "dữ liệu của đơn vị này",
-                    "This unit's data",
-                ));
+                // The very 404 of a missing row, so that hidden ids cannot be told apart.
+                return Err(match name {
+                    "asset_id" => crate::assets::not_found(),
+                    _ => crate::units::not_found(),
+                });
             }
         }
     }

@@ -528,3 +528,191 @@ db_test!(the_asset_list_filters_sorts_and_searches, |app| {
         .await
         .expect(422);
 });
+
+db_test!(
+    another_units_asset_and_a_missing_one_get_the_same_404,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let other = app.unit(&c.admin, "1000002", "Trường THCS B").await;
+        app.register(&c.admin, c.campaign, other, &["01"]).await;
+        let foreign = app
+            .call(
+                "POST",
+                &format!("/api/v1/campaigns/{}/units/{other}/assets", c.campaign),
+            )
+            .token(&c.admin)
+            .json(&land("D-01"))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .unwrap();
+        let missing = foreign + 1000;
+        let accountant = app
+            .user(&c.admin, "ketoan.a", "unit_accountant", &[c.unit])
+            .await;
+        for lang in ["vi", "en"] {
+            for (method, suffix) in [
+                ("GET", ""),
+                ("PATCH", ""),
+                ("DELETE", ""),
+                ("GET", "/history"),
+            ] {
+                let answer = |id: i64| {
+                    let call = app
+                        .call(method, &format!("/api/v1/assets/{id}{suffix}"))
+                        .token(&accountant)
+                        .header("accept-language", lang)
+                        .header("if-match", "\"1\"");
+                    let call = if method == "PATCH" {
+                        call.json(&json!({"name": "Khu đất khác"}))
+                    } else {
+                        call
+                    };
+                    async move {
+                        let res = call.send().await.expect(404);
+                        String::from_utf8(res.body)
+                            .unwrap()
+                            .replace(&id.to_string(), "{id}")
+                    }
+                };
+                let (a, b) = (answer(foreign).await, answer(missing).await);
+                assert_eq!(a, b, "{method} {suffix} in {lang}");
+                let detail = serde_json::from_str::<Value>(&a).unwrap()["detail"].clone();
+                let expected = if lang == "vi" {
+                    "Không tìm thấy tài sản."
+                } else {
+                    "Asset not found."
+                };
+                assert_eq!(detail, expected);
+            }
+        }
+        // The foreign asset is untouched.
+        let kept = app
+            .call("GET", &format!("/api/v1/assets/{foreign}"))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(kept["version"], 1);
+        assert_eq!(kept["name"], "Khu đất trụ sở");
+    }
+);
+
+db_test!(a_deactivated_unit_can_be_read_but_not_written_to, |app| {
+    let c = setup(&app, &["01", "18"]).await;
+    let accountant = app
+        .user(&c.admin, "ketoan.a", "unit_accountant", &[c.unit])
+        .await;
+    let asset = app
+        .call("POST", &c.assets())
+        .token(&accountant)
+        .json(&land("D-01"))
+        .send()
+        .await
+        .expect(201)
+        .json();
+    let id = asset["id"].as_i64().unwrap();
+    app.call("PATCH", &format!("/api/v1/units/{}", c.unit))
+        .token(&c.admin)
+        .json(&json!({"active": false}))
+        .send()
+        .await
+        .expect(200);
+    let reports = format!("/api/v1/campaigns/{}/units/{}/reports", c.campaign, c.unit);
+    let csv = b"code;name;original_cost;usage_status;price_basis;facility_kind\nVH-1;Nh\xc3\xa0 v\xc4\x83n h\xc3\xb3a;1;1;conventional;group_house\n".to_vec();
+    for token in [&accountant, &c.admin] {
+        for lang in ["vi", "en"] {
+            let refused = [
+                app.call("POST", &c.assets()).json(&land("D-02")),
+                app.call("PATCH", &format!("/api/v1/assets/{id}"))
+                    .header("if-match", "\"1\"")
+                    .json(&json!({"name": "Khu đất A"})),
+                app.call("DELETE", &format!("/api/v1/assets/{id}"))
+                    .header("if-match", "\"1\""),
+                app.call(
+                    "POST",
+                    &format!("/api/v1/campaigns/{}/units/{}/imports", c.campaign, c.unit),
+                )
+                .raw("text/csv", csv.clone()),
+                app.call("POST", &format!("{reports}/01/submit"))
+                    .json(&json!({"nil_return": false})),
+                app.call("POST", &format!("{reports}/18/submit"))
+                    .json(&json!({"nil_return": true})),
+            ];
+            for call in refused {
+                let res = call
+                    .token(token)
+                    .header("accept-language", lang)
+                    .send()
+                    .await
+                    .expect(409);
+                let p = res.json();
+                assert_eq!(p["type"], "/problems/unit-inactive");
+                let detail = p["detail"].as_str().unwrap();
+                if lang == "vi" {
+                    assert!(detail.contains("đã ngừng hoạt động"), "{detail}");
+                } else {
+                    assert!(detail.contains("is inactive"), "{detail}");
+                }
+                assert!(detail.contains("Trường THCS A"), "{detail}");
+            }
+        }
+    }
+    // Nothing changed, and every read still answers.
+    let got = app
+        .call("GET", &format!("/api/v1/assets/{id}"))
+        .token(&accountant)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(got, asset);
+    let list = app
+        .call("GET", &c.assets())
+        .token(&accountant)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(list["total"], 1);
+    app.call(
+        "GET",
+        &format!("/api/v1/campaigns/{}/units/{}/totals", c.campaign, c.unit),
+    )
+    .token(&accountant)
+    .send()
+    .await
+    .expect(200);
+    app.call("GET", &format!("/api/v1/assets/{id}/history"))
+        .token(&accountant)
+        .send()
+        .await
+        .expect(200);
+    let states = app
+        .call("GET", &reports)
+        .token(&accountant)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    for r in states.as_array().unwrap() {
+        assert_ne!(r["state"], "submitted", "{r}");
+    }
+    // Reactivated, the unit can be written to again.
+    app.call("PATCH", &format!("/api/v1/units/{}", c.unit))
+        .token(&c.admin)
+        .json(&json!({"active": true}))
+        .send()
+        .await
+        .expect(200);
+    app.call("PATCH", &format!("/api/v1/assets/{id}"))
+        .token(&accountant)
+        .header("if-match", "\"1\"")
+        .json(&json!({"name": "Khu đất A"}))
+        .send()
+        .await
+        .expect(200);
+});
