@@ -792,7 +792,7 @@ pub struct AssetFilter {
     #[validate(length(max = 32))]
     #[param(max_length = 32)]
     pub origin: Option<String>,
-    /// Text searched in code and name.
+    /// Text searched in code and name, ignoring case and Vietnamese diacritics (`truong` finds «Trường», `dang` finds «Đảng»).
     #[validate(length(max = 100))]
     #[param(max_length = 100)]
     pub q: Option<String>,

@@ -268,7 +268,7 @@ impl From<unit::Model> for UnitView {
 pub struct UnitFilter {
     /// Only units of this kind.
     pub kind: Option<UnitKind>,
-    /// Text searched in name and code.
+    /// Text searched in code and name, ignoring case and Vietnamese diacritics (`truong` finds «Trường», `dang` finds «Đảng»).
     #[validate(length(max = 100))]
     #[param(max_length = 100)]
     pub q: Option<String>,
