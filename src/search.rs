@@ -15,18 +15,15 @@ use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 /// lower-cased. The result is plain ASCII for Vietnamese text, so SQLite's ASCII-only `LIKE`
 /// and `lower()` treat it exactly like PostgreSQL does.
 pub fn fold(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.nfd() {
-        if is_combining_mark(c) {
-            continue;
-        }
-        match c {
-            'đ' | 'Đ' => out.push('d'),
-            c => out.extend(c.to_lowercase()),
-        }
-    }
-    // Letters outside Vietnamese may lower-case into decomposed forms; keep the key in NFC.
-    out.nfc().collect()
+    // Lower-cased first: a few letters outside Vietnamese (`İ`) lower-case into a letter and a
+    // combining mark, which the decomposition then drops like any other.
+    let lower: String = s.chars().flat_map(char::to_lowercase).collect();
+    lower
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .map(|c| if c == 'đ' { 'd' } else { c })
+        .nfc()
+        .collect()
 }
 
 /// The stored search key of a unit or an asset: its folded code and name, one per line (a
@@ -69,6 +66,36 @@ mod tests {
     }
 
     #[test]
+    fn every_vietnamese_letter_with_every_tone_folds_to_its_plain_ascii_letter() {
+        // The 12 vowels (the 5 tones: huyền, sắc, ngã, hỏi, nặng, and none), upper and lower case.
+        let vowels = [
+            ("a", 'a'),
+            ("ă", 'a'),
+            ("â", 'a'),
+            ("e", 'e'),
+            ("ê", 'e'),
+            ("i", 'i'),
+            ("o", 'o'),
+            ("ô", 'o'),
+            ("ơ", 'o'),
+            ("u", 'u'),
+            ("ư", 'u'),
+            ("y", 'y'),
+        ];
+        for (vowel, plain) in vowels {
+            for tone in ["", "\u{300}", "\u{301}", "\u{303}", "\u{309}", "\u{323}"] {
+                let nfc: String = format!("{vowel}{tone}").nfc().collect();
+                assert_eq!(nfc.chars().count(), 1, "{nfc} is one precomposed letter");
+                for letter in [nfc.clone(), nfc.to_uppercase()] {
+                    assert_eq!(fold(&letter), plain.to_string(), "{letter}");
+                    assert_eq!(fold(&letter.nfd().collect::<String>()), plain.to_string());
+                }
+            }
+        }
+        assert_eq!(fold("đĐ"), "dd");
+    }
+
+    #[test]
     fn nfd_input_folds_like_nfc_input() {
         let nfd: String = "Trường Đảng Ủy ban".nfd().collect();
         assert_ne!(nfd, "Trường Đảng Ủy ban");
@@ -80,6 +107,7 @@ mod tests {
     fn digits_and_punctuation_are_kept() {
         assert_eq!(fold("TS-2026/01 (Nhà A)"), "ts-2026/01 (nha a)");
         assert_eq!(fold(""), "");
+        assert_eq!(fold("İ"), "i");
     }
 
     #[test]
