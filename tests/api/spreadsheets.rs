@@ -728,19 +728,20 @@ db_test!(
     }
 );
 
-/// Renders the demo forms to PDF with LibreOffice, as an official would print them.
-/// Skipped (with a line) only where LibreOffice is not installed.
+/// Renders the demo forms to PDF with LibreOffice, as an official would print them, and reads
+/// the PDF's text back (poppler's `pdftotext`). Skipped (with a line) where LibreOffice or
+/// poppler-utils is not installed, except under `CI=true`, where that is a failure.
 #[tokio::test]
 async fn the_demo_forms_render_to_pdf_with_libreoffice() {
-    let Some(office) = ["libreoffice", "soffice"].into_iter().find(|b| {
-        std::process::Command::new(b)
-            .arg("--version")
-            .output()
-            .is_ok()
-    }) else {
-        eprintln!("LibreOffice not installed: the PDF rendering test is skipped");
+    let test = "the PDF rendering test";
+    let office = if require_program("soffice", "libreoffice-calc-nogui", test) {
+        "soffice"
+    } else {
         return;
     };
+    if !require_program("pdftotext", "poppler-utils", test) {
+        return;
+    }
     run(Backend::Sqlite, move |app| async move {
         let admin = app.admin().await;
         let campaign = app.demo().await;
@@ -775,6 +776,27 @@ async fn the_demo_forms_render_to_pdf_with_libreoffice() {
             let pdf = std::fs::read(dir.join(format!("{form}.pdf"))).expect("a PDF was written");
             assert!(pdf.starts_with(b"%PDF"));
             assert!(pdf.len() > 5_000);
+            let text = std::process::Command::new("pdftotext")
+                .args(["-layout", "-enc", "UTF-8"])
+                .arg(dir.join(format!("{form}.pdf")))
+                .arg("-")
+                .output()
+                .expect("pdftotext runs");
+            assert!(text.status.success(), "pdftotext failed on {form}.pdf");
+            let text = String::from_utf8_lossy(&text.stdout);
+            // The printed page carries the form's heading, the unit, the cut-off and the
+            // signature block: nothing was cut off the page.
+            for expected in [
+                format!("Mẫu số {form}"),
+                format!("Mã đơn vị: {code}"),
+                "Thời điểm kiểm kê: 0 giờ ngày 01/01/2026".to_string(),
+                "THỦ TRƯỞNG ĐƠN VỊ".to_string(),
+            ] {
+                assert!(
+                    text.contains(&expected),
+                    "{form}.pdf lacks {expected:?}:\n{text}"
+                );
+            }
         }
         let _ = std::fs::remove_dir_all(&dir);
     })

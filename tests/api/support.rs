@@ -85,7 +85,7 @@ pub async fn create_database(backend: Backend) -> Option<(String, Resource)> {
         }
         Backend::Postgres => {
             let Ok(server) = std::env::var("TEST_DATABASE_URL") else {
-                if std::env::var("CI").as_deref() == Ok("true") {
+                if in_ci() {
                     panic!(
                         "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped in CI"
                     );
@@ -140,6 +140,31 @@ pub async fn drop_database(r: Resource) {
             }
         }
     }
+}
+
+/// Whether this run is CI's (`CI=true`), where nothing a test needs may be missing.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// Whether `program` can be run (`program --version` starts). When it cannot, a test that needs it
+/// says so and is skipped, except under `CI=true`, where this panics: CI must run every test
+/// (`.ci/run` installs what they need; docs/RELIABILITY.md lists which test needs what).
+pub fn require_program(program: &str, package: &str, test: &str) -> bool {
+    let found = std::process::Command::new(program)
+        .arg("--version")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok();
+    if !found {
+        assert!(
+            !in_ci(),
+            "CI=true but `{program}` is missing: {test} cannot run (Debian package {package}; .ci/run installs it)"
+        );
+        eprintln!("`{program}` is not installed ({package}): {test} is skipped");
+    }
+    found
 }
 
 /// Test settings: fast password hashing, otherwise the defaults.
@@ -202,6 +227,7 @@ macro_rules! db_test {
             }
 
             #[tokio::test]
+            #[cfg_attr(kiemke_no_test_db, ignore = "TEST_DATABASE_URL was not set at build time")]
             async fn postgres() {
                 $crate::support::run($crate::support::Backend::Postgres, |$app| async move $body).await
             }
