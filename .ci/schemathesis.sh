@@ -7,6 +7,11 @@
 #   .ci/schemathesis.sh                 # both databases; PostgreSQL skipped if unreachable
 #   CI=true .ci/schemathesis.sh         # an unreachable PostgreSQL is a failure
 #   ST_MAX_EXAMPLES=100 .ci/schemathesis.sh   # a longer run
+#   ST_BREAK_TOKEN=1 .ci/schemathesis.sh      # must fail: schemathesis gets a damaged token
+#
+# It fails when the service does not become healthy, when the admin cannot log in (or its
+# token is refused), and when any operation answers the admin's token with 401/403
+# (`warnings.fail-on = ["missing_auth"]` in .ci/schemathesis.toml).
 #
 # Two schema-strictness checks are left out: negative_data_rejection and
 # positive_data_acceptance. The service checks rules a schema cannot state (deadline
@@ -51,7 +56,7 @@ fi
 
 # (2) The service binary (a no-op after `cargo test`).
 cargo build --quiet --bin kiemke
-BIN=target/debug/kiemke
+BIN="${CARGO_TARGET_DIR:-target}/debug/kiemke"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
@@ -74,10 +79,39 @@ except Exception as e:
 PY
 }
 
+# login → prints the admin's token; fails (with the answer) when the login does not give one,
+# or when the token is refused by GET /api/v1/me. ST_BREAK_TOKEN=1 damages the token after
+# that check, to see the run fail as it must when authentication fails (see docs/RELIABILITY.md).
 login() {
-    http POST "http://127.0.0.1:${PORT}/api/v1/auth/login" \
+    local token
+    token=$(http POST "http://127.0.0.1:${PORT}/api/v1/auth/login" \
         "{\"username\": \"admin\", \"password\": \"${ADMIN_PASSWORD}\"}" |
-        python3 -c 'import sys, json; status, body = sys.stdin.read().split(" ", 1); assert status == "200", body; print(json.loads(body)["token"])'
+        python3 -c '
+import sys, json
+status, body = sys.stdin.read().split(" ", 1)
+if status != "200":
+    sys.exit(f"login as admin failed: {status} {body}")
+print(json.loads(body)["token"])
+') || return 1
+    if [ -z "${token}" ]; then
+        echo "login as admin gave no token" >&2
+        return 1
+    fi
+    if ! python3 - "http://127.0.0.1:${PORT}/api/v1/me" "${token}" <<'PY'
+import sys, urllib.request
+req = urllib.request.Request(sys.argv[1], headers={"Authorization": f"Bearer {sys.argv[2]}"})
+with urllib.request.urlopen(req, timeout=10) as r:
+    sys.exit(0 if r.status == 200 else 1)
+PY
+    then
+        echo "the admin's token is refused by GET /api/v1/me" >&2
+        return 1
+    fi
+    if [ "${ST_BREAK_TOKEN:-0}" = "1" ]; then
+        echo "ST_BREAK_TOKEN=1: sending a damaged token" >&2
+        token="${token}x"
+    fi
+    echo "${token}"
 }
 
 st_run() {
@@ -107,9 +141,10 @@ run_against() {
         KIEMKE_ARGON2_MEMORY_KIB=64 RUST_LOG=warn \
         "${BIN}" serve --demo --bind "127.0.0.1:${PORT}" >"${WORK}/${name}.log" 2>&1 &
     SERVER_PID=$!
-    local i
+    local i healthy=false
     for i in $(seq 1 120); do
         if http GET "http://127.0.0.1:${PORT}/health" | grep -q '^200 '; then
+            healthy=true
             break
         fi
         if ! kill -0 "${SERVER_PID}" 2>/dev/null; then
@@ -119,9 +154,15 @@ run_against() {
         fi
         sleep 0.5
     done
-    local rc=0
+    if [ "${healthy}" != true ]; then
+        cat "${WORK}/${name}.log"
+        echo "${name}: /health never answered 200 within 60 s" >&2
+        return 1
+    fi
+    local rc=0 token
+    token=$(login) || return 1
     # Every operation but the three that end the admin's own sessions...
-    st_run "$(login)" \
+    st_run "${token}" \
         --exclude-path /api/v1/auth/logout \
         --exclude-path /api/v1/me/password \
         --exclude-path '/api/v1/users/{user_id}/password' || rc=$?
@@ -131,7 +172,8 @@ run_against() {
     local path
     for path in /api/v1/me/password /api/v1/auth/logout '/api/v1/users/{user_id}/password'; do
         if [ "${rc}" -eq 0 ]; then
-            st_run "$(login)" --include-path "${path}" || rc=$?
+            token=$(login) || return 1
+            st_run "${token}" --include-path "${path}" || rc=$?
         fi
     done
     if grep -q "panicked" "${WORK}/${name}.log"; then

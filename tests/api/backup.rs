@@ -16,8 +16,7 @@ use sea_orm::{
 
 use crate::support::{
     ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp, create_database, default_now, drop_database,
-    require_program,
-    test_settings,
+    require_program, test_settings,
 };
 
 /// Every table of the database, its rows as JSON, sorted.
@@ -211,7 +210,10 @@ async fn a_sqlite_backup_restores_every_row_of_every_table() {
 }
 
 #[tokio::test]
-#[cfg_attr(kiemke_no_test_db, ignore = "TEST_DATABASE_URL was not set at build time")]
+#[cfg_attr(
+    kiemke_no_test_db,
+    ignore = "TEST_DATABASE_URL was not set at build time"
+)]
 async fn a_postgresql_backup_restores_every_row_of_every_table() {
     let test = "the PostgreSQL backup test";
     if !(require_program("pg_dump", "postgresql-client", test)

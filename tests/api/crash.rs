@@ -343,7 +343,10 @@ async fn sigkill_mid_import_keeps_all_of_the_file_or_none_sqlite() {
 }
 
 #[tokio::test]
-#[cfg_attr(kiemke_no_test_db, ignore = "TEST_DATABASE_URL was not set at build time")]
+#[cfg_attr(
+    kiemke_no_test_db,
+    ignore = "TEST_DATABASE_URL was not set at build time"
+)]
 async fn sigkill_mid_import_keeps_all_of_the_file_or_none_postgres() {
     sigkill_mid_import(Backend::Postgres).await;
 }
@@ -354,7 +357,10 @@ async fn sigkill_mid_burst_loses_no_acknowledged_write_and_no_half_transaction_s
 }
 
 #[tokio::test]
-#[cfg_attr(kiemke_no_test_db, ignore = "TEST_DATABASE_URL was not set at build time")]
+#[cfg_attr(
+    kiemke_no_test_db,
+    ignore = "TEST_DATABASE_URL was not set at build time"
+)]
 async fn sigkill_mid_burst_loses_no_acknowledged_write_and_no_half_transaction_postgres() {
     sigkill_mid_burst(Backend::Postgres).await;
 }
@@ -365,7 +371,10 @@ async fn sigterm_lets_the_request_in_flight_finish_sqlite() {
 }
 
 #[tokio::test]
-#[cfg_attr(kiemke_no_test_db, ignore = "TEST_DATABASE_URL was not set at build time")]
+#[cfg_attr(
+    kiemke_no_test_db,
+    ignore = "TEST_DATABASE_URL was not set at build time"
+)]
 async fn sigterm_lets_the_request_in_flight_finish_postgres() {
     sigterm_with_a_request_in_flight(Backend::Postgres).await;
 }
