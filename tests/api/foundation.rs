@@ -508,7 +508,12 @@ fn the_openapi_document_matches_its_snapshot() {
     let doc = serde_json::to_string_pretty(&kiemke::api::openapi()).expect("openapi serialises");
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
-    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+    // Only UPDATE_SNAPSHOTS=1 rewrites it (UPDATE_SNAPSHOTS=0, or empty, compares), and never in CI.
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "UPDATE_SNAPSHOTS=1 under CI=true: CI compares the snapshot, it never rewrites it"
+        );
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, format!("{doc}\n")).unwrap();
     }
