@@ -138,7 +138,7 @@ run_against() {
     PORT=$(free_port)
     echo "--- ${name}: kiemke on 127.0.0.1:${PORT}"
     DATABASE_URL="${url}" KIEMKE_ADMIN_PASSWORD="${ADMIN_PASSWORD}" KIEMKE_DEMO_PASSWORD="${DEMO_PASSWORD}" \
-        KIEMKE_ARGON2_MEMORY_KIB=64 RUST_LOG=warn \
+        KIEMKE_ARGON2_MEMORY_KIB=64 KIEMKE_INSECURE_ARGON2_FOR_TESTS=1 RUST_LOG=warn \
         "${BIN}" serve --demo --bind "127.0.0.1:${PORT}" >"${WORK}/${name}.log" 2>&1 &
     SERVER_PID=$!
     local i healthy=false

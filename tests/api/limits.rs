@@ -115,3 +115,48 @@ db_test!(
         app.login("nguoidung", USER_PASSWORD).await;
     }
 );
+
+#[tokio::test]
+async fn the_service_refuses_to_start_with_argon2_memory_below_the_owasp_minimum() {
+    let dir = std::env::temp_dir().join(format!("kiemke-argon2-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    let url = format!("sqlite://{}?mode=rwc", dir.join("argon2.db").display());
+    // A port already taken: a start that gets past the settings stops at `bind`, never serves.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let bind = taken.local_addr().expect("address").to_string();
+    let serve = |memory: &str, test_flag: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_kiemke"));
+        cmd.args(["serve", "--bind", &bind])
+            .env("DATABASE_URL", &url)
+            .env("KIEMKE_ARGON2_MEMORY_KIB", memory)
+            .env_remove("KIEMKE_INSECURE_ARGON2_FOR_TESTS")
+            .env("KIEMKE_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("RUST_LOG", "warn");
+        if test_flag {
+            cmd.env("KIEMKE_INSECURE_ARGON2_FOR_TESTS", "1");
+        }
+        let out = cmd.output().expect("kiemke runs");
+        assert!(
+            !out.status.success(),
+            "kiemke serve on a taken port exited 0"
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // One KiB below the minimum: refused before the port is even tried.
+    let err = serve("19455", false);
+    assert!(
+        err.contains("KIEMKE_ARGON2_MEMORY_KIB=19455") && err.contains("19456"),
+        "{err}"
+    );
+    assert!(!err.contains("cannot listen"), "{err}");
+    // At the minimum, and below it with the test flag, the start goes on to `bind`.
+    for (memory, flag) in [("19456", false), ("8", true)] {
+        let err = serve(memory, flag);
+        assert!(
+            err.contains("cannot listen") && !err.contains("OWASP"),
+            "{memory} KiB (test flag: {flag}): {err}"
+        );
+    }
+    drop(taken);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -171,6 +171,7 @@ pub fn require_program(program: &str, package: &str, test: &str) -> bool {
 pub fn test_settings() -> Settings {
     Settings {
         argon2_memory_kib: 8,
+        insecure_argon2_for_tests: true,
         upload_limit: 2 * 1024 * 1024,
         ..Settings::default()
     }
