@@ -429,7 +429,7 @@ db_test!(a_bad_file_lists_every_bad_cell_and_imports_nothing, |app| {
         .raw("text/csv", file.clone())
         .send()
         .await
-        .expect(422);
+        .problem(422, "import-rejected");
     assert_eq!(res.content_type(), "application/problem+json");
     let body = res.json();
     let errors = body["report"]["errors"].as_array().unwrap();
@@ -723,7 +723,7 @@ db_test!(an_import_into_a_submitted_report_is_refused, |app| {
         .raw("text/csv", file)
         .send()
         .await
-        .expect(409);
+        .problem(409, "locked");
     assert_eq!(r.json()["type"], "/problems/locked");
 });
 

@@ -277,6 +277,28 @@ impl Res {
         self
     }
 
+    /// Asserts the status and the problem type (`/problems/<slug>`): several problems share a
+    /// status (409: conflict, invalid-state, stale-version, locked; 422: validation,
+    /// import-file, import-rejected; 400: bad-request, malformed-json), so the status alone
+    /// does not say which refusal it was.
+    #[track_caller]
+    pub fn problem(self, status: u16, slug: &str) -> Self {
+        let res = self.expect(status);
+        assert_eq!(
+            res.content_type(),
+            "application/problem+json",
+            "{}",
+            String::from_utf8_lossy(&res.body)
+        );
+        assert_eq!(
+            res.json()["type"],
+            format!("/problems/{slug}"),
+            "unexpected problem; body: {}",
+            String::from_utf8_lossy(&res.body)
+        );
+        res
+    }
+
     /// Field paths listed in a validation problem.
     pub fn error_fields(&self) -> Vec<String> {
         self.json()["errors"]
