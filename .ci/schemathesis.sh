@@ -156,7 +156,7 @@ run_against() {
     done
     if [ "${healthy}" != true ]; then
         cat "${WORK}/${name}.log"
-        echo "${name}: /health never answered 200 within 60 s" >&2
+        echo "${name}: /health never answered 200 (120 tries, half a second apart)" >&2
         return 1
     fi
     local rc=0 token
