@@ -90,6 +90,12 @@ pub async fn create_database(backend: Backend) -> Option<(String, Resource)> {
                         "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests cannot be skipped in CI"
                     );
                 }
+                // Built with TEST_DATABASE_URL (so not marked ignored) but run without it: a
+                // silent skip would count as a pass.
+                assert!(
+                    cfg!(kiemke_no_test_db),
+                    "the tests were built with TEST_DATABASE_URL but run without it: set it, or rebuild"
+                );
                 SKIP_NOTICE.call_once(|| {
                     eprintln!(
                         "TEST_DATABASE_URL not set: PostgreSQL runs of the API tests are skipped"
