@@ -7,6 +7,11 @@
 #   .ci/schemathesis.sh                 # both databases; PostgreSQL skipped if unreachable
 #   CI=true .ci/schemathesis.sh         # an unreachable PostgreSQL is a failure
 #   ST_MAX_EXAMPLES=100 .ci/schemathesis.sh   # a longer run
+#   ST_BREAK_TOKEN=1 .ci/schemathesis.sh      # must fail: schemathesis gets a damaged token
+#
+# It fails when the service does not become healthy, when the admin cannot log in (or its
+# token is refused), and when any operation answers the admin's token with 401/403
+# (`warnings.fail-on = ["missing_auth"]` in .ci/schemathesis.toml).
 #
 # Two schema-strictness checks are left out: negative_data_rejection and
 # positive_data_acceptance. The service checks rules a schema cannot state (deadline
@@ -51,19 +56,22 @@ fi
 
 # (2) The service binary (a no-op after `cargo test`).
 cargo build --quiet --bin kiemke
-BIN=target/debug/kiemke
+BIN="${CARGO_TARGET_DIR:-target}/debug/kiemke"
 
 free_port() {
     python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# http METHOD URL [JSON] → prints "STATUS BODY"
+# http METHOD URL [JSON [TOKEN]] → prints "STATUS BODY"
 http() {
     python3 - "$@" <<'PY'
 import sys, urllib.request, urllib.error
 method, url = sys.argv[1], sys.argv[2]
-data = sys.argv[3].encode() if len(sys.argv) > 3 else None
-req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"} if data else {})
+data = sys.argv[3].encode() if len(sys.argv) > 3 and sys.argv[3] else None
+headers = {"Content-Type": "application/json"} if data else {}
+if len(sys.argv) > 4:
+    headers["Authorization"] = f"Bearer {sys.argv[4]}"
+req = urllib.request.Request(url, data=data, method=method, headers=headers)
 try:
     with urllib.request.urlopen(req, timeout=10) as r:
         print(r.status, r.read().decode())
@@ -74,10 +82,38 @@ except Exception as e:
 PY
 }
 
+# token_works TOKEN: whether GET /api/v1/me answers 200 to it.
+token_works() {
+    http GET "http://127.0.0.1:${PORT}/api/v1/me" "" "$1" | grep -q '^200 '
+}
+
+# login → prints the admin's token; fails (with the answer) when the login does not give one,
+# or when the token is refused by GET /api/v1/me. ST_BREAK_TOKEN=1 damages the token after
+# that check, to see the run fail as it must when authentication fails (see docs/RELIABILITY.md).
 login() {
-    http POST "http://127.0.0.1:${PORT}/api/v1/auth/login" \
+    local token
+    token=$(http POST "http://127.0.0.1:${PORT}/api/v1/auth/login" \
         "{\"username\": \"admin\", \"password\": \"${ADMIN_PASSWORD}\"}" |
-        python3 -c 'import sys, json; status, body = sys.stdin.read().split(" ", 1); assert status == "200", body; print(json.loads(body)["token"])'
+        python3 -c '
+import sys, json
+status, body = sys.stdin.read().split(" ", 1)
+if status != "200":
+    sys.exit(f"login as admin failed: {status} {body}")
+print(json.loads(body)["token"])
+') || return 1
+    if [ -z "${token}" ]; then
+        echo "login as admin gave no token" >&2
+        return 1
+    fi
+    if ! token_works "${token}"; then
+        echo "the admin's token is refused by GET /api/v1/me" >&2
+        return 1
+    fi
+    if [ "${ST_BREAK_TOKEN:-0}" = "1" ]; then
+        echo "ST_BREAK_TOKEN=1: sending a damaged token" >&2
+        token="${token}x"
+    fi
+    echo "${token}"
 }
 
 st_run() {
@@ -104,12 +140,13 @@ run_against() {
     PORT=$(free_port)
     echo "--- ${name}: kiemke on 127.0.0.1:${PORT}"
     DATABASE_URL="${url}" KIEMKE_ADMIN_PASSWORD="${ADMIN_PASSWORD}" KIEMKE_DEMO_PASSWORD="${DEMO_PASSWORD}" \
-        KIEMKE_ARGON2_MEMORY_KIB=64 RUST_LOG=warn \
+        KIEMKE_ARGON2_MEMORY_KIB=64 KIEMKE_INSECURE_ARGON2_FOR_TESTS=1 RUST_LOG=warn \
         "${BIN}" serve --demo --bind "127.0.0.1:${PORT}" >"${WORK}/${name}.log" 2>&1 &
     SERVER_PID=$!
-    local i
+    local i healthy=false
     for i in $(seq 1 120); do
         if http GET "http://127.0.0.1:${PORT}/health" | grep -q '^200 '; then
+            healthy=true
             break
         fi
         if ! kill -0 "${SERVER_PID}" 2>/dev/null; then
@@ -119,19 +156,32 @@ run_against() {
         fi
         sleep 0.5
     done
-    local rc=0
+    if [ "${healthy}" != true ]; then
+        cat "${WORK}/${name}.log"
+        echo "${name}: /health never answered 200 (120 tries, half a second apart)" >&2
+        return 1
+    fi
+    local rc=0 token
+    token=$(login) || return 1
     # Every operation but the three that end the admin's own sessions...
-    st_run "$(login)" \
+    st_run "${token}" \
         --exclude-path /api/v1/auth/logout \
         --exclude-path /api/v1/me/password \
         --exclude-path '/api/v1/users/{user_id}/password' || rc=$?
+    # The token must have lasted the whole run: answers refused for an expired or revoked
+    # token would be 401s that schemathesis counts as "authentication enforced".
+    if [ "${rc}" -eq 0 ] && ! token_works "${token}"; then
+        echo "${name}: the admin's token stopped working during the run" >&2
+        rc=1
+    fi
     # ...which run last, one by one, each with a fresh token: a password change (it
     # cannot guess the current password), a logout, then an admin reset (which may
     # reset the admin's own password, so nothing logs in after it).
     local path
     for path in /api/v1/me/password /api/v1/auth/logout '/api/v1/users/{user_id}/password'; do
         if [ "${rc}" -eq 0 ]; then
-            st_run "$(login)" --include-path "${path}" || rc=$?
+            token=$(login) || return 1
+            st_run "${token}" --include-path "${path}" || rc=$?
         fi
     done
     if grep -q "panicked" "${WORK}/${name}.log"; then

@@ -171,7 +171,15 @@ pub struct Settings {
         hide = true
     )]
     pub argon2_memory_kib: u32,
+    /// Allows an argon2 memory cost below [`ARGON2_MIN_MEMORY_KIB`]: for tests only.
+    #[arg(long, env = "KIEMKE_INSECURE_ARGON2_FOR_TESTS", hide = true,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub insecure_argon2_for_tests: bool,
 }
+
+/// OWASP's minimum memory cost for argon2id (19 MiB): below it the service refuses to start,
+/// unless `KIEMKE_INSECURE_ARGON2_FOR_TESTS` is set.
+pub const ARGON2_MIN_MEMORY_KIB: u32 = 19456;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -182,7 +190,8 @@ impl Default for Settings {
             request_timeout_secs: 120,
             token_hours: 12,
             cors_origins: vec![],
-            argon2_memory_kib: 19456,
+            argon2_memory_kib: ARGON2_MIN_MEMORY_KIB,
+            insecure_argon2_for_tests: false,
         }
     }
 }

@@ -39,7 +39,7 @@ use sea_orm::DatabaseConnection;
 use crate::{
     auth::{password, sessions::LoginLimiter},
     clock::Clock,
-    config::Settings,
+    config::{ARGON2_MIN_MEMORY_KIB, Settings},
     forms::Registry,
     state::AppState,
 };
@@ -51,6 +51,13 @@ pub fn build_state(
     clock: Arc<dyn Clock>,
     settings: Settings,
 ) -> Result<AppState, String> {
+    if settings.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB && !settings.insecure_argon2_for_tests {
+        return Err(format!(
+            "KIEMKE_ARGON2_MEMORY_KIB={} is below the OWASP minimum of {} KiB for argon2id; \
+             raise it (KIEMKE_INSECURE_ARGON2_FOR_TESTS=1 allows it in tests only)",
+            settings.argon2_memory_kib, ARGON2_MIN_MEMORY_KIB
+        ));
+    }
     let policy = api::policy()?;
     let decoy = password::decoy(settings.argon2_memory_kib);
     Ok(AppState {

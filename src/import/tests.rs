@@ -638,26 +638,40 @@ fn hidden_sheets_are_skipped() {
 fn damaged_workbooks_give_errors_never_panics() {
     let form = form("01a");
     let good = export::official_form(&form, &header(), records_01a()).unwrap();
+    let rows = read(&form, &good, "good.xlsx").unwrap().rows.len();
+    // A truncated workbook is never read.
     for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
-        let _ = read(&form, &good[..cut], "cut.xlsx");
+        let outcome = read(&form, &good[..cut], "cut.xlsx");
+        assert!(outcome.is_err(), "cut at {cut} of {} was read", good.len());
     }
+    // A flipped byte is refused, or lands where nothing is read (the zip checks each part's
+    // CRC): the rows are then the original ones, never fewer or more.
+    let mut refused = 0;
     let spots = noise(400, 3);
     for (i, pair) in spots.chunks(4).enumerate() {
         let mut bad = good.clone();
         let at = (u32::from_le_bytes([pair[0], pair[1], pair[2], 0]) as usize) % bad.len();
         bad[at] ^= 0xA5 ^ pair[3];
-        let _ = read(&form, &bad, "bad.xlsx");
-        let _ = read(&form, &bad[..bad.len() - i.min(bad.len() - 1)], "bad.csv");
+        for outcome in [
+            read(&form, &bad, "bad.xlsx"),
+            read(&form, &bad[..bad.len() - i.min(bad.len() - 1)], "bad.csv"),
+        ] {
+            match outcome {
+                Err(_) => refused += 1,
+                Ok(parsed) => assert_eq!(parsed.rows.len(), rows, "byte {at} flipped"),
+            }
+        }
     }
-    // Text that is no CSV of ours.
-    let _ = read(
-        &form,
-        &noise(3_000, 11)
-            .iter()
-            .map(|b| b & 0x7F | 0x20)
-            .collect::<Vec<_>>(),
-        "n.csv",
+    assert!(
+        refused > 100,
+        "only {refused} of 200 damaged files were refused"
     );
+    // Text that is no CSV of ours.
+    let text = noise(3_000, 11)
+        .iter()
+        .map(|b| b & 0x7F | 0x20)
+        .collect::<Vec<_>>();
+    assert!(read(&form, &text, "n.csv").is_err(), "random text was read");
 }
 
 #[test]

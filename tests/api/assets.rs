@@ -81,7 +81,7 @@ db_test!(
             .json(&body)
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         let mut fields = res.error_fields();
         fields.sort();
         assert_eq!(
@@ -99,7 +99,7 @@ db_test!(
             .json(&body)
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         let mut fields = res.error_fields();
         fields.sort();
         assert_eq!(
@@ -154,7 +154,7 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
     b["depreciation"] = json!(1_000_000_000_i64);
     b["remaining_value"] = json!(2_000_000_001_i64);
     assert_eq!(
-        codes(post(b.clone()).await.expect(422)),
+        codes(post(b.clone()).await.problem(422, "validation")),
         ["remaining_value"]
     );
     b["remaining_value"] = json!(2_000_000_000_i64);
@@ -163,7 +163,7 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
     let mut b = land("R2");
     b["qty_difference"] = json!(40);
     assert_eq!(
-        codes(post(b.clone()).await.expect(422)),
+        codes(post(b.clone()).await.problem(422, "validation")),
         ["quantity_difference"]
     );
     b["qty_difference"] = json!(50);
@@ -171,7 +171,10 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
     // Area by use cannot exceed the counted area.
     let mut b = land("R3");
     b["fields"]["area_idle"] = json!(100);
-    assert_eq!(codes(post(b.clone()).await.expect(422)), ["area_by_use"]);
+    assert_eq!(
+        codes(post(b.clone()).await.problem(422, "validation")),
+        ["area_by_use"]
+    );
     b["fields"]["area_idle"] = json!(0);
     post(b).await.expect(201);
     // Year built ≤ year in use ≤ cut-off year.
@@ -180,11 +183,11 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
         "original_cost": 900_000_000, "usage_status": "1", "year_in_use": used, "fields": {"year_built": built, "floors": 2}})
     };
     assert_eq!(
-        codes(post(building(2015, 2012)).await.expect(422)),
+        codes(post(building(2015, 2012)).await.problem(422, "validation")),
         ["year_built_before_use"]
     );
     assert_eq!(
-        codes(post(building(2015, 2027)).await.expect(422)),
+        codes(post(building(2015, 2027)).await.problem(422, "validation")),
         ["year_in_use_not_after_cutoff"]
     );
     post(building(2012, 2026)).await.expect(201);
@@ -193,7 +196,10 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
         json!({"asset_type": "01", "section": "III", "code": format!("XE-{plate}"), "name": "Xe", "original_cost": 800_000_000,
         "usage_status": "1", "fields": {"license_plate": plate}})
     };
-    assert_eq!(codes(post(car("12-ABC")).await.expect(422)), ["pattern"]);
+    assert_eq!(
+        codes(post(car("12-ABC")).await.problem(422, "validation")),
+        ["pattern"]
+    );
     post(car("12A-345.67")).await.expect(201);
     // Conventional price 1 đồng only with the flag (infrastructure).
     let road = |cost: i64, basis: &str| {
@@ -201,11 +207,15 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
         "price_basis": basis, "usage_status": "1", "fields": {"length_km": 0.5}})
     };
     assert_eq!(
-        codes(post(road(1, "actual")).await.expect(422)),
+        codes(post(road(1, "actual")).await.problem(422, "validation")),
         ["infrastructure_conventional_price"]
     );
     assert_eq!(
-        codes(post(road(5_000_000, "conventional")).await.expect(422)),
+        codes(
+            post(road(5_000_000, "conventional"))
+                .await
+                .problem(422, "validation")
+        ),
         ["infrastructure_conventional_price"]
     );
     post(road(1, "conventional")).await.expect(201);
@@ -216,11 +226,19 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
         "original_cost": cost, "price_basis": basis, "usage_status": "1"})
     };
     assert_eq!(
-        codes(post(other(9_000_000, "actual")).await.expect(422)),
+        codes(
+            post(other(9_000_000, "actual"))
+                .await
+                .problem(422, "validation")
+        ),
         ["fixed_asset_threshold"]
     );
     assert_eq!(
-        codes(post(other(12_000_000, "conventional")).await.expect(422)),
+        codes(
+            post(other(12_000_000, "conventional"))
+                .await
+                .problem(422, "validation")
+        ),
         ["special_asset_price"]
     );
     post(other(10_000_000, "conventional")).await.expect(201);
@@ -228,9 +246,12 @@ db_test!(each_rule_accepts_good_values_and_refuses_bad_ones, |app| {
     // Money must be whole đồng and never negative.
     let mut b = land("M1");
     b["original_cost"] = json!(1000.5);
-    assert_eq!(codes(post(b.clone()).await.expect(422)), ["money"]);
+    assert_eq!(
+        codes(post(b.clone()).await.problem(422, "validation")),
+        ["money"]
+    );
     b["original_cost"] = json!(-5);
-    assert_eq!(codes(post(b).await.expect(422)), ["min"]);
+    assert_eq!(codes(post(b).await.problem(422, "validation")), ["min"]);
 });
 
 db_test!(an_asset_of_an_unregistered_type_is_refused, |app| {
@@ -243,7 +264,7 @@ db_test!(an_asset_of_an_unregistered_type_is_refused, |app| {
         .json(&road)
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     assert_eq!(res.json()["errors"][0]["code"], "not_registered");
     assert!(
         res.json()["errors"][0]["message"]
@@ -266,7 +287,7 @@ db_test!(a_duplicate_asset_code_is_a_conflict, |app| {
         .json(&land("D-01"))
         .send()
         .await
-        .expect(409);
+        .problem(409, "conflict");
 });
 
 db_test!(
@@ -359,7 +380,7 @@ db_test!(
             .json(&json!({"depreciation": 9_000_000_000_i64}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(bad.error_fields(), ["depreciation"]);
         let same = app.call("GET", &path).token(&c.admin).send().await.json();
         assert_eq!(same, b);
@@ -526,7 +547,7 @@ db_test!(the_asset_list_filters_sorts_and_searches, |app| {
         .token(&admin)
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
 });
 
 db_test!(

@@ -16,7 +16,7 @@ use sea_orm::{
 
 use crate::support::{
     ADMIN_PASSWORD, Backend, DEMO_PASSWORD, TestApp, create_database, default_now, drop_database,
-    test_settings,
+    require_program, test_settings,
 };
 
 /// Every table of the database, its rows as JSON, sorted.
@@ -209,14 +209,16 @@ async fn a_sqlite_backup_restores_every_row_of_every_table() {
     drop_database(resource).await;
 }
 
-fn has(tool: &str) -> bool {
-    Command::new(tool).arg("--version").output().is_ok()
-}
-
 #[tokio::test]
+#[cfg_attr(
+    kiemke_no_test_db,
+    ignore = "TEST_DATABASE_URL was not set at build time"
+)]
 async fn a_postgresql_backup_restores_every_row_of_every_table() {
-    if !(has("pg_dump") && has("pg_restore")) {
-        eprintln!("pg_dump/pg_restore not on PATH: the PostgreSQL backup test is skipped");
+    let test = "the PostgreSQL backup test";
+    if !(require_program("pg_dump", "postgresql-client", test)
+        && require_program("pg_restore", "postgresql-client", test))
+    {
         return;
     }
     let Some((url, resource)) = create_database(Backend::Postgres).await else {

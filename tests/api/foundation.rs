@@ -115,7 +115,7 @@ db_test!(
             .json(&json!({"code": "1012345", "name": "Đơn vị B", "kind": "other"}))
             .send()
             .await
-            .expect(409);
+            .problem(409, "conflict");
         assert_eq!(res.content_type(), "application/problem+json");
         assert_eq!(res.json()["type"], "/problems/conflict");
         let list = app
@@ -137,7 +137,7 @@ db_test!(an_invalid_unit_lists_every_failing_field, |app| {
         .json(&json!({"code": "12AB", "name": "", "kind": "school", "accountant_email": "not-an-email", "registration_code": "12"}))
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     let mut fields = res.error_fields();
     fields.sort();
     assert_eq!(
@@ -162,7 +162,7 @@ db_test!(
             .raw("application/json", b"{\"code\": ".to_vec())
             .send()
             .await
-            .expect(400);
+            .problem(400, "malformed-json");
         assert_eq!(broken.content_type(), "application/problem+json");
         assert_eq!(broken.json()["type"], "/problems/malformed-json");
         let text = app
@@ -179,7 +179,7 @@ db_test!(
             .json(&json!({"code": 1234567, "name": "X", "kind": "school"}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(wrong_type.error_fields(), ["code"]);
         let unknown_kind = app
             .call("POST", "/api/v1/units")
@@ -187,7 +187,7 @@ db_test!(
             .json(&json!({"code": "1234567", "name": "X", "kind": "castle"}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(unknown_kind.error_fields(), ["kind"]);
         let array = app
             .call("POST", "/api/v1/units")
@@ -195,7 +195,7 @@ db_test!(
             .json(&json!([1, 2]))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(array.content_type(), "application/problem+json");
         let route = app
             .call("GET", "/api/v1/nothing-here")
@@ -215,21 +215,21 @@ db_test!(
             .token(&admin)
             .send()
             .await
-            .expect(400);
+            .problem(400, "bad-request");
         assert_eq!(bad_id.content_type(), "application/problem+json");
         let huge = app
             .call("GET", "/api/v1/units/99999999999999999999999")
             .token(&admin)
             .send()
             .await
-            .expect(400);
+            .problem(400, "bad-request");
         assert_eq!(huge.content_type(), "application/problem+json");
         let bad_page = app
             .call("GET", "/api/v1/units?per_page=0&page=x")
             .token(&admin)
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(bad_page.content_type(), "application/problem+json");
     }
 );
@@ -245,7 +245,7 @@ db_test!(
             .json(&json!({"code": "bad", "name": "X", "kind": "school"}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         let body = res.json();
         assert_eq!(body["title"], "Invalid data");
         assert!(
@@ -275,7 +275,7 @@ db_test!(a_unit_with_data_is_deactivated_not_deleted, |app| {
         .token(&admin)
         .send()
         .await
-        .expect(409);
+        .problem(409, "conflict");
     let off = app
         .call("PATCH", &format!("/api/v1/units/{busy}"))
         .token(&admin)
@@ -321,7 +321,7 @@ db_test!(a_unit_cannot_be_its_own_superior, |app| {
         .json(&json!({"parent_id": b}))
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     assert_eq!(res.error_fields(), ["parent_id"]);
 });
 
@@ -337,7 +337,7 @@ db_test!(campaign_deadlines_must_be_in_order, |app| {
         )
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     assert_eq!(res.json()["errors"][0]["code"], "deadline_order");
     let id = app.campaign(&admin).await;
     let c = app
@@ -354,7 +354,7 @@ db_test!(campaign_deadlines_must_be_in_order, |app| {
         .json(&json!({"submission_deadline": "2026-03-30"}))
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     let patched = app
         .call("PATCH", &format!("/api/v1/campaigns/{id}"))
         .token(&admin)
@@ -424,7 +424,7 @@ db_test!(
             .json(&json!({"team_decision_no": "", "team_members": [], "asset_types": ["01", "01"]}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         let mut fields = bad.error_fields();
         fields.sort();
         assert_eq!(fields, ["asset_types", "team_decision_no", "team_members"]);
@@ -434,7 +434,7 @@ db_test!(
         .json(&json!({"team_decision_no": "1", "team_members": [{"name": "A"}], "asset_types": ["20"]}))
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
         assert_eq!(unknown.error_fields(), ["asset_types[0]"]);
         app.call("GET", &path)
             .token(&admin)
@@ -508,7 +508,12 @@ fn the_openapi_document_matches_its_snapshot() {
     let doc = serde_json::to_string_pretty(&kiemke::api::openapi()).expect("openapi serialises");
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json");
-    if std::env::var("UPDATE_SNAPSHOTS").is_ok() {
+    // Only UPDATE_SNAPSHOTS=1 rewrites it (UPDATE_SNAPSHOTS=0, or empty, compares), and never in CI.
+    if std::env::var("UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "UPDATE_SNAPSHOTS=1 under CI=true: CI compares the snapshot, it never rewrites it"
+        );
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, format!("{doc}\n")).unwrap();
     }

@@ -163,6 +163,7 @@ impl Server {
             .env("KIEMKE_ADMIN_PASSWORD", SERVER_ADMIN_PASSWORD)
             .env("KIEMKE_DEMO_PASSWORD", crate::support::DEMO_PASSWORD)
             .env("KIEMKE_ARGON2_MEMORY_KIB", "8")
+            .env("KIEMKE_INSECURE_ARGON2_FOR_TESTS", "1")
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(out.try_clone().expect("log"))

@@ -12,6 +12,8 @@ mod foundation;
 mod generate;
 mod http;
 mod invariants;
+mod limits;
+mod permissions;
 mod props;
 mod reliability;
 mod reports;

@@ -649,8 +649,15 @@ fn uploads_that_once_crashed_the_parser_are_refused_cleanly() {
             .and_then(|n| n.to_str())
             .unwrap_or("upload.xlsx")
             .to_string();
-        let outcome = caught(|| kiemke::import::read(form, &bytes, &name));
-        assert!(outcome.is_ok(), "{name}: the importer panicked");
+        match caught(|| kiemke::import::read(form, &bytes, &name)) {
+            Err(_) => panic!("{name}: the importer panicked"),
+            Ok(Ok(parsed)) => panic!(
+                "{name}: a workbook that crashed the parser was accepted ({} rows)",
+                parsed.rows.len()
+            ),
+            // The parser's panic is caught and reported as an unreadable workbook.
+            Ok(Err(e)) => assert_eq!(e.code(), "unreadable", "{name}: refused as {e}"),
+        }
         seen += 1;
     }
     assert!(seen > 0, "the crasher corpus is empty");

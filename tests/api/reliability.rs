@@ -545,7 +545,7 @@ db_test!(
                 .json(&body)
                 .send()
                 .await
-                .expect(422);
+                .problem(422, "validation");
             assert_eq!(res.json()["type"], "/problems/validation");
         }
         // A NUL character: PostgreSQL cannot store it (422), SQLite can (201); never a 500.

@@ -96,7 +96,7 @@ db_test!(
             .json(&computer("MT-02"))
             .send()
             .await
-            .expect(409);
+            .problem(409, "locked");
         assert_eq!(locked.json()["type"], "/problems/locked");
         app.call("PATCH", &asset)
             .token(&c.admin)
@@ -104,12 +104,12 @@ db_test!(
             .json(&json!({"name": "X"}))
             .send()
             .await
-            .expect(409);
+            .problem(409, "locked");
         app.call("DELETE", &asset)
             .token(&c.admin)
             .send()
             .await
-            .expect(409);
+            .problem(409, "locked");
         // A second click on "submit" changes nothing and answers with the same report.
         let again = app
             .call("POST", &format!("{}/submit", c.report("01")))
@@ -129,7 +129,7 @@ db_test!(
             .json(&json!({"nil_return": true}))
             .send()
             .await
-            .expect(409);
+            .problem(409, "invalid-state");
         assert_eq!(other.json()["type"], "/problems/invalid-state");
         assert!(
             other.json()["detail"].as_str().unwrap().contains("đã gửi"),
@@ -203,7 +203,7 @@ db_test!(
             .token(&c.admin)
             .send()
             .await
-            .expect(409);
+            .problem(409, "invalid-state");
         assert!(
             late_click.json()["detail"]
                 .as_str()
@@ -215,18 +215,18 @@ db_test!(
             .token(&c.admin)
             .send()
             .await
-            .expect(409);
+            .problem(409, "invalid-state");
         app.call("POST", &format!("{}/return", c.report("01")))
             .token(&c.admin)
             .json(&json!({"reason": "x"}))
             .send()
             .await
-            .expect(409);
+            .problem(409, "invalid-state");
         app.call("DELETE", &asset)
             .token(&c.admin)
             .send()
             .await
-            .expect(409);
+            .problem(409, "locked");
         // A type with a sent report cannot be dropped from the registration.
         let drop = app
         .call("PUT", &format!("/api/v1/campaigns/{}/units/{}/registration", c.campaign, c.unit))
@@ -291,7 +291,7 @@ db_test!(
             .token(&c.admin)
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(res.error_fields(), ["assets[DAT-01].legal_documents"]);
         assert_eq!(
             app.call("GET", &c.report("01"))
@@ -314,7 +314,7 @@ db_test!(
             .json(&json!({}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(empty.json()["errors"][0]["code"], "empty");
         let nil = app
             .call("POST", &format!("{}/submit", c.report("18")))
@@ -338,7 +338,7 @@ db_test!(
             .json(&json!({"nil_return": true}))
             .send()
             .await
-            .expect(422);
+            .problem(422, "validation");
         assert_eq!(wrong.json()["errors"][0]["code"], "has_records");
         let board = app
             .call("GET", &format!("/api/v1/campaigns/{}/progress", c.campaign))
@@ -429,7 +429,7 @@ db_test!(an_extension_moves_a_units_deadline_and_is_shown, |app| {
         .json(&json!({"deadline": "2026-03-01", "reason": "x"}))
         .send()
         .await
-        .expect(422);
+        .problem(422, "validation");
     assert_eq!(bad.error_fields(), ["deadline"]);
     let granted = app
         .call(
@@ -630,5 +630,5 @@ db_test!(reminders_list_the_units_still_owing_reports, |app| {
     .token(&token)
     .send()
     .await
-    .expect(422);
+    .problem(422, "validation");
 });

@@ -1,0 +1,469 @@
+//! Issue 19: who may do what, written down by hand — not read from the code.
+//!
+//! The service's policy is built from the `security(...)` scopes of the OpenAPI annotations,
+//! and the OpenAPI snapshot is regenerated from the same annotations: a role granted by
+//! mistake would pass both if they were updated together. [`API`] is the independent
+//! statement of the rules of docs/SECURITY.md ("Roles"), one row per operation. It is checked
+//!
+//! - against the OpenAPI annotations: every operation of the document is in the table with
+//!   exactly the same roles, and every row of the table is an operation of the document;
+//! - against the running service: each row is called by every role (and by an accountant of
+//!   another unit, and anonymously) and must answer as the table says.
+//!
+//! Changing who may do something therefore means changing this table too, in review.
+//!
+//! The web UI's routes get a table of the same [`Rule`]s (a `WEB` list beside [`API`]), walked by
+//! the browser-session twin of [`walk`]; the roles and scopes below are shared.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::{Value, json};
+
+use crate::{
+    db_test,
+    support::{ADMIN_PASSWORD, DEMO_PASSWORD, TestApp},
+};
+
+/// The roles of docs/SECURITY.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Admin,
+    Finance,
+    Accountant,
+    Viewer,
+}
+
+use Role::{Accountant, Admin, Finance, Viewer};
+
+impl Role {
+    /// The role's name in the API (`users.role`, the OpenAPI scopes).
+    pub fn name(self) -> &'static str {
+        match self {
+            Admin => "admin",
+            Finance => "finance_officer",
+            Accountant => "unit_accountant",
+            Viewer => "viewer",
+        }
+    }
+}
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+pub enum Access {
+    /// Anyone, without logging in.
+    Public,
+    /// A logged-in user with one of these roles.
+    Only(&'static [Role]),
+}
+
+/// Whether a route belongs to one unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Not about one unit.
+    Ward,
+    /// About one unit (it names a unit, or an asset of one): an accountant of another unit
+    /// gets 404, as if it did not exist, whatever the role allows.
+    Unit,
+}
+
+/// One route and who may call it.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+    pub scope: Scope,
+}
+
+const fn rule(method: &'static str, path: &'static str, access: Access, scope: Scope) -> Rule {
+    Rule {
+        method,
+        path,
+        access,
+        scope,
+    }
+}
+
+use Access::{Only, Public};
+use Scope::{Unit, Ward};
+
+const EVERYONE: Access = Only(&[Admin, Finance, Accountant, Viewer]);
+/// Readers of the ward's progress: not the units' accountants.
+const WARD_READERS: Access = Only(&[Admin, Finance, Viewer]);
+/// Those who run the campaign: the admin and the finance office.
+const OFFICE: Access = Only(&[Admin, Finance]);
+/// Those who enter a unit's assets.
+const ENTRY: Access = Only(&[Admin, Accountant]);
+const ADMIN_ONLY: Access = Only(&[Admin]);
+
+/// Every operation of the API, and who may call it (docs/SECURITY.md, "Roles").
+pub const API: &[Rule] = &[
+    rule("GET", "/health", Public, Ward),
+    rule("POST", "/api/v1/auth/login", Public, Ward),
+    // Own account.
+    rule("POST", "/api/v1/auth/logout", EVERYONE, Ward),
+    rule("GET", "/api/v1/me", EVERYONE, Ward),
+    rule("POST", "/api/v1/me/password", EVERYONE, Ward),
+    // Catalogue.
+    rule("GET", "/api/v1/asset-types", EVERYONE, Ward),
+    rule("GET", "/api/v1/forms", EVERYONE, Ward),
+    rule("GET", "/api/v1/forms/{form_code}", EVERYONE, Ward),
+    // Units: everyone reads (an accountant only their own), the admin changes.
+    rule("GET", "/api/v1/units", EVERYONE, Ward),
+    rule("POST", "/api/v1/units", ADMIN_ONLY, Ward),
+    rule("GET", "/api/v1/units/{unit_id}", EVERYONE, Unit),
+    rule("PATCH", "/api/v1/units/{unit_id}", ADMIN_ONLY, Unit),
+    rule("DELETE", "/api/v1/units/{unit_id}", ADMIN_ONLY, Unit),
+    // Campaigns: everyone reads, the office creates and changes.
+    rule("GET", "/api/v1/campaigns", EVERYONE, Ward),
+    rule("POST", "/api/v1/campaigns", OFFICE, Ward),
+    rule("GET", "/api/v1/campaigns/{campaign_id}", EVERYONE, Ward),
+    rule("PATCH", "/api/v1/campaigns/{campaign_id}", OFFICE, Ward),
+    // Registrations: the viewer reads but never registers.
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/registrations",
+        EVERYONE,
+        Ward,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/registration",
+        EVERYONE,
+        Unit,
+    ),
+    rule(
+        "PUT",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/registration",
+        Only(&[Admin, Finance, Accountant]),
+        Unit,
+    ),
+    // Assets: the admin and the unit's accountant write; everyone reads.
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/assets",
+        EVERYONE,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/assets",
+        ENTRY,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/imports",
+        ENTRY,
+        Unit,
+    ),
+    rule("GET", "/api/v1/assets/{asset_id}", EVERYONE, Unit),
+    rule("PATCH", "/api/v1/assets/{asset_id}", ENTRY, Unit),
+    rule("DELETE", "/api/v1/assets/{asset_id}", ENTRY, Unit),
+    rule("GET", "/api/v1/assets/{asset_id}/history", EVERYONE, Unit),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/totals",
+        EVERYONE,
+        Unit,
+    ),
+    // Reports: the accountant submits, the office returns, accepts and extends.
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports",
+        EVERYONE,
+        Unit,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}",
+        EVERYONE,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/submit",
+        ENTRY,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/return",
+        OFFICE,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/accept",
+        OFFICE,
+        Unit,
+    ),
+    rule(
+        "POST",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/extension",
+        OFFICE,
+        Unit,
+    ),
+    // A unit's forms.
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/forms/{form_code}",
+        EVERYONE,
+        Unit,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/units/{unit_id}/forms/{form_code}/flat.xlsx",
+        EVERYONE,
+        Unit,
+    ),
+    // The ward's progress: not for the units' accountants.
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/progress",
+        WARD_READERS,
+        Ward,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/progress/summary",
+        WARD_READERS,
+        Ward,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/progress.xlsx",
+        WARD_READERS,
+        Ward,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/forms/{form_code}/summary.xlsx",
+        WARD_READERS,
+        Ward,
+    ),
+    rule(
+        "GET",
+        "/api/v1/campaigns/{campaign_id}/reminders",
+        OFFICE,
+        Ward,
+    ),
+    // Accounts: the admin alone.
+    rule("GET", "/api/v1/users", ADMIN_ONLY, Ward),
+    rule("POST", "/api/v1/users", ADMIN_ONLY, Ward),
+    rule("GET", "/api/v1/users/{user_id}", ADMIN_ONLY, Ward),
+    rule("PATCH", "/api/v1/users/{user_id}", ADMIN_ONLY, Ward),
+    rule("POST", "/api/v1/users/{user_id}/password", ADMIN_ONLY, Ward),
+];
+
+/// What the table says, as "METHOD path" → `None` (public) or the role names.
+fn table(rules: &[Rule]) -> BTreeMap<String, Option<BTreeSet<&'static str>>> {
+    let mut out = BTreeMap::new();
+    for r in rules {
+        let who = match r.access {
+            Public => None,
+            Only(roles) => Some(roles.iter().map(|r| r.name()).collect()),
+        };
+        let key = format!("{} {}", r.method, r.path);
+        assert!(
+            out.insert(key.clone(), who).is_none(),
+            "{key} is twice in the table"
+        );
+    }
+    out
+}
+
+/// What the OpenAPI annotations say, in the same shape.
+fn annotations() -> BTreeMap<String, Option<BTreeSet<String>>> {
+    let doc = serde_json::to_value(kiemke::api::openapi()).expect("openapi");
+    let mut out = BTreeMap::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("operations") {
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} declares no security"));
+            let public = security
+                .iter()
+                .any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+            let roles: BTreeSet<String> = security
+                .iter()
+                .filter_map(|s| s["bearer"].as_array())
+                .flatten()
+                .filter_map(|r| r.as_str().map(String::from))
+                .collect();
+            out.insert(
+                format!("{} {path}", method.to_uppercase()),
+                if public { None } else { Some(roles) },
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn the_openapi_annotations_grant_exactly_the_roles_of_the_permission_table() {
+    let expected = table(API);
+    let declared = annotations();
+    let mut wrong = Vec::new();
+    for (op, roles) in &declared {
+        match expected.get(op) {
+            None => wrong.push(format!(
+                "{op}: not in the permission table (tests/api/permissions.rs): add who may call it"
+            )),
+            Some(want) => {
+                let want: Option<BTreeSet<String>> = want
+                    .as_ref()
+                    .map(|s| s.iter().map(|r| r.to_string()).collect());
+                if &want != roles {
+                    wrong.push(format!(
+                        "{op}: the annotation grants {roles:?}, the table {want:?}"
+                    ));
+                }
+            }
+        }
+    }
+    for op in expected.keys() {
+        if !declared.contains_key(op) {
+            wrong.push(format!(
+                "{op}: in the table but not an operation of the API"
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// The callers of the walk: each role, and an accountant of another unit.
+const CALLERS: [(&str, &str, Role); 5] = [
+    ("admin", ADMIN_PASSWORD, Admin),
+    ("taichinh", DEMO_PASSWORD, Finance),
+    ("ketoan.mn.tamthanh", DEMO_PASSWORD, Accountant),
+    ("chutich", DEMO_PASSWORD, Viewer),
+    ("ketoan.mn.hoahong", DEMO_PASSWORD, Accountant),
+];
+
+/// Code of the unit of `ketoan.mn.tamthanh` (the other accountant keeps another unit).
+const OWN_UNIT: &str = "1109306";
+
+/// Calls every route of `rules` as every caller and anonymously; returns the calls made.
+async fn walk(app: &TestApp, rules: &[Rule]) -> usize {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let list = |path: String| {
+        let app = app.clone();
+        let admin = admin.clone();
+        async move {
+            app.call("GET", &path)
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .json()["items"]
+                .as_array()
+                .expect("items")
+                .clone()
+        }
+    };
+    let id = |items: &[Value], key: &str, value: &str| {
+        items
+            .iter()
+            .find(|i| i[key] == value)
+            .and_then(|i| i["id"].as_i64())
+            .unwrap_or_else(|| panic!("no {key} = {value}"))
+    };
+    let own = id(
+        &list("/api/v1/units?per_page=100".into()).await,
+        "code",
+        OWN_UNIT,
+    );
+    let viewer = id(
+        &list("/api/v1/users?per_page=100".into()).await,
+        "username",
+        "chutich",
+    );
+    let asset = list(format!("/api/v1/campaigns/{campaign}/units/{own}/assets")).await[0]["id"]
+        .as_i64()
+        .expect("an asset of the unit");
+    let concrete = |path: &str| {
+        path.replace("{campaign_id}", &campaign.to_string())
+            .replace("{unit_id}", &own.to_string())
+            .replace("{user_id}", &viewer.to_string())
+            .replace("{asset_id}", &asset.to_string())
+            .replace("{asset_type}", "01")
+            .replace("{form_code}", "01a")
+    };
+    let mut calls = 0;
+    for r in rules {
+        let path = concrete(r.path);
+        for (i, (username, password, role)) in CALLERS.into_iter().enumerate() {
+            let foreign = i == CALLERS.len() - 1;
+            // A fresh token for each call: logout and password changes end sessions.
+            let token = app.login(username, password).await;
+            // A stale If-Match and an empty body keep allowed writes from changing the
+            // fixtures: the answer is then a 4xx of the operation itself, never 401 or 403.
+            let mut call = app
+                .call(r.method, &path)
+                .token(&token)
+                .header("if-match", "\"999\"");
+            if ["POST", "PUT", "PATCH"].contains(&r.method) {
+                call = call.json(&json!({}));
+            }
+            let res = call.send().await;
+            let status = res.status.as_u16();
+            let body = String::from_utf8_lossy(&res.body);
+            let who = if foreign {
+                "an accountant of another unit".to_string()
+            } else {
+                role.name().to_string()
+            };
+            let allowed = match r.access {
+                Public => true,
+                Only(roles) => roles.contains(&role),
+            };
+            if foreign && r.scope == Unit {
+                assert_eq!(
+                    status, 404,
+                    "{} {} as {who}: another unit's data must not be revealed: {body}",
+                    r.method, r.path
+                );
+            } else if allowed {
+                assert!(
+                    ![401, 403].contains(&status) && status < 500,
+                    "{} {} as {who}: the table allows it, the service answered {status}: {body}",
+                    r.method,
+                    r.path
+                );
+            } else {
+                assert_eq!(
+                    status, 403,
+                    "{} {} as {who}: the table refuses it: {body}",
+                    r.method, r.path
+                );
+            }
+            calls += 1;
+        }
+        let mut anonymous = app.call(r.method, &path);
+        if ["POST", "PUT", "PATCH"].contains(&r.method) {
+            anonymous = anonymous.json(&json!({}));
+        }
+        let status = anonymous.send().await.status.as_u16();
+        match r.access {
+            Public => assert!(
+                ![401, 403].contains(&status) && status < 500,
+                "{} {} is public, yet anonymous got {status}",
+                r.method,
+                r.path
+            ),
+            Only(_) => assert_eq!(status, 401, "{} {} anonymous", r.method, r.path),
+        }
+        calls += 1;
+    }
+    calls
+}
+
+db_test!(
+    the_running_service_grants_exactly_the_roles_of_the_permission_table,
+    |app| {
+        let calls = walk(&app, API).await;
+        assert_eq!(calls, API.len() * (CALLERS.len() + 1));
+    }
+);
