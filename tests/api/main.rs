@@ -12,6 +12,7 @@ mod foundation;
 mod generate;
 mod http;
 mod invariants;
+mod login;
 mod props;
 mod reliability;
 mod reports;
