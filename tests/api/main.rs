@@ -17,3 +17,4 @@ mod props;
 mod reliability;
 mod reports;
 mod spreadsheets;
+mod tls;
