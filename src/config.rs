@@ -207,8 +207,8 @@ pub struct Settings {
     pub argon2_memory_kib: u32,
     /// Reverse proxies whose `X-Forwarded-For` gives the client's address (comma separated
     /// addresses or networks, e.g. `127.0.0.1,10.0.0.0/8`); none by default.
-    #[arg(long, env = "KIEMKE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = crate::auth::client::Network::parse)]
-    pub trusted_proxies: Vec<crate::auth::client::Network>,
+    #[arg(long, env = "KIEMKE_TRUSTED_PROXIES", default_value = "", value_parser = crate::auth::client::TrustedProxies::parse)]
+    pub trusted_proxies: crate::auth::client::TrustedProxies,
 }
 
 impl Default for Settings {
@@ -221,7 +221,7 @@ impl Default for Settings {
             token_hours: 12,
             cors_origins: vec![],
             argon2_memory_kib: 19456,
-            trusted_proxies: vec![],
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -41,7 +41,7 @@ impl FromRequestParts<AppState> for ClientAddr {
             .filter_map(|v| v.to_str().ok())
             .collect();
         Ok(ClientAddr(
-            client::client_address(peer, &forwarded, &state.settings.trusted_proxies).to_string(),
+            client::client_address(peer, &forwarded, &state.settings.trusted_proxies.0).to_string(),
         ))
     }
 }

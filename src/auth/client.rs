@@ -58,12 +58,25 @@ impl Network {
     }
 }
 
-/// Parses a comma-separated list of trusted proxies.
+/// Parses a list of trusted proxies.
 pub fn parse_networks(list: &[String]) -> Result<Vec<Network>, String> {
     list.iter()
         .filter(|s| !s.trim().is_empty())
         .map(|s| Network::parse(s))
         .collect()
+}
+
+/// The trusted proxies (`KIEMKE_TRUSTED_PROXIES`): comma-separated addresses or networks;
+/// empty for none.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(pub Vec<Network>);
+
+impl TrustedProxies {
+    /// Parses `10.0.0.1, 10.1.0.0/16`; an empty text is an empty list.
+    pub fn parse(s: &str) -> Result<TrustedProxies, String> {
+        let items: Vec<String> = s.split(',').map(str::to_string).collect();
+        parse_networks(&items).map(TrustedProxies)
+    }
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -141,6 +154,16 @@ mod tests {
             client_address(ip("fd00::1"), &["2001:db8::5"], &trusted),
             ip("2001:db8::5")
         );
+    }
+
+    #[test]
+    fn an_empty_setting_trusts_no_proxy() {
+        assert_eq!(TrustedProxies::parse(""), Ok(TrustedProxies(vec![])));
+        assert_eq!(
+            TrustedProxies::parse(" 10.0.0.1 , fd00::/8").map(|t| t.0.len()),
+            Ok(2)
+        );
+        assert!(TrustedProxies::parse("10.0.0.1,nope").is_err());
     }
 
     #[test]

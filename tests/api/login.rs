@@ -18,7 +18,7 @@ use http_body_util::BodyExt;
 use kiemke::{
     api,
     auth::{
-        client::Network,
+        client::TrustedProxies,
         throttle::{ADDRESS_LIMIT, LoginLimiter, PAIR_LIMIT},
     },
     build_state,
@@ -40,10 +40,7 @@ use crate::{
 /// given trusted proxies.
 fn router_with(app: &TestApp, slots: usize, trusted: &[&str]) -> axum::Router {
     let mut settings = (*app.state.settings).clone();
-    settings.trusted_proxies = trusted
-        .iter()
-        .map(|t| Network::parse(t).expect("network"))
-        .collect();
+    settings.trusted_proxies = TrustedProxies::parse(&trusted.join(",")).expect("trusted proxies");
     let state = AppState {
         limiter: Arc::new(LoginLimiter::new(slots)),
         settings: Arc::new(settings),
