@@ -151,7 +151,7 @@ pub async fn begin_attempt(
     address: &str,
 ) -> Result<Attempt, LoginError> {
     let now = state.clock.now();
-    match state.limiter.begin(name, address, now) {
+    match state.limiter.begin_waiting(name, address, now).await {
         Ok(a) => Ok(a),
         Err(Refusal::Locked { .. })
             if match state.limiter.unlock_check_due(name, now) {
@@ -162,7 +162,8 @@ pub async fn begin_attempt(
             state.limiter.unlock(name);
             state
                 .limiter
-                .begin(name, address, now)
+                .begin_waiting(name, address, now)
+                .await
                 .map_err(LoginError::Refused)
         }
         Err(r) => Err(LoginError::Refused(r)),

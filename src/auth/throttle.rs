@@ -17,12 +17,17 @@
 //!
 //! The password check itself (argon2, ~20 MiB and tens of milliseconds of CPU each) runs on
 //! tokio's blocking threads, at most [`LoginLimiter::slots`] at a time; when every slot is
-//! busy the attempt is answered 503 with `Retry-After` at once, without being counted.
+//! busy, up to [`QUEUE_PER_SLOT`] attempts per slot wait for one (at most [`SLOT_WAIT_MS`] ms,
+//! asleep, holding no thread), and any other is answered 503 with `Retry-After` at once,
+//! without being counted.
 
 use std::{
     collections::HashMap,
     net::IpAddr,
-    sync::{Arc, Mutex, MutexGuard},
+    sync::{
+        Arc, Mutex, MutexGuard,
+        atomic::{AtomicUsize, Ordering as AtomicOrdering},
+    },
 };
 
 use chrono::{DateTime, Duration, Utc};
@@ -40,6 +45,10 @@ pub const NAME_SWARM: u32 = 50;
 pub const MAX_DELAY_SECS: i64 = 15 * 60;
 /// How long failures are remembered, and how long a (name, address) or an address stays locked.
 pub const WINDOW_MINUTES: i64 = 15;
+/// Attempts that may wait for a password-check slot, per slot.
+pub const QUEUE_PER_SLOT: usize = 4;
+/// Longest wait for a password-check slot, in milliseconds.
+pub const SLOT_WAIT_MS: u64 = 2_000;
 /// Seconds between two looks for an operator's unlock of one name.
 pub const UNLOCK_CHECK_SECS: i64 = 5;
 /// Entries kept before expired ones are swept (bounds the memory an attacker can fill).
@@ -204,6 +213,24 @@ pub struct LoginLimiter {
     counts: Mutex<Counts>,
     slots: Arc<Semaphore>,
     size: usize,
+    waiting: AtomicUsize,
+}
+
+/// A place in the queue for a slot; left on drop, also when the request is cancelled.
+struct Waiting<'a>(&'a LoginLimiter);
+
+impl<'a> Waiting<'a> {
+    fn enter(l: &'a LoginLimiter) -> Option<Waiting<'a>> {
+        let before = l.waiting.fetch_add(1, AtomicOrdering::SeqCst);
+        let w = Waiting(l);
+        (before < l.size * QUEUE_PER_SLOT).then_some(w)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, AtomicOrdering::SeqCst);
+    }
 }
 
 impl Default for LoginLimiter {
@@ -228,6 +255,7 @@ impl LoginLimiter {
             counts: Mutex::new(Counts::default()),
             slots: Arc::new(Semaphore::new(slots)),
             size: slots,
+            waiting: AtomicUsize::new(0),
         }
     }
 
@@ -253,6 +281,45 @@ impl LoginLimiter {
         let slot = Arc::clone(&self.slots)
             .try_acquire_owned()
             .map_err(|_| Refusal::Busy { retry_after: 1 })?;
+        self.count(name, address, now, slot)
+    }
+
+    /// Like [`LoginLimiter::begin`], but when every slot is busy, waits up to
+    /// [`SLOT_WAIT_MS`] ms for one, as long as fewer than [`QUEUE_PER_SLOT`] attempts per slot
+    /// already wait; otherwise refuses at once. A rush of honest logins then keeps the slots
+    /// busy instead of bouncing off them, and a flood still gets 503 at once.
+    pub async fn begin_waiting(
+        self: &Arc<Self>,
+        name: &str,
+        address: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Attempt, Refusal> {
+        let slot = match Arc::clone(&self.slots).try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                let queue = Waiting::enter(self).ok_or(Refusal::Busy { retry_after: 1 })?;
+                let slot = tokio::time::timeout(
+                    std::time::Duration::from_millis(SLOT_WAIT_MS),
+                    Arc::clone(&self.slots).acquire_owned(),
+                )
+                .await;
+                drop(queue);
+                match slot {
+                    Ok(Ok(slot)) => slot,
+                    _ => return Err(Refusal::Busy { retry_after: 1 }),
+                }
+            }
+        };
+        self.count(name, address, now, slot)
+    }
+
+    fn count(
+        self: &Arc<Self>,
+        name: &str,
+        address: &str,
+        now: DateTime<Utc>,
+        slot: OwnedSemaphorePermit,
+    ) -> Result<Attempt, Refusal> {
         let name = name.trim().to_lowercase();
         let address = address_key(address);
         let mut c = self.counts();
@@ -401,6 +468,35 @@ mod tests {
         );
         first.failed(t0());
         l.begin("b", "198.51.100.2", t0()).expect("slot free again");
+    }
+
+    #[tokio::test]
+    async fn a_few_attempts_wait_for_a_busy_slot_and_the_rest_are_refused_at_once() {
+        let l = Arc::new(LoginLimiter::new(1));
+        let first = l.begin("a", "198.51.100.1", t0()).expect("slot");
+        let waiters: Vec<_> = (0..QUEUE_PER_SLOT + 3)
+            .map(|i| {
+                let l = Arc::clone(&l);
+                tokio::spawn(async move {
+                    l.begin_waiting(&format!("u{i}"), "198.51.100.2", t0())
+                        .await
+                        .map(|a| a.succeeded())
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        first.succeeded();
+        let mut got = 0;
+        let mut busy = 0;
+        for w in waiters {
+            match w.await.expect("task") {
+                Ok(()) => got += 1,
+                Err(Refusal::Busy { .. }) => busy += 1,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!((got, busy), (QUEUE_PER_SLOT, 3));
+        assert_eq!(l.waiting.load(AtomicOrdering::SeqCst), 0);
     }
 
     #[test]
