@@ -559,3 +559,44 @@ async fn a_connection_that_sends_its_headers_too_slowly_is_closed() {
     server.kill();
     drop_database(resource).await;
 }
+
+/// The real binary holds at most `--max-connections` connections: the next one is not served
+/// until one of them closes.
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_until_one_closes() {
+    let Some((url, resource)) = create_database(Backend::Sqlite).await else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("kiemke-conncap-{}", std::process::id()));
+    let mut server = Server::start(
+        &url,
+        &["--max-connections", "2", "--header-timeout-secs", "60"],
+        &dir,
+    )
+    .await;
+    // Two idle connections take both places (the health checks of `start` have closed).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let idle1 = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    let _idle2 = tokio::net::TcpStream::connect(server.addr)
+        .await
+        .expect("connect");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let addr = server.addr;
+    let third = tokio::spawn(async move { send(addr, "GET", "/health", None, None).await });
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !third.is_finished(),
+        "a third connection was served beyond the cap of 2"
+    );
+    drop(idle1);
+    let res = tokio::time::timeout(Duration::from_secs(10), third)
+        .await
+        .expect("served once a place is free")
+        .expect("task")
+        .expect("health");
+    assert_eq!(res.status, 200);
+    server.kill();
+    drop_database(resource).await;
+}
