@@ -2,7 +2,7 @@
 //! Every write records its event in the same transaction as the change.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 
 use crate::{auth::Actor, entities::audit_event, error::AppResult};
@@ -147,23 +147,40 @@ pub async fn record_login_failure(
 /// Action of an operator's unlock (`kiemke unlock`, `kiemke reset-password`).
 pub const UNLOCK: &str = "unlock";
 
-/// Whether an operator unlocked `username` at or after `since` (see [`UNLOCK`]). The running
-/// service reads this when a name is held back, so that the command line, a separate process,
-/// reaches the service's in-memory throttle through the database.
-pub async fn unlocked_since(
+/// Audit events looked at by the first look for unlocks after a start.
+const UNLOCK_LOOKBACK: i64 = 10_000;
+
+/// The user names operators unlocked (see [`UNLOCK`]) in the events after id `after` (the
+/// last [`UNLOCK_LOOKBACK`] events when `None`), and the highest event id looked at.
+///
+/// The running service calls this when it refuses an attempt (at most every few seconds), so
+/// that `kiemke unlock`, another process, reaches its in-memory throttle through the database.
+/// Both queries walk the primary key from `after` on: their cost is the number of events
+/// written since the last look, whatever the size of the trail.
+pub async fn unlocks_after(
     db: &impl ConnectionTrait,
-    username: &str,
-    since: DateTime<Utc>,
-) -> AppResult<bool> {
-    let name = username.trim().to_lowercase();
-    Ok(audit_event::Entity::find()
-        .filter(audit_event::Column::Action.eq(UNLOCK))
-        .filter(audit_event::Column::Entity.eq("user"))
-        .filter(audit_event::Column::Detail.eq(format!("user {name}")))
-        .filter(audit_event::Column::At.gte(since))
+    after: Option<i64>,
+) -> AppResult<(i64, Vec<String>)> {
+    let last = audit_event::Entity::find()
+        .select_only()
+        .column_as(audit_event::Column::Id.max(), "max_id")
+        .into_tuple::<Option<i64>>()
         .one(db)
         .await?
-        .is_some())
+        .flatten()
+        .unwrap_or(0);
+    let from = after.unwrap_or(last - UNLOCK_LOOKBACK);
+    let names = audit_event::Entity::find()
+        .filter(audit_event::Column::Id.gt(from))
+        .filter(audit_event::Column::Id.lte(last))
+        .filter(audit_event::Column::Action.eq(UNLOCK))
+        .filter(audit_event::Column::Entity.eq("user"))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.detail?.strip_prefix("user ").map(str::to_string))
+        .collect();
+    Ok((last, names))
 }
 
 /// Records an operator's unlock of `username` (user id `user_id`), done by `actor` at `at`.

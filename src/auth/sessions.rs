@@ -143,8 +143,9 @@ fn bad_credentials() -> AppError {
 }
 
 /// Counts an attempt of `name` from `address` before any password is checked (see
-/// [`super::throttle`]). When the name is held back, an operator's `kiemke unlock` recorded
-/// in the audit trail since then lifts the hold first.
+/// [`super::throttle`]). When the attempt is refused, operators' unlocks recorded in the audit
+/// trail since the last look (`kiemke unlock`, at most one look every few seconds) are applied
+/// first, and the attempt is tried again if its name was among them.
 pub async fn begin_attempt(
     state: &AppState,
     name: &str,
@@ -153,18 +154,25 @@ pub async fn begin_attempt(
     let now = state.clock.now();
     match state.limiter.begin_waiting(name, address, now).await {
         Ok(a) => Ok(a),
-        Err(Refusal::Locked { .. })
-            if match state.limiter.unlock_check_due(name, now) {
-                Some(since) => audit::unlocked_since(&state.db, name, since).await?,
-                None => false,
-            } =>
-        {
-            state.limiter.unlock(name);
-            state
-                .limiter
-                .begin_waiting(name, address, now)
-                .await
-                .map_err(LoginError::Refused)
+        Err(Refusal::Locked { retry_after }) => {
+            let Some(after) = state.limiter.unlock_poll_due(now) else {
+                return Err(LoginError::Refused(Refusal::Locked { retry_after }));
+            };
+            let (last, names) = audit::unlocks_after(&state.db, after).await?;
+            state.limiter.unlock_polled(last);
+            for n in &names {
+                state.limiter.unlock(n);
+            }
+            let wanted = name.trim().to_lowercase();
+            if names.contains(&wanted) {
+                state
+                    .limiter
+                    .begin_waiting(name, address, now)
+                    .await
+                    .map_err(LoginError::Refused)
+            } else {
+                Err(LoginError::Refused(Refusal::Locked { retry_after }))
+            }
         }
         Err(r) => Err(LoginError::Refused(r)),
     }

@@ -49,7 +49,7 @@ pub const WINDOW_MINUTES: i64 = 15;
 pub const QUEUE_PER_SLOT: usize = 4;
 /// Longest wait for a password-check slot, in milliseconds.
 pub const SLOT_WAIT_MS: u64 = 2_000;
-/// Seconds between two looks for an operator's unlock of one name.
+/// Seconds between two looks for operators' unlocks in the audit trail.
 pub const UNLOCK_CHECK_SECS: i64 = 5;
 /// Entries kept before expired ones are swept (bounds the memory an attacker can fill).
 const SWEEP_AT: usize = 100_000;
@@ -99,7 +99,8 @@ struct Counts {
     pairs: HashMap<(String, String), Count>,
     addresses: HashMap<String, Count>,
     names: HashMap<String, Count>,
-    unlock_checks: HashMap<String, DateTime<Utc>>,
+    unlock_polled_at: Option<DateTime<Utc>>,
+    unlock_seen_id: Option<i64>,
 }
 
 fn bump<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Count>, key: K, now: DateTime<Utc>) -> u32 {
@@ -365,35 +366,25 @@ impl LoginLimiter {
         })
     }
 
-    /// When `name` is held back (a pair with failures, or a running delay), the start of the
-    /// hold, so that the caller can look for an operator's unlock recorded since then; at most
-    /// once every [`UNLOCK_CHECK_SECS`] seconds per name, so refused attempts cannot turn into
-    /// a flood of database queries.
-    pub fn unlock_check_due(&self, name: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let name = name.trim().to_lowercase();
+    /// Whether it is time to look for operators' unlocks in the database: at most once every
+    /// [`UNLOCK_CHECK_SECS`] seconds for the whole service, so that refused attempts cannot
+    /// turn into a flood of queries. `Some(last)`: look at the events after id `last` (`None`:
+    /// never looked yet).
+    pub fn unlock_poll_due(&self, now: DateTime<Utc>) -> Option<Option<i64>> {
         let mut c = self.counts();
-        if let Some(last) = c.unlock_checks.get(&name)
-            && now < *last + Duration::seconds(UNLOCK_CHECK_SECS)
+        if let Some(at) = c.unlock_polled_at
+            && now < at + Duration::seconds(UNLOCK_CHECK_SECS)
         {
             return None;
         }
-        if c.unlock_checks.len() > SWEEP_AT {
-            c.unlock_checks
-                .retain(|_, t| now < *t + Duration::seconds(UNLOCK_CHECK_SECS));
-        }
-        c.unlock_checks.insert(name.clone(), now);
-        let from_pairs = c
-            .pairs
-            .iter()
-            .filter(|((n, _), v)| *n == name && v.live(now))
-            .map(|(_, v)| v.first)
-            .min();
-        let from_name = c
-            .names
-            .get(&name)
-            .filter(|v| v.live(now) && v.n >= NAME_FREE)
-            .map(|v| v.first);
-        from_pairs.into_iter().chain(from_name).min()
+        c.unlock_polled_at = Some(now);
+        Some(c.unlock_seen_id)
+    }
+
+    /// Remembers the last audit event id looked at for unlocks.
+    pub fn unlock_polled(&self, last_id: i64) {
+        let mut c = self.counts();
+        c.unlock_seen_id = Some(c.unlock_seen_id.map_or(last_id, |s| s.max(last_id)));
     }
 
     /// Forgets every failure of `name` (operator unlock, password reset). Address counts stay.
