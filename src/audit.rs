@@ -2,7 +2,7 @@
 //! Every write records its event in the same transaction as the change.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 use serde::Serialize;
 
 use crate::{auth::Actor, entities::audit_event, error::AppResult};
@@ -84,6 +84,122 @@ pub async fn record_login(
             entity: "session",
             entity_id: user_id,
             detail: (!address.is_empty()).then(|| format!("address {address}")),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Records a failed login (or a wrong current password) of `username` from `address`.
+///
+/// Failures are aggregated: the first failure of a (name, address) in a throttling window
+/// writes a `login_failed` row whose `at` is the window's start; the next ones only update
+/// that row's `after` to `{"failures": n, "last_at": …}`. A flood of wrong passwords therefore
+/// writes one row per name and address per window, not one per attempt.
+pub async fn record_login_failure(
+    db: &impl ConnectionTrait,
+    at: DateTime<Utc>,
+    username: &str,
+    address: &str,
+    failures: u32,
+    window_start: DateTime<Utc>,
+) -> AppResult<()> {
+    let name: String = username.chars().take(100).collect();
+    let detail = format!("address {address}");
+    let after = serde_json::json!({"failures": failures, "last_at": at});
+    if failures > 1 {
+        let updated = audit_event::Entity::update_many()
+            .col_expr(
+                audit_event::Column::After,
+                sea_orm::sea_query::Expr::value(after.clone()),
+            )
+            .filter(audit_event::Column::Action.eq("login_failed"))
+            .filter(audit_event::Column::Entity.eq("session"))
+            .filter(audit_event::Column::ActorName.eq(name.clone()))
+            .filter(audit_event::Column::Detail.eq(detail.clone()))
+            .filter(audit_event::Column::At.gte(window_start - chrono::Duration::seconds(1)))
+            .exec(db)
+            .await?;
+        if updated.rows_affected > 0 {
+            return Ok(());
+        }
+    }
+    let actor = Actor {
+        user_id: 0,
+        username: name,
+        ..Actor::system()
+    };
+    record(
+        db,
+        &actor,
+        window_start,
+        Event {
+            action: "login_failed",
+            entity: "session",
+            after: Some(after),
+            detail: Some(detail),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Action of an operator's unlock (`kiemke unlock`, `kiemke reset-password`).
+pub const UNLOCK: &str = "unlock";
+
+/// Audit events looked at by the first look for unlocks after a start.
+const UNLOCK_LOOKBACK: i64 = 10_000;
+
+/// The user names operators unlocked (see [`UNLOCK`]) in the events after id `after` (the
+/// last [`UNLOCK_LOOKBACK`] events when `None`), and the highest event id looked at.
+///
+/// The running service calls this when it refuses an attempt (at most every few seconds), so
+/// that `kiemke unlock`, another process, reaches its in-memory throttle through the database.
+/// Both queries walk the primary key from `after` on: their cost is the number of events
+/// written since the last look, whatever the size of the trail.
+pub async fn unlocks_after(
+    db: &impl ConnectionTrait,
+    after: Option<i64>,
+) -> AppResult<(i64, Vec<String>)> {
+    let last = audit_event::Entity::find()
+        .select_only()
+        .column_as(audit_event::Column::Id.max(), "max_id")
+        .into_tuple::<Option<i64>>()
+        .one(db)
+        .await?
+        .flatten()
+        .unwrap_or(0);
+    let from = after.unwrap_or(last - UNLOCK_LOOKBACK);
+    let names = audit_event::Entity::find()
+        .filter(audit_event::Column::Id.gt(from))
+        .filter(audit_event::Column::Id.lte(last))
+        .filter(audit_event::Column::Action.eq(UNLOCK))
+        .filter(audit_event::Column::Entity.eq("user"))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|e| e.detail?.strip_prefix("user ").map(str::to_string))
+        .collect();
+    Ok((last, names))
+}
+
+/// Records an operator's unlock of `username` (user id `user_id`), done by `actor` at `at`.
+pub async fn record_unlock(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    at: DateTime<Utc>,
+    user_id: i64,
+    username: &str,
+) -> AppResult<()> {
+    record(
+        db,
+        actor,
+        at,
+        Event {
+            action: UNLOCK,
+            entity: "user",
+            entity_id: Some(user_id),
+            detail: Some(format!("user {}", username.trim().to_lowercase())),
             ..Default::default()
         },
     )

@@ -51,6 +51,34 @@ pub enum Command {
     Import(ImportArgs),
     /// Fill the database with a deterministic national-scale dataset (for benchmarks).
     Generate(crate::generate::GenerateArgs),
+    /// Lift the login throttle's hold on a user name, also in a running service (see docs/SECURITY.md).
+    Unlock(UnlockArgs),
+    /// Set a user's password (generated and printed once unless KIEMKE_NEW_PASSWORD is set);
+    /// ends the user's sessions and unlocks the name.
+    ResetPassword(ResetPasswordArgs),
+}
+
+/// Options of `kiemke unlock`.
+#[derive(Debug, Args, Clone)]
+pub struct UnlockArgs {
+    /// The user name.
+    pub user: String,
+}
+
+/// Options of `kiemke reset-password`.
+#[derive(Debug, Args, Clone)]
+pub struct ResetPasswordArgs {
+    /// The user name.
+    pub user: String,
+    /// The new password (from the environment, so that it does not show in the process list);
+    /// generated when absent.
+    #[arg(
+        long = "password-from-env",
+        env = "KIEMKE_NEW_PASSWORD",
+        hide_env_values = true,
+        hide = true
+    )]
+    pub password: Option<String>,
 }
 
 /// Options of `kiemke export`.
@@ -127,6 +155,12 @@ pub struct ServeArgs {
     /// Password of the demo users (generated and printed when absent).
     #[arg(long, env = "KIEMKE_DEMO_PASSWORD", hide_env_values = true)]
     pub demo_password: Option<String>,
+    /// Seconds a connection may take to send a request's headers before it is closed.
+    #[arg(long, env = "KIEMKE_HEADER_TIMEOUT", default_value_t = 10)]
+    pub header_timeout_secs: u64,
+    /// Most client connections open at once; further ones wait in the listen queue.
+    #[arg(long, env = "KIEMKE_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
     #[command(flatten)]
     pub settings: Settings,
 }
@@ -175,6 +209,10 @@ pub struct Settings {
     #[arg(long, env = "KIEMKE_INSECURE_ARGON2_FOR_TESTS", hide = true,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub insecure_argon2_for_tests: bool,
+    /// Reverse proxies whose `X-Forwarded-For` gives the client's address (comma separated
+    /// addresses or networks, e.g. `127.0.0.1,10.0.0.0/8`); none by default.
+    #[arg(long, env = "KIEMKE_TRUSTED_PROXIES", default_value = "", value_parser = crate::auth::client::TrustedProxies::parse)]
+    pub trusted_proxies: crate::auth::client::TrustedProxies,
 }
 
 /// OWASP's minimum memory cost for argon2id (19 MiB): below it the service refuses to start,
@@ -192,6 +230,7 @@ impl Default for Settings {
             cors_origins: vec![],
             argon2_memory_kib: ARGON2_MIN_MEMORY_KIB,
             insecure_argon2_for_tests: false,
+            trusted_proxies: Default::default(),
         }
     }
 }

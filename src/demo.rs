@@ -185,7 +185,7 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
     }
     if let Some((vi, en)) = password
         .as_deref()
-        .and_then(crate::auth::password::weakness)
+        .and_then(|p| crate::auth::password::weakness(p, "taichinh"))
     {
         // Refuse before writing anything, so a bad password never leaves half a demo.
         return Err(AppError::field("KIEMKE_DEMO_PASSWORD", "weak", vi, en));

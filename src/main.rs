@@ -256,6 +256,34 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = open(&cli, Settings::default()).await?;
             kiemke::generate::run(&state, args).await.map_err(describe)
         }
+        Command::Unlock(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            users::unlock(&state, &kiemke::auth::Actor::system(), &args.user)
+                .await
+                .map_err(describe)?;
+            println!(
+                "unlocked \"{}\": a running service lifts its hold on the next login attempt",
+                args.user
+            );
+            Ok(())
+        }
+        Command::ResetPassword(args) => {
+            let state = open(&cli, Settings::default()).await?;
+            let generated = users::operator_reset(&state, &args.user, args.password.clone())
+                .await
+                .map_err(describe)?;
+            match generated {
+                Some(pw) => println!(
+                    "new password of \"{}\": {pw} (shown once; every session of the account ended)",
+                    args.user
+                ),
+                None => println!(
+                    "password of \"{}\" set; every session of the account ended",
+                    args.user
+                ),
+            }
+            Ok(())
+        }
         Command::Serve(args) => {
             let state = open(&cli, args.settings.clone()).await?;
             bootstrap(&state, args.settings.admin_password.clone()).await?;
@@ -270,13 +298,86 @@ async fn run(cli: Cli) -> Result<(), String> {
                 database = db::backend_name(&state.db),
                 "kiemke listening on http://{addr} (API docs: http://{addr}/docs)"
             );
-            let app = api::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown())
-                .await
-                .map_err(|e| e.to_string())
+            serve(
+                listener,
+                api::app(state),
+                std::time::Duration::from_secs(args.header_timeout_secs.max(1)),
+                args.max_connections.max(1),
+            )
+            .await
         }
     }
+}
+
+/// Serves HTTP/1.1 on `listener` until Ctrl-C or SIGTERM, then lets the requests in flight finish.
+///
+/// Unlike `axum::serve`, a connection must send its request headers within `header_timeout`
+/// (hyper's `header_read_timeout`, which needs a timer), so slow-header connections are closed
+/// early; and at most `max_connections` are open at once: the next ones are not accepted and
+/// wait in the kernel's listen queue.
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    header_timeout: std::time::Duration,
+    max_connections: usize,
+) -> Result<(), String> {
+    use hyper_util::{
+        rt::{TokioIo, TokioTimer},
+        service::TowerToHyperService,
+    };
+    use tower::ServiceExt;
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut stop = std::pin::pin!(shutdown());
+    loop {
+        let permit = tokio::select! {
+            p = Arc::clone(&slots).acquire_owned() => p.map_err(|e| e.to_string())?,
+            _ = &mut stop => break,
+        };
+        let (stream, peer) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, do not spin.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = &mut stop => break,
+        };
+        let service = app.clone().map_request(
+            move |mut req: axum::extract::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                req.map(axum::body::Body::new)
+            },
+        );
+        let mut stop_rx = stop_rx.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout);
+            let conn = builder
+                .serve_connection(TokioIo::new(stream), TowerToHyperService::new(service))
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => return,
+                _ = stop_rx.wait_for(|s| *s) => conn.as_mut().graceful_shutdown(),
+            }
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every connection holds a slot until it is closed: taking them all waits for the last one.
+    let _ = slots
+        .acquire_many(u32::try_from(max_connections).unwrap_or(u32::MAX))
+        .await;
+    Ok(())
 }
 
 /// Resolves on Ctrl-C or SIGTERM; in-flight requests then finish before exit.

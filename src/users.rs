@@ -14,7 +14,10 @@ use validator::Validate;
 
 use crate::{
     audit::{self, Event},
-    auth::{Actor, Role, password, sessions},
+    auth::{
+        Actor, Role, password,
+        sessions::{self, LoginError},
+    },
     entities::{unit, user, user_unit},
     error::{AppError, AppResult},
     pagination::{Page, PageQuery, patch_field},
@@ -224,10 +227,10 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<UserView> {
 
 /// Creates a user (also used at bootstrap and by the demo loader).
 pub async fn create(state: &AppState, actor: &Actor, input: NewUser) -> AppResult<UserView> {
-    if let Some((vi, en)) = password::weakness(&input.password) {
+    if let Some((vi, en)) = password::weakness(&input.password, &input.username) {
         return Err(AppError::field("password", "weak", vi, en));
     }
-    let hash = password::hash(&input.password, state.settings.argon2_memory_kib)?;
+    let hash = password::hash_blocking(&input.password, state.settings.argon2_memory_kib).await?;
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let m = user::ActiveModel {
@@ -393,10 +396,15 @@ async fn set_password(
     new_password: &str,
     action: &str,
 ) -> AppResult<()> {
-    if let Some((vi, en)) = password::weakness(new_password) {
+    let username = user::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or_else(|| AppError::not_found("tài khoản", "User"))?
+        .username;
+    if let Some((vi, en)) = password::weakness(new_password, &username) {
         return Err(AppError::field("new_password", "weak", vi, en));
     }
-    let hash = password::hash(new_password, state.settings.argon2_memory_kib)?;
+    let hash = password::hash_blocking(new_password, state.settings.argon2_memory_kib).await?;
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let current = user::Entity::find_by_id(id)
@@ -425,23 +433,31 @@ async fn set_password(
 }
 
 /// Changes the caller's own password after checking the current one; every session ends.
+///
+/// The check of the current password goes through the login throttle (same counts as
+/// `POST /auth/login` for this name and `address`), so a stolen token is no password oracle.
 pub async fn change_own_password(
     state: &AppState,
     actor: &Actor,
     req: &PasswordChange,
-) -> AppResult<()> {
+    address: &str,
+) -> Result<(), LoginError> {
     let current = user::Entity::find_by_id(actor.user_id)
         .one(&state.db)
         .await?
         .ok_or_else(AppError::unauthorized)?;
-    if !password::verify(&req.current_password, &current.password_hash) {
+    let attempt = sessions::begin_attempt(state, &current.username, address).await?;
+    if !password::verify_blocking(&req.current_password, &current.password_hash).await? {
+        sessions::record_failure(state, attempt, &current.username, address).await?;
         return Err(AppError::field(
             "current_password",
             "wrong_password",
             "Mật khẩu hiện tại không đúng",
             "The current password is wrong",
-        ));
+        )
+        .into());
     }
+    attempt.succeeded();
     set_password(
         state,
         actor,
@@ -449,7 +465,8 @@ pub async fn change_own_password(
         &req.new_password,
         "password_change",
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Sets another user's password (admin); every session of that user ends.
@@ -462,6 +479,40 @@ pub async fn reset_password(
     set_password(state, actor, id, &req.new_password, "password_reset").await
 }
 
+async fn by_name(db: &impl ConnectionTrait, username: &str) -> AppResult<user::Model> {
+    user::Entity::find()
+        .filter(user::Column::Username.eq(username.trim().to_lowercase()))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("tài khoản", "User"))
+}
+
+/// Lifts the login throttle's hold on `username` (`kiemke unlock`): in this process at once,
+/// and in a running service through the audit event it records, which the service reads
+/// the next time the name is held back. Failures counted against an address stay.
+pub async fn unlock(state: &AppState, actor: &Actor, username: &str) -> AppResult<()> {
+    let u = by_name(&state.db, username).await?;
+    audit::record_unlock(&state.db, actor, state.clock.now(), u.id, &u.username).await?;
+    state.limiter.unlock(&u.username);
+    Ok(())
+}
+
+/// Sets the password of `username` (`kiemke reset-password`, for the operator): the given one,
+/// or a generated one that is returned. Ends every session of the account and unlocks the name like [`unlock`].
+pub async fn operator_reset(
+    state: &AppState,
+    username: &str,
+    new_password: Option<String>,
+) -> AppResult<Option<String>> {
+    let u = by_name(&state.db, username).await?;
+    let generated = new_password.is_none();
+    let pw = new_password.unwrap_or_else(password::generate);
+    let actor = Actor::system();
+    set_password(state, &actor, u.id, &pw, "password_reset").await?;
+    unlock(state, &actor, &u.username).await?;
+    Ok(generated.then_some(pw))
+}
+
 /// Creates the first admin when there is no user at all; returns the password when it was generated.
 pub async fn bootstrap_admin(
     state: &AppState,
@@ -470,7 +521,10 @@ pub async fn bootstrap_admin(
     if user::Entity::find().count(&state.db).await? > 0 {
         return Ok(None);
     }
-    if let Some((vi, en)) = password.as_deref().and_then(password::weakness) {
+    if let Some((vi, en)) = password
+        .as_deref()
+        .and_then(|p| password::weakness(p, "admin"))
+    {
         return Err(AppError::field("KIEMKE_ADMIN_PASSWORD", "weak", vi, en));
     }
     let generated = password.is_none();

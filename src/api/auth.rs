@@ -11,41 +11,53 @@ use axum::{
 use super::extract::ApiJson;
 use crate::{
     auth::{
-        Actor,
-        sessions::{self, LoginRequest, LoginResponse},
+        Actor, client,
+        sessions::{self, LoginError, LoginRequest, LoginResponse},
     },
     error::{AppError, AppResult, ProblemDoc},
     state::AppState,
     users::{self, PasswordChange, UserView},
 };
 
-/// The client's network address, when the server knows it.
+/// The client's network address: the TCP peer, or the client named in `X-Forwarded-For`
+/// when the peer is one of `KIEMKE_TRUSTED_PROXIES` (see [`crate::auth::client`]).
 pub struct ClientAddr(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+impl FromRequestParts<AppState> for ClientAddr {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Some(peer) = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip())
+        else {
+            return Ok(ClientAddr("local".into()));
+        };
+        let forwarded: Vec<&str> = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
         Ok(ClientAddr(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "local".into()),
+            client::client_address(peer, &forwarded, &state.settings.trusted_proxies.0).to_string(),
         ))
     }
 }
 
 /// Exchanges a user name and password for a bearer token. Unknown users and wrong
-/// passwords get the same 401; repeated failures lock the name and the address out for 15 minutes (429).
+/// passwords get the same 401. Failures are throttled per (name, address), per address and per name
+/// (429 with `Retry-After`); when every password-check slot is busy the answer is 503 with `Retry-After`.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginResponse), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
-              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc)))]
+              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc),
+              (status = 503, body = ProblemDoc)))]
 pub async fn login(
     State(state): State<AppState>,
     ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<LoginRequest>,
-) -> AppResult<Json<LoginResponse>> {
+) -> Result<Json<LoginResponse>, LoginError> {
     Ok(Json(sessions::login(&state, &req, &addr).await?))
 }
 
@@ -66,16 +78,19 @@ pub async fn me(State(state): State<AppState>, actor: Actor) -> AppResult<Json<U
     Ok(Json(users::get(&state.db, actor.user_id).await?))
 }
 
-/// Changes the caller's password; every session of the account ends, so log in again.
+/// Changes the caller's password; every session of the account ends, so log in again. A wrong
+/// current password counts as a failed login (same throttle: 429/503 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/me/password", tag = "auth", request_body = PasswordChange,
     security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
     responses((status = 204), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
-              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
+              (status = 415, body = ProblemDoc), (status = 422, body = ProblemDoc), (status = 429, body = ProblemDoc),
+              (status = 503, body = ProblemDoc)))]
 pub async fn change_password(
     State(state): State<AppState>,
     actor: Actor,
+    ClientAddr(addr): ClientAddr,
     ApiJson(req): ApiJson<PasswordChange>,
-) -> AppResult<StatusCode> {
-    users::change_own_password(&state, &actor, &req).await?;
+) -> Result<StatusCode, LoginError> {
+    users::change_own_password(&state, &actor, &req, &addr).await?;
     Ok(StatusCode::NO_CONTENT)
 }

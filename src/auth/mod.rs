@@ -4,9 +4,11 @@
 //! roles of its OpenAPI security requirement; [`policy`] enforces exactly that
 //! document for every request, and scopes unit accountants to their own units.
 
+pub mod client;
 pub mod password;
 pub mod policy;
 pub mod sessions;
+pub mod throttle;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

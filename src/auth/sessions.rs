@@ -1,8 +1,6 @@
 //! Logging in and out: bearer tokens that are random, stored only as a SHA-256
 //! hash, and expire; failed logins slow down per user and per address.
 
-use std::{collections::HashMap, sync::Mutex};
-
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use sea_orm::{
@@ -14,20 +12,18 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{Actor, Role, password};
+use axum::http::StatusCode;
+
+use super::{
+    Actor, Role, password,
+    throttle::{Attempt, Refusal},
+};
 use crate::{
     audit,
     entities::{session, user, user_unit},
     error::{AppError, AppResult},
     state::AppState,
 };
-
-/// Failures allowed within the window before a user or an address is locked out.
-const MAX_FAILURES: u32 = 5;
-/// Failures allowed per address (shared by everyone behind it, e.g. an office NAT).
-const MAX_FAILURES_PER_ADDRESS: u32 = 20;
-/// How long failures are remembered and a lockout lasts.
-const WINDOW_MINUTES: i64 = 15;
 
 /// `POST /auth/login` body.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -51,53 +47,90 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-/// Remembers recent failed logins per user name and per address.
-#[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, DateTime<Utc>)>>,
-}
-
-impl LoginLimiter {
-    fn locked(&self, key: &str, max: u32, now: DateTime<Utc>) -> Option<i64> {
-        let map = self.failures.lock().ok()?;
-        let (count, first) = map.get(key)?;
-        let until = *first + Duration::minutes(WINDOW_MINUTES);
-        (*count >= max && now < until).then(|| (until - now).num_seconds().max(1))
-    }
-
-    fn fail(&self, key: &str, now: DateTime<Utc>) {
-        if let Ok(mut map) = self.failures.lock() {
-            let entry = map.entry(key.to_string()).or_insert((0, now));
-            if now >= entry.1 + Duration::minutes(WINDOW_MINUTES) {
-                *entry = (0, now);
-            }
-            entry.0 += 1;
-            if map.len() > 100_000 {
-                map.retain(|_, (_, first)| now < *first + Duration::minutes(WINDOW_MINUTES));
-            }
-        }
-    }
-
-    fn clear(&self, key: &str) {
-        if let Ok(mut map) = self.failures.lock() {
-            map.remove(key);
-        }
-    }
-}
+pub use super::throttle::LoginLimiter;
 
 /// SHA-256 of a token, as stored.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-fn locked_out(seconds: i64) -> AppError {
-    let minutes = (seconds + 59) / 60;
-    AppError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "too-many-requests",
-        format!("Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {minutes} phút."),
-        format!("Too many failed logins; try again in {minutes} minute(s)."),
-    )
+/// A login (or a password check) that did not open a session.
+#[derive(Debug)]
+pub enum LoginError {
+    /// Not even tried: a limit is reached (429) or every password-check slot is busy (503).
+    Refused(Refusal),
+    /// Tried and failed (401, 422), or the database failed.
+    Failed(AppError),
+}
+
+impl From<AppError> for LoginError {
+    fn from(e: AppError) -> Self {
+        LoginError::Failed(e)
+    }
+}
+
+impl From<sea_orm::DbErr> for LoginError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        LoginError::Failed(e.into())
+    }
+}
+
+impl LoginError {
+    /// Seconds to wait before trying again, for `Retry-After`.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            LoginError::Refused(r) => Some(r.retry_after()),
+            LoginError::Failed(_) => None,
+        }
+    }
+
+    /// The problem to show.
+    pub fn into_app_error(self) -> AppError {
+        match self {
+            LoginError::Refused(Refusal::Locked { retry_after }) => {
+                let minutes = retry_after.div_ceil(60);
+                let (vi, en) = if retry_after < 60 {
+                    (
+                        format!(
+                            "Đăng nhập sai nhiều lần; vui lòng thử lại sau {retry_after} giây."
+                        ),
+                        format!("Too many failed logins; try again in {retry_after} second(s)."),
+                    )
+                } else {
+                    (
+                        format!(
+                            "Đăng nhập sai quá nhiều lần; vui lòng thử lại sau {minutes} phút."
+                        ),
+                        format!("Too many failed logins; try again in {minutes} minute(s)."),
+                    )
+                };
+                AppError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", vi, en)
+            }
+            LoginError::Refused(Refusal::Busy { retry_after }) => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "Máy chủ đang bận kiểm tra mật khẩu của nhiều lượt đăng nhập; vui lòng thử lại sau {retry_after} giây."
+                ),
+                format!(
+                    "The server is busy checking passwords of other logins; try again in {retry_after} second(s)."
+                ),
+            ),
+            LoginError::Failed(e) => e,
+        }
+    }
+}
+
+impl axum::response::IntoResponse for LoginError {
+    fn into_response(self) -> axum::response::Response {
+        let retry = self.retry_after();
+        let mut res = self.into_app_error().into_response();
+        if let Some(s) = retry {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, s.into());
+        }
+        res
+    }
 }
 
 fn bad_credentials() -> AppError {
@@ -109,45 +142,91 @@ fn bad_credentials() -> AppError {
     )
 }
 
+/// Counts an attempt of `name` from `address` before any password is checked (see
+/// [`super::throttle`]). When the attempt is refused, operators' unlocks recorded in the audit
+/// trail since the last look (`kiemke unlock`, at most one look every few seconds) are applied
+/// first, and the attempt is tried again if its name was among them.
+pub async fn begin_attempt(
+    state: &AppState,
+    name: &str,
+    address: &str,
+) -> Result<Attempt, LoginError> {
+    let now = state.clock.now();
+    match state.limiter.begin_waiting(name, address, now).await {
+        Ok(a) => Ok(a),
+        Err(Refusal::Locked { retry_after }) => {
+            let Some(after) = state.limiter.unlock_poll_due(now) else {
+                return Err(LoginError::Refused(Refusal::Locked { retry_after }));
+            };
+            let (last, names) = audit::unlocks_after(&state.db, after).await?;
+            state.limiter.unlock_polled(last);
+            for n in &names {
+                state.limiter.unlock(n);
+            }
+            let wanted = name.trim().to_lowercase();
+            if names.contains(&wanted) {
+                state
+                    .limiter
+                    .begin_waiting(name, address, now)
+                    .await
+                    .map_err(LoginError::Refused)
+            } else {
+                Err(LoginError::Refused(Refusal::Locked { retry_after }))
+            }
+        }
+        Err(r) => Err(LoginError::Refused(r)),
+    }
+}
+
+/// Records a failed attempt: one audit row per (name, address) and window, with its count.
+pub async fn record_failure(
+    state: &AppState,
+    attempt: Attempt,
+    name: &str,
+    address: &str,
+) -> AppResult<()> {
+    let now = state.clock.now();
+    let failure = attempt.failed(now);
+    audit::record_login_failure(
+        &state.db,
+        now,
+        name,
+        address,
+        failure.count,
+        failure.window_start,
+    )
+    .await
+}
+
 /// Checks credentials and opens a session. Unknown users and wrong passwords get the same answer.
+///
+/// The attempt is counted before the password is checked ([`begin_attempt`]), the check runs
+/// on a blocking thread in one of the limiter's slots, and a success takes the attempt back.
+/// The web UI's cookie login calls this same function.
 pub async fn login(
     state: &AppState,
     req: &LoginRequest,
     address: &str,
-) -> AppResult<LoginResponse> {
-    let now = state.clock.now();
+) -> Result<LoginResponse, LoginError> {
     let name = req.username.trim().to_lowercase();
-    let user_key = format!("user:{name}");
-    let addr_key = format!("addr:{address}");
-    if let Some(s) = state
-        .limiter
-        .locked(&user_key, MAX_FAILURES, now)
-        .or_else(|| {
-            state
-                .limiter
-                .locked(&addr_key, MAX_FAILURES_PER_ADDRESS, now)
-        })
-    {
-        return Err(locked_out(s));
-    }
+    let attempt = begin_attempt(state, &name, address).await?;
     let found = user::Entity::find()
         .filter(user::Column::Username.eq(name.clone()))
         .one(&state.db)
         .await?;
     let ok = match &found {
-        Some(u) => password::verify(&req.password, &u.password_hash) && u.active,
+        Some(u) => password::verify_blocking(&req.password, &u.password_hash).await? && u.active,
         None => {
-            password::verify(&req.password, &state.decoy_hash);
+            password::verify_blocking(&req.password, &state.decoy_hash).await?;
             false
         }
     };
     let Some(u) = found.filter(|_| ok) else {
-        state.limiter.fail(&user_key, now);
-        state.limiter.fail(&addr_key, now);
-        audit::record_login(&state.db, now, None, &name, "login_failed", address).await?;
-        return Err(bad_credentials());
+        record_failure(state, attempt, &name, address).await?;
+        return Err(bad_credentials().into());
     };
-    state.limiter.clear(&user_key);
+    attempt.succeeded();
+    let now = state.clock.now();
     let token = format!("kk_{}", hex::encode(rand::rng().random::<[u8; 32]>()));
     let expires_at = now + Duration::hours(state.settings.token_hours);
     session::ActiveModel {
