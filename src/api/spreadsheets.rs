@@ -167,6 +167,9 @@ async fn upload(req: Request, limit: usize) -> AppResult<(String, Bytes)> {
     Ok((name.to_string(), body))
 }
 
+/// Data rows an uploaded file may hold.
+const MAX_ROWS: usize = 200_000;
+
 /// Imports an accountant's workbook (our official layout or the flat layout, .xlsx; or CSV in the
 /// flat layout), sent as the raw body or as `multipart/form-data` field `file`. Every row is checked;
 /// every problem is reported by sheet, row and column, and then nothing is written. Otherwise all rows
@@ -198,19 +201,32 @@ pub async fn import(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains(XLSX));
+    // Taken before the upload is read: a refused import costs nothing.
+    let permit = match state.imports.try_enter(unit_id) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut res = e.into_response();
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(spreadsheets::IMPORT_RETRY_SECONDS),
+            );
+            return Ok(res);
+        }
+    };
     let (file_name, bytes) = upload(req, state.settings.upload_limit).await?;
     let opts = ImportOptions {
         dry_run: q.dry_run.unwrap_or(false),
         form_code: q.form_code,
         file_name: file_name.clone(),
-        max_rows: 200_000,
+        max_rows: MAX_ROWS,
     };
     let report = spreadsheets::import(
         &state,
         &actor,
+        &permit,
         campaign_id,
         unit_id,
-        bytes.to_vec(),
+        bytes.clone(),
         &opts,
         &|_| {},
     )
@@ -219,7 +235,12 @@ pub async fn import(
         return Ok(Json(report).into_response());
     }
     if wants_xlsx {
-        let annotated = spreadsheets::annotated_workbook(&bytes, &file_name, &report.errors)?;
+        let lang = Lang::current();
+        let annotated = tokio::task::spawn_blocking(move || {
+            spreadsheets::annotated_workbook(&bytes, &report, MAX_ROWS, lang)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
         let mut res = xlsx(Workbook {
             file_name: format!("loi_{}", file_name.replace(".csv", ".xlsx")),
             bytes: annotated,
