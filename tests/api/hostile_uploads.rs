@@ -1,157 +1,11 @@
-//! Issue 15, points 1 and 4: hostile uploads. Every file is built here, byte by byte; each must get
+//! Issue 15, points 1 and 4: hostile uploads. Every file is built in `hostile_files.rs`; each must get
 //! a clear answer, change nothing, and leave the service answering `/health`.
 
-use std::io::{Cursor, Write};
+use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
-use zip::{CompressionMethod, write::SimpleFileOptions};
 
-use crate::{db_test, support::*};
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-const MAIN_NS: &str = "http://schemas.openxmlformats.org/spreadsheetml/2006/main";
-const REL_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-
-/// One sheet of a hand-made workbook: its name, whether it is hidden, and its `<sheetData>` content.
-struct Sheet {
-    name: &'static str,
-    hidden: bool,
-    rows: String,
-}
-
-/// A cell holding an inline string.
-fn text(r: &str, s: &str) -> String {
-    format!("<c r=\"{r}\" t=\"inlineStr\"><is><t>{s}</t></is></c>")
-}
-
-/// A `<row>` of cells.
-fn row(n: u32, cells: &[String]) -> String {
-    format!("<row r=\"{n}\">{}</row>", cells.concat())
-}
-
-/// The visible data sheet every hostile workbook carries: the flat header of form 02a and one row
-/// whose original cost is not a number (so that the import is refused and annotated).
-fn data_sheet() -> Sheet {
-    Sheet {
-        name: "flat_02a",
-        hidden: false,
-        rows: [
-            row(
-                1,
-                &[
-                    text("A1", "code"),
-                    text("B1", "name"),
-                    text("C1", "original_cost"),
-                    text("D1", "usage_status"),
-                    text("E1", "length_km"),
-                ],
-            ),
-            row(
-                2,
-                &[
-                    text("A2", "DB-1"),
-                    text("B2", "Đường A"),
-                    text("C2", "abc"),
-                    text("D2", "1"),
-                    text("E2", "1,5"),
-                ],
-            ),
-        ]
-        .concat(),
-    }
-}
-
-/// An xlsx made by hand from `sheets`, with `extra` parts added as they are (name, bytes, stored
-/// rather than deflated).
-fn workbook(sheets: &[Sheet], extra: &[(&str, Vec<u8>, bool)]) -> Vec<u8> {
-    let mut out = Cursor::new(Vec::new());
-    let mut z = zip::ZipWriter::new(&mut out);
-    let deflated = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
-    let part =
-        |z: &mut zip::ZipWriter<&mut Cursor<Vec<u8>>>, name: &str, body: &[u8], stored: bool| {
-            let opts = if stored {
-                SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
-            } else {
-                deflated
-            };
-            z.start_file(name, opts).unwrap();
-            z.write_all(body).unwrap();
-        };
-    let mut types = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
-         <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
-         <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
-         <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>",
-    );
-    let mut book = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><workbook xmlns=\"{MAIN_NS}\" xmlns:r=\"{REL_NS}\"><sheets>"
-    );
-    let mut rels = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">",
-    );
-    for (i, s) in sheets.iter().enumerate() {
-        let n = i + 1;
-        types.push_str(&format!(
-            "<Override PartName=\"/xl/worksheets/sheet{n}.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>"
-        ));
-        book.push_str(&format!(
-            "<sheet name=\"{}\" sheetId=\"{n}\"{} r:id=\"rId{n}\"/>",
-            s.name,
-            if s.hidden { " state=\"hidden\"" } else { "" }
-        ));
-        rels.push_str(&format!(
-            "<Relationship Id=\"rId{n}\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet\" Target=\"worksheets/sheet{n}.xml\"/>"
-        ));
-    }
-    if extra
-        .iter()
-        .any(|(name, ..)| *name == "xl/sharedStrings.xml")
-    {
-        rels.push_str("<Relationship Id=\"rIdS\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings\" Target=\"sharedStrings.xml\"/>");
-    }
-    types.push_str("</Types>");
-    book.push_str("</sheets></workbook>");
-    rels.push_str("</Relationships>");
-    part(&mut z, "[Content_Types].xml", types.as_bytes(), false);
-    part(
-        &mut z,
-        "_rels/.rels",
-        b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\"><Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>",
-        false,
-    );
-    part(&mut z, "xl/workbook.xml", book.as_bytes(), false);
-    part(&mut z, "xl/_rels/workbook.xml.rels", rels.as_bytes(), false);
-    for (i, s) in sheets.iter().enumerate() {
-        let xml = format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"{MAIN_NS}\"><sheetData>{}</sheetData></worksheet>",
-            s.rows
-        );
-        part(
-            &mut z,
-            &format!("xl/worksheets/sheet{}.xml", i + 1),
-            xml.as_bytes(),
-            false,
-        );
-    }
-    for (name, body, stored) in extra {
-        part(&mut z, name, body, *stored);
-    }
-    z.finish().unwrap();
-    out.into_inner()
-}
-
-/// Bytes that do not compress (a xorshift stream).
-fn noise(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
+use crate::{db_test, hostile_files::*, support::*};
 
 /// Sets up a unit registered for type 02 (roads) and returns the admin token and the import path.
 async fn import_path(app: &TestApp) -> (String, String) {
@@ -328,17 +182,7 @@ db_test!(
         let (admin, path) = import_path(&app).await;
         // The issue's file: 1,800,000 one-letter strings (31 MB) deflate to some 75 KB; one stored
         // megabyte of noise brings the archive's total ratio down to 30.
-        let strings = format!(
-            "<sst xmlns=\"{MAIN_NS}\">{}</sst>",
-            "<si><t>a</t></si>".repeat(1_800_000)
-        );
-        let file = workbook(
-            &[data_sheet()],
-            &[
-                ("xl/sharedStrings.xml", strings.into_bytes(), false),
-                ("xl/media/image1.png", noise(1024 * 1024), true),
-            ],
-        );
+        let file = tiny_shared_strings(1_800_000);
         assert!(file.len() < 2 * 1024 * 1024, "{} bytes", file.len());
         let r = post(&app, &admin, &path, XLSX, file, true).await;
         let (status, code, detail) = refusal(&r);
@@ -349,16 +193,7 @@ db_test!(
         );
         assert!(detail.contains("xl/sharedStrings.xml"), "{detail}");
         // Distinct strings that compress like real ones are stopped by their count.
-        let strings = format!(
-            "<sst xmlns=\"{MAIN_NS}\">{}</sst>",
-            (0..500_001u32)
-                .map(|i| format!("<si><t>{i}</t></si>"))
-                .collect::<String>()
-        );
-        let file = workbook(
-            &[data_sheet()],
-            &[("xl/sharedStrings.xml", strings.into_bytes(), false)],
-        );
+        let file = distinct_shared_strings(500_001);
         let r = post(&app, &admin, &path, XLSX, file, false).await;
         let (status, code, detail) = refusal(&r);
         assert_eq!(
@@ -368,13 +203,7 @@ db_test!(
         );
         assert!(detail.contains("500001 > 500000"), "{detail}");
         // A declared count the parser would reserve room for before reading a string.
-        let strings = format!(
-            "<sst xmlns=\"{MAIN_NS}\" count=\"1\" uniqueCount=\"4000000000\"><si><t>a</t></si></sst>"
-        );
-        let file = workbook(
-            &[data_sheet()],
-            &[("xl/sharedStrings.xml", strings.into_bytes(), false)],
-        );
+        let file = declared_shared_strings(4_000_000_000);
         let r = post(&app, &admin, &path, XLSX, file, true).await;
         assert_eq!(refusal(&r).1, "too_many_strings");
         still_healthy(&app, &admin, &path).await;
@@ -385,15 +214,15 @@ db_test!(
     a_cell_text_of_megabytes_is_refused_before_the_parser_holds_it,
     |app| {
         let (admin, path) = import_path(&app).await;
-        // 1.5 MB of four letters: compresses about four times, so neither the size nor the ratio
-        // stops it; a cell holds at most 32,767 characters.
-        let letters: String = noise(1_536 * 1024)
-            .iter()
-            .map(|b| (b'a' + (b & 3)) as char)
-            .collect();
-        let mut sheet = data_sheet();
-        sheet.rows.push_str(&row(3, &[text("A3", &letters)]));
-        let r = post(&app, &admin, &path, XLSX, workbook(&[sheet], &[]), true).await;
+        let r = post(
+            &app,
+            &admin,
+            &path,
+            XLSX,
+            long_cell_text(1_536 * 1024),
+            true,
+        )
+        .await;
         let (status, code, detail) = refusal(&r);
         assert_eq!(
             (status, code.as_str()),
@@ -409,8 +238,7 @@ db_test!(
     a_csv_line_of_a_million_commas_comes_back_annotated_in_one_row,
     |app| {
         let (admin, path) = import_path(&app).await;
-        let mut file = b"code,name,original_cost,usage_status,length_km\nDB-1,A,abc,1,1\n".to_vec();
-        file.extend(std::iter::repeat_n(b',', 1_500_000));
+        let file = csv_of_commas(1_500_000);
         let r = post(&app, &admin, &path, "text/csv", file, true)
             .await
             .expect(422);
@@ -440,25 +268,15 @@ db_test!(
     a_file_of_bad_rows_lists_the_first_thousand_problems_and_counts_them_all,
     |app| {
         let (admin, path) = import_path(&app).await;
-        let mut file = String::from("code;name;original_cost;usage_status;length_km\n");
-        for i in 0..1_500 {
-            file.push_str(&format!("DB-{i};Đường {i};abc;9;1\n"));
-        }
-        let r = post(
-            &app,
-            &admin,
-            &path,
-            "text/csv",
-            file.clone().into_bytes(),
-            false,
-        )
-        .await
-        .expect(422);
+        let file = csv_of_bad_rows(1_500);
+        let r = post(&app, &admin, &path, "text/csv", file.clone(), false)
+            .await
+            .expect(422);
         let body = r.json();
         assert_eq!(body["report"]["error_count"], 3_000);
         assert_eq!(body["report"]["errors"].as_array().unwrap().len(), 1_000);
         assert_eq!(body["errors"].as_array().unwrap().len(), 1_000);
-        let r = post(&app, &admin, &path, "text/csv", file.into_bytes(), true)
+        let r = post(&app, &admin, &path, "text/csv", file, true)
             .await
             .expect(422);
         let (_, cells) = read_back(&r.body);
