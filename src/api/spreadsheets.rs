@@ -176,7 +176,8 @@ const MAX_ROWS: usize = 200_000;
 /// are written in one transaction, upserting by asset code: a blank cell keeps the stored value, a cell
 /// reading `<xóa>` clears it. Re-importing the same file changes nothing. With
 /// `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` a rejected file comes back as
-/// the user's workbook with an error column.
+/// the user's workbook with an error column. At most one import per unit and two in all run at once; another
+/// is refused before its upload is read (429 / 503 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/imports", tag = "imports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1), ImportQuery),
     request_body(content = Vec<u8>, description = "The file (.xlsx or .csv), raw or as multipart field `file`",
@@ -186,6 +187,8 @@ const MAX_ROWS: usize = 200_000;
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
               (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 413, body = ProblemDoc),
               (status = 415, body = ProblemDoc),
+              (status = 429, body = ProblemDoc, description = "The unit is already importing a file; `Retry-After` says when to try again"),
+              (status = 503, body = ProblemDoc, description = "Two imports are running (or the database does not answer); `Retry-After` on the former"),
               (status = 422, description = "Rejected, nothing written: a problem document whose `errors` name the cells (with the full `report`), or the file annotated cell by cell when `Accept` asks for .xlsx; also a query that fails validation",
                content((ProblemDoc = "application/problem+json"),
                        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
