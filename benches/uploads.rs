@@ -15,11 +15,11 @@
 //! 2. For each class of hostile file (built by `tests/api/hostile_files.rs`, the files of the
 //!    regression tests at full size): resets the server's peak (`5` into `/proc/PID/clear_refs`),
 //!    uploads the file asking for the annotated workbook, and reads the peak (`VmHWM`) and, a
-//!    second later, the resident size (`VmRSS`).
+//!    couple of seconds later, the resident size (`VmRSS`).
 //! 3. The same for four uploads of the heaviest accepted class sent at once, to four units.
 //!
 //! The verdict: every peak stays under `--bound-mb` (150) above idle, and the server keeps
-//! under 20 MB above idle once it is quiet. Exit status 1 when either fails. The table goes to
+//! under 32 MB above idle two seconds after the answer. Exit status 1 when either fails. The table goes to
 //! stdout and `<out-dir>/uploads.md`.
 
 #[path = "../tests/api/hostile_files.rs"]
@@ -58,7 +58,7 @@ struct Args {
     #[arg(long, default_value_t = 150)]
     bound_mb: u64,
     /// Largest resident size allowed above idle once quiet, MB.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 32)]
     kept_mb: u64,
     /// Where the table goes.
     #[arg(long, default_value = "bench/out")]
@@ -331,12 +331,12 @@ fn run(args: Args) -> Result<bool, String> {
     let _ = writeln!(
         table,
         "Server idle: {:.1} MB resident (`VmRSS`). Bound: peak under {bound:.0} MB above idle; \
-         under {kept_bound:.0} MB above idle one second after.\n",
+         under {kept_bound:.0} MB above idle two seconds after.\n",
         idle as f64 / MB
     );
     let _ = writeln!(
         table,
-        "| upload | size | answer | peak above idle | one second after | verdict |\n|---|---|---|---|---|---|"
+        "| upload | size | answer | peak above idle | two seconds after | verdict |\n|---|---|---|---|---|---|"
     );
     for class in classes() {
         reset_peak(pid)?;
@@ -352,7 +352,7 @@ fn run(args: Args) -> Result<bool, String> {
         )?;
         let took = started.elapsed();
         let (_, peak) = memory(pid);
-        std::thread::sleep(Duration::from_secs(1));
+        std::thread::sleep(Duration::from_secs(2));
         let (after, _) = memory(pid);
         let above = peak.saturating_sub(idle) as f64 / MB;
         let kept = after.saturating_sub(idle) as f64 / MB;
@@ -386,7 +386,7 @@ fn run(args: Args) -> Result<bool, String> {
     });
     let took = started.elapsed();
     let (_, peak) = memory(pid);
-    std::thread::sleep(Duration::from_secs(1));
+    std::thread::sleep(Duration::from_secs(2));
     let (after, _) = memory(pid);
     let above = peak.saturating_sub(idle) as f64 / MB;
     let kept = after.saturating_sub(idle) as f64 / MB;

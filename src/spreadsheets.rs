@@ -650,13 +650,25 @@ impl Drop for ImportPermit {
         drop(running);
         if idle {
             give_back_memory();
+            // The answer (an annotated workbook, a report) is freed only once it is sent: trim
+            // again shortly after, if no import started meanwhile.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let gate = self.gate.clone();
+                rt.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    if gate.running() == 0 {
+                        give_back_memory();
+                    }
+                });
+            }
         }
     }
 }
 
 /// Returns freed heap pages to the system. The binary uses glibc's allocator, which keeps what an
 /// import freed (millions of small strings, in per-thread arenas) for reuse; `malloc_trim` hands
-/// it back, so the process shrinks to about its idle size after the last import ends.
+/// it back, so the process shrinks to about its idle size after the last import ends (at once, and
+/// again half a second later, once the answer has been sent and freed).
 pub fn give_back_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory of glibc's own arenas; it takes no pointer.
