@@ -385,9 +385,9 @@ pub struct ImportReport {
     pub updated: usize,
     /// Rows identical to the stored asset.
     pub unchanged: usize,
-    /// Problems by cell, the first [`MAX_LISTED_ERRORS`] of them. When not empty, nothing was written.
+    /// Problems by cell, the first 1,000 of them. When not empty, nothing was written.
     pub errors: Vec<CellError>,
-    /// How many problems the file has (more than `errors` lists when over [`MAX_LISTED_ERRORS`]).
+    /// How many problems the file has (more than `errors` lists when over 1,000).
     pub error_count: usize,
     /// Name of the file (CSV positions name it as their sheet).
     #[serde(skip)]
