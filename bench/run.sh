@@ -9,6 +9,8 @@
 # - runs the file benchmarks (benches/files.rs) on a database of their own: import of a
 #   100,000-row flat 01a workbook and export of the 100,000-asset official form, beside a bare
 #   rust_xlsxwriter loop, a bare calamine read and openpyxl writing and reading the same cells;
+# - runs the memory check under hostile uploads (benches/uploads.rs; UPLOADS=0 skips it) on a
+#   database of its own: a release server's peak and kept memory for each hostile file class;
 # - creates an empty database (SQLite: bench/out/sqlite.db; PostgreSQL: a database created with
 #   createdb on $PG_HOST:$PG_PORT as $PG_USER, dropped at the end), fills it with `kiemke
 #   generate`, runs the in-process read benchmarks (benches/national.rs), starts the release
@@ -17,7 +19,7 @@
 # Everything it prints goes to bench/out/results.md, with the exact commands.
 #
 # Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
-# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, FILE_ROWS FILE_RUNS (file benchmarks;
+# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, UPLOADS, FILE_ROWS FILE_RUNS (file benchmarks;
 # FILE_ROWS=0 skips them), PYTHON (a python3 to make the venv with), and JEMALLOC (a
 # libjemalloc.so.2: when readable, the write benchmark runs a second time with the server using it).
 set -euo pipefail
@@ -92,7 +94,7 @@ for tool in wrk curl createdb dropdb psql; do
   command -v "$tool" > /dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install wrk curl postgresql-client)" >&2; exit 2; }
 done
 cargo build --release
-cargo bench --bench national --bench files --no-run
+cargo bench --bench national --bench files --bench uploads --no-run
 VENV=$OUT/venv
 if [ "$FILE_ROWS" != 0 ] && [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
@@ -134,6 +136,19 @@ for backend in $BACKENDS; do
         FILES_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$FILES_DB" ;;
     esac
     run cargo bench --bench files -- --database-url "$FILES_URL" --rows "$FILE_ROWS" --runs "$FILE_RUNS" --python "$VENV/bin/python" --out-dir "$OUT/files-$backend"
+    if [ -n "$FILES_DB" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"; FILES_DB=""; fi
+  fi
+  if [ "${UPLOADS:-1}" != 0 ]; then
+    say ""
+    say "### Memory under hostile uploads"
+    case "$backend" in
+      sqlite) rm -f "$OUT"/uploads.db "$OUT"/uploads.db-wal "$OUT"/uploads.db-shm; UPLOADS_URL="sqlite://$OUT/uploads.db?mode=rwc" ;;
+      postgresql)
+        FILES_DB=kiemke_uploads_$$
+        createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"
+        UPLOADS_URL="postgres://$PG_USER@$PG_HOST:$PG_PORT/$FILES_DB" ;;
+    esac
+    run cargo bench --bench uploads -- --database-url "$UPLOADS_URL" --port "$((PORT + 1))" --out-dir "$OUT/uploads-$backend"
     if [ -n "$FILES_DB" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"; FILES_DB=""; fi
   fi
   say ""

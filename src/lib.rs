@@ -68,5 +68,6 @@ pub fn build_state(
         policy: Arc::new(policy),
         limiter: Arc::new(LoginLimiter::default()),
         decoy_hash: Arc::new(decoy),
+        imports: Arc::default(),
     })
 }

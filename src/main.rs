@@ -225,12 +225,14 @@ async fn run(cli: Cli) -> Result<(), String> {
                     eprint!("\r{done} rows checked");
                 }
             };
+            let permit = state.imports.try_enter(args.unit).map_err(describe)?;
             let report = kiemke::spreadsheets::import(
                 &state,
                 &kiemke::auth::Actor::system(),
+                &permit,
                 args.campaign,
                 args.unit,
-                bytes,
+                bytes.into(),
                 &opts,
                 &bar,
             )
@@ -248,7 +250,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             } else {
                 Err(format!(
                     "{} error(s); nothing was imported",
-                    report.errors.len()
+                    report.error_count
                 ))
             }
         }

@@ -385,9 +385,21 @@ pub struct ImportReport {
     pub updated: usize,
     /// Rows identical to the stored asset.
     pub unchanged: usize,
-    /// Every problem, by cell. When not empty, nothing was written.
+    /// Problems by cell, the first 1,000 of them. When not empty, nothing was written.
     pub errors: Vec<CellError>,
+    /// How many problems the file has (more than `errors` lists when over 1,000).
+    pub error_count: usize,
+    /// Name of the file (CSV positions name it as their sheet).
+    #[serde(skip)]
+    pub file_name: String,
+    /// Sheets read, in workbook order (the ones an annotated copy holds).
+    #[serde(skip)]
+    pub sheets: Vec<String>,
 }
+
+/// Problems listed in an import's answer; further ones are only counted, so that a file of bad
+/// rows costs no more memory than a good one.
+pub const MAX_LISTED_ERRORS: usize = 1_000;
 
 /// How to import.
 #[derive(Debug, Clone, Default)]
@@ -502,15 +514,26 @@ async fn choose_form(
 /// report does). At the first error the checker stops handing rows on but goes on checking, so
 /// that the answer lists every problem of the file; the transaction is then rolled back.
 /// `on_row` is told how many rows were checked so far.
+///
+/// `permit` ([`ImportGate::try_enter`]) bounds how many imports run at once; take it before
+/// reading the upload, and hold it until the answer (an annotated workbook too) is built.
+#[allow(clippy::too_many_arguments)]
 pub async fn import(
     state: &AppState,
     actor: &Actor,
+    permit: &ImportPermit,
     campaign_id: i64,
     unit_id: i64,
-    bytes: Vec<u8>,
+    bytes: axum::body::Bytes,
     opts: &ImportOptions,
     on_row: &(dyn Fn(usize) + Send + Sync),
 ) -> AppResult<ImportReport> {
+    if permit.unit_id != unit_id {
+        return Err(AppError::Internal(format!(
+            "import for unit {unit_id} under the permit of unit {}",
+            permit.unit_id
+        )));
+    }
     let c = campaigns::get(&state.db, campaign_id).await?;
     campaigns::ensure_open(&c)?;
     units::ensure_writable(&state.db, unit_id).await?;
@@ -528,7 +551,7 @@ pub async fn import(
         cutoff: c.cutoff_at,
         existing,
         seen: HashMap::new(),
-        errors: Vec::new(),
+        errors: Problems::default(),
         hand_on: !opts.dry_run,
         planned: Vec::with_capacity(IMPORT_BATCH),
         rows: 0,
@@ -555,6 +578,105 @@ pub async fn import(
     writer.finish(checker, scan).await
 }
 
+/// Imports running at once in the whole service; one more is refused at once with 503.
+pub const IMPORTS_AT_ONCE: usize = 2;
+/// Seconds a refused import is told to wait (`Retry-After`).
+pub const IMPORT_RETRY_SECONDS: u64 = 10;
+
+/// Which imports are running: at most one per unit and [`IMPORTS_AT_ONCE`] in all, so that a burst
+/// of uploads neither queues work nor multiplies memory. Entering never waits.
+#[derive(Debug, Default)]
+pub struct ImportGate {
+    running: std::sync::Mutex<Vec<i64>>,
+}
+
+/// The right to run an import for a unit; leaving the gate when dropped.
+#[derive(Debug)]
+pub struct ImportPermit {
+    gate: std::sync::Arc<ImportGate>,
+    unit_id: i64,
+}
+
+impl ImportGate {
+    /// Enters for `unit_id`, or refuses at once: 429 while the same unit imports, 503 while
+    /// [`IMPORTS_AT_ONCE`] imports run. Either way the answer says when to try again.
+    pub fn try_enter(self: &std::sync::Arc<Self>, unit_id: i64) -> AppResult<ImportPermit> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        let secs = IMPORT_RETRY_SECONDS;
+        if running.contains(&unit_id) {
+            return Err(AppError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                format!(
+                    "Đơn vị đang nhập một tệp khác; hãy chờ tệp đó xong rồi thử lại sau {secs} giây."
+                ),
+                format!(
+                    "The unit is already importing a file; wait for it to finish and try again in {secs} seconds."
+                ),
+            ));
+        }
+        if running.len() >= IMPORTS_AT_ONCE {
+            return Err(AppError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "Máy chủ đang nhập {IMPORTS_AT_ONCE} tệp khác; hãy thử lại sau {secs} giây."
+                ),
+                format!(
+                    "The server is importing {IMPORTS_AT_ONCE} other files; try again in {secs} seconds."
+                ),
+            ));
+        }
+        running.push(unit_id);
+        Ok(ImportPermit {
+            gate: self.clone(),
+            unit_id,
+        })
+    }
+
+    /// Imports running now.
+    pub fn running(&self) -> usize {
+        self.running.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl Drop for ImportPermit {
+    fn drop(&mut self) {
+        let mut running = self.gate.running.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = running.iter().position(|u| *u == self.unit_id) {
+            running.swap_remove(i);
+        }
+        let idle = running.is_empty();
+        drop(running);
+        if idle {
+            give_back_memory();
+            // The answer (an annotated workbook, a report) is freed only once it is sent: trim
+            // again shortly after, if no import started meanwhile.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                let gate = self.gate.clone();
+                rt.spawn(async move {
+                    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                    if gate.running() == 0 {
+                        give_back_memory();
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Returns freed heap pages to the system. The binary uses glibc's allocator, which keeps what an
+/// import freed (millions of small strings, in per-thread arenas) for reuse; `malloc_trim` hands
+/// it back, so the process shrinks to about its idle size after the last import ends (at once, and
+/// again half a second later, once the answer has been sent and freed).
+pub fn give_back_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory of glibc's own arenas; it takes no pointer.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// A checked row that changes something: the record to store and the asset it replaces.
 type Planned = (Record, Option<asset::Model>);
 
@@ -566,6 +688,22 @@ struct Checked {
     planned: Vec<Planned>,
 }
 
+/// The problems of a file: the first [`MAX_LISTED_ERRORS`] listed, all counted.
+#[derive(Default)]
+struct Problems {
+    listed: Vec<CellError>,
+    count: usize,
+}
+
+impl Problems {
+    fn note(&mut self, e: CellError) {
+        self.count += 1;
+        if self.listed.len() < MAX_LISTED_ERRORS {
+            self.listed.push(e);
+        }
+    }
+}
+
 /// Checks the rows of a file as they are read: cells, the form's rules, codes repeated in the
 /// file or used by another form. Pure: it sees the unit's assets as they were at the start.
 struct Checker {
@@ -575,7 +713,7 @@ struct Checker {
     existing: HashMap<String, asset::Model>,
     /// Codes met so far in the file, with their row.
     seen: HashMap<String, u32>,
-    errors: Vec<CellError>,
+    errors: Problems,
     /// Whether checked rows go on to the writer (not in a dry run, nor after an error).
     hand_on: bool,
     planned: Vec<Planned>,
@@ -632,7 +770,9 @@ impl Checker {
         // Unreadable cells are reported, and the rest of the row is still checked so that
         // the file's every problem shows at once; such a row is never written.
         let unreadable: Vec<String> = row.errors.iter().map(|e| e.field.clone()).collect();
-        self.errors.append(&mut row.errors);
+        for e in std::mem::take(&mut row.errors) {
+            self.errors.note(e);
+        }
         let code = match row.record.get("code") {
             Some(crate::forms::Value::Text(t)) => t.clone(),
             _ => String::new(),
@@ -640,7 +780,7 @@ impl Checker {
         if !code.is_empty()
             && let Some(first) = self.seen.insert(code.clone(), row.row_number)
         {
-            self.errors.push(Self::error(
+            self.errors.note(Self::error(
                 &row,
                 "code",
                 "duplicate_in_file",
@@ -653,7 +793,7 @@ impl Checker {
         }
         let current = self.existing.get(&code);
         if let Some(m) = current.filter(|m| m.form_code != form.code) {
-            self.errors.push(Self::error(
+            self.errors.note(Self::error(
                 &row,
                 "code",
                 "other_form",
@@ -679,7 +819,7 @@ impl Checker {
         for e in &issues {
             if !unreadable.contains(&e.field) {
                 self.errors
-                    .push(Self::error(&row, &e.field, &e.code, e.message.clone()));
+                    .note(Self::error(&row, &e.field, &e.code, e.message.clone()));
             }
         }
         if !issues.is_empty() || !unreadable.is_empty() {
@@ -878,7 +1018,7 @@ impl<'a> Writer<'a> {
 
     /// The outcome; commits when the whole file was clean and this is not a dry run.
     async fn finish(mut self, checker: Checker, scan: import::Scan) -> AppResult<ImportReport> {
-        let mut errors = checker.errors;
+        let mut errors = checker.errors.listed;
         // Rule errors were found before the sheets' columns were known: place them now.
         let columns: HashMap<&str, &BTreeMap<String, String>> = scan
             .sheets
@@ -899,6 +1039,9 @@ impl<'a> Writer<'a> {
             updated: checker.updated,
             unchanged: checker.unchanged,
             errors,
+            error_count: checker.errors.count,
+            file_name: self.opts.file_name.clone(),
+            sheets: scan.sheets.iter().map(|s| s.sheet.clone()).collect(),
         };
         let Some(tx) = self.tx.take() else {
             return Ok(report);
@@ -1004,112 +1147,149 @@ fn event(
     }
 }
 
-/// The user's own workbook back, every sheet's values copied, with an error column
-/// ("Lỗi / Errors") after the last used column on each row that has a problem.
-/// Formatting is not kept. A CSV upload comes back as one sheet.
+/// The user's own workbook back, with an error column ("Lỗi / Errors") after the last used
+/// column on each row that has a problem. Only the sheets the import read are copied (hidden and
+/// other sheets are not), values only, formatting not kept; a CSV upload comes back as one sheet.
+///
+/// Built from the streaming reader ([`import::copy_rows`]) with the import's own limits, written
+/// by rust_xlsxwriter in constant-memory mode: one pass finds each sheet's last column, a second
+/// writes the rows. Nothing is ever held as a dense range, so a far cell costs nothing.
 pub fn annotated_workbook(
     bytes: &[u8],
-    file_name: &str,
-    errors: &[CellError],
+    report: &ImportReport,
+    max_rows: usize,
+    lang: Lang,
 ) -> AppResult<Vec<u8>> {
-    use calamine::{Data, DataType, Reader};
     use rust_xlsxwriter::{Format, Workbook as XlsxBook};
-    let mut by_cell: HashMap<(String, u32), Vec<String>> = HashMap::new();
-    for e in errors {
+    let limits = Limits {
+        max_rows,
+        ..Limits::default()
+    };
+    let mut by_cell: HashMap<(&str, u32), Vec<String>> = HashMap::new();
+    for e in &report.errors {
         let place = if e.column_letter.is_empty() {
             e.field.clone()
         } else {
             format!("{} ({})", e.column_letter, e.field)
         };
         by_cell
-            .entry((e.sheet.clone(), e.row))
+            .entry((e.sheet.as_str(), e.row))
             .or_default()
             .push(format!(
                 "{place}: {}",
-                Lang::current().pick(&e.message.vi, &e.message.en)
+                lang.pick(&e.message.vi, &e.message.en)
             ));
     }
+    // Each sheet's last used column; the error column goes after it (or on it, at XFD).
+    let mut widths: HashMap<String, u32> = HashMap::new();
+    import::copy_rows(
+        bytes,
+        &report.file_name,
+        &report.sheets,
+        &limits,
+        |sheet, _, cells| {
+            if let Some((c, _)) = cells.last() {
+                let w = widths.entry(sheet.to_string()).or_default();
+                *w = (*w).max(c + 1);
+            }
+            true
+        },
+    )
+    .map_err(import_error)?;
+    let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
     let mut book = XlsxBook::new();
     let bold = Format::new().set_bold();
-    let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
-    let sheets: Vec<(String, Vec<Vec<String>>)> =
-        match calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes.to_vec())) {
-            Ok(mut wb) => {
-                let names = wb.sheet_names().to_vec();
-                names
-                    .into_iter()
-                    .filter_map(|n| {
-                        let range = wb.worksheet_range(&n).ok()?;
-                        let rows = range
-                            .rows()
-                            .map(|r| {
-                                r.iter()
-                                    .map(|c: &Data| {
-                                        if c.is_empty() {
-                                            String::new()
-                                        } else {
-                                            c.to_string()
-                                        }
-                                    })
-                                    .collect()
-                            })
-                            .collect();
-                        Some((n, rows))
-                    })
-                    .collect()
-            }
-            Err(_) => {
-                let text = String::from_utf8_lossy(bytes);
-                let sep = if text
-                    .lines()
-                    .next()
-                    .is_some_and(|l| l.matches(';').count() > l.matches(',').count())
-                {
-                    ';'
-                } else {
-                    ','
-                };
-                vec![(
-                    file_name.to_string(),
-                    text.lines()
-                        .map(|l| {
-                            l.split(sep)
-                                .map(|c| c.trim_matches('"').to_string())
-                                .collect()
-                        })
-                        .collect(),
-                )]
-            }
-        };
-    for (name, rows) in sheets {
-        let ws = book.add_worksheet();
+    let date = Format::new().set_num_format("dd/mm/yyyy");
+    let mut sheets: Vec<(String, u16)> = Vec::new();
+    for (i, name) in report.sheets.iter().enumerate() {
+        let ws = book.add_worksheet_with_constant_memory().map_err(fail)?;
         let safe: String = name
             .chars()
             .filter(|c| !"[]:*?/\\".contains(*c))
             .take(31)
             .collect();
-        ws.set_name(if safe.is_empty() { "Sheet" } else { &safe })
-            .map_err(fail)?;
-        let width = rows.iter().map(Vec::len).max().unwrap_or(0) as u16;
-        ws.write_string_with_format(0, width, "Lỗi / Errors", &bold)
-            .map_err(fail)?;
-        for (r, row) in rows.iter().enumerate() {
-            for (col, v) in row.iter().enumerate() {
-                if !v.is_empty() {
-                    match v.parse::<f64>() {
-                        Ok(n) if !v.starts_with('0') || v == "0" || v.contains('.') => {
-                            ws.write_number(r as u32, col as u16, n).map_err(fail)?
+        let safe = if safe.is_empty() || safe.starts_with('\'') {
+            format!("Sheet{}", i + 1)
+        } else {
+            safe
+        };
+        if ws.set_name(&safe).is_err() {
+            ws.set_name(format!("Sheet{}", i + 1)).map_err(fail)?;
+        }
+        let width = widths.get(name).copied().unwrap_or(0).min(MAX_COL) as u16;
+        ws.set_column_width(width, 60).map_err(fail)?;
+        sheets.push((name.clone(), width));
+    }
+    let mut current: Option<usize> = None;
+    let mut failed = None;
+    let csv = report.file_kind == import::FileKind::Csv;
+    import::copy_rows(
+        bytes,
+        &report.file_name,
+        &report.sheets,
+        &limits,
+        |sheet, r, cells| {
+            let Some(i) = sheets.iter().position(|(n, _)| n == sheet) else {
+                return true;
+            };
+            let width = sheets[i].1;
+            let Ok(ws) = book.worksheet_from_index(i) else {
+                return true;
+            };
+            let write = || -> Result<(), rust_xlsxwriter::XlsxError> {
+                if current != Some(i) {
+                    current = Some(i);
+                    ws.write_string_with_format(0, width, "Lỗi / Errors", &bold)?;
+                }
+                for (c, v) in cells {
+                    if c >= u32::from(width) {
+                        continue;
+                    }
+                    let c = c as u16;
+                    match v {
+                        import::Copied::Text(t) if csv && plain_number(&t).is_some() => {
+                            ws.write_number(r, c, plain_number(&t).unwrap_or_default())?
                         }
-                        _ => ws.write_string(r as u32, col as u16, v).map_err(fail)?,
+                        import::Copied::Text(t) => ws.write_string(r, c, cell_text(&t))?,
+                        import::Copied::Number(n) => ws.write_number(r, c, n)?,
+                        import::Copied::Date(n) => ws.write_number_with_format(r, c, n, &date)?,
+                        import::Copied::Bool(b) => ws.write_boolean(r, c, b)?,
                     };
                 }
+                if let Some(msgs) = by_cell.get(&(sheet, r + 1)) {
+                    ws.write_string(r, width, cell_text(&msgs.join("; ")))?;
+                }
+                Ok(())
+            };
+            match write() {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
             }
-            if let Some(msgs) = by_cell.get(&(name.clone(), r as u32 + 1)) {
-                ws.write_string(r as u32, width, msgs.join("; "))
-                    .map_err(fail)?;
-            }
-        }
-        ws.set_column_width(width, 60).map_err(fail)?;
+        },
+    )
+    .map_err(import_error)?;
+    if let Some(e) = failed {
+        return Err(fail(e));
     }
     book.save_to_buffer().map_err(fail)
+}
+
+/// Excel's last column (0-based, XFD).
+const MAX_COL: u32 = 16_383;
+
+/// A CSV field that is a plain number (`12`, `0`, `1.5`), not a code with leading zeros.
+fn plain_number(v: &str) -> Option<f64> {
+    let n = v.parse::<f64>().ok()?;
+    (n.is_finite() && (!v.starts_with('0') || v == "0" || v.contains('.'))).then_some(n)
+}
+
+/// Text cut to what a cell can hold.
+fn cell_text(s: &str) -> &str {
+    match s.char_indices().nth(export::MAX_CELL_CHARS) {
+        Some((at, _)) => &s[..at],
+        None => s,
+    }
 }

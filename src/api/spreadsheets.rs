@@ -167,13 +167,17 @@ async fn upload(req: Request, limit: usize) -> AppResult<(String, Bytes)> {
     Ok((name.to_string(), body))
 }
 
+/// Data rows an uploaded file may hold.
+const MAX_ROWS: usize = 200_000;
+
 /// Imports an accountant's workbook (our official layout or the flat layout, .xlsx; or CSV in the
 /// flat layout), sent as the raw body or as `multipart/form-data` field `file`. Every row is checked;
 /// every problem is reported by sheet, row and column, and then nothing is written. Otherwise all rows
 /// are written in one transaction, upserting by asset code: a blank cell keeps the stored value, a cell
 /// reading `<xóa>` clears it. Re-importing the same file changes nothing. With
 /// `Accept: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet` a rejected file comes back as
-/// the user's workbook with an error column.
+/// the user's workbook with an error column. At most one import per unit and two in all run at once; another
+/// is refused before its upload is read (429 / 503 with `Retry-After`).
 #[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/imports", tag = "imports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1), ImportQuery),
     request_body(content = Vec<u8>, description = "The file (.xlsx or .csv), raw or as multipart field `file`",
@@ -183,6 +187,8 @@ async fn upload(req: Request, limit: usize) -> AppResult<(String, Bytes)> {
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
               (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc), (status = 413, body = ProblemDoc),
               (status = 415, body = ProblemDoc),
+              (status = 429, body = ProblemDoc, description = "The unit is already importing a file; `Retry-After` says when to try again"),
+              (status = 503, body = ProblemDoc, description = "Two imports are running (or the database does not answer); `Retry-After` on the former"),
               (status = 422, description = "Rejected, nothing written: a problem document whose `errors` name the cells (with the full `report`), or the file annotated cell by cell when `Accept` asks for .xlsx; also a query that fails validation",
                content((ProblemDoc = "application/problem+json"),
                        (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
@@ -198,19 +204,32 @@ pub async fn import(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|a| a.contains(XLSX));
+    // Taken before the upload is read: a refused import costs nothing.
+    let permit = match state.imports.try_enter(unit_id) {
+        Ok(p) => p,
+        Err(e) => {
+            let mut res = e.into_response();
+            res.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(spreadsheets::IMPORT_RETRY_SECONDS),
+            );
+            return Ok(res);
+        }
+    };
     let (file_name, bytes) = upload(req, state.settings.upload_limit).await?;
     let opts = ImportOptions {
         dry_run: q.dry_run.unwrap_or(false),
         form_code: q.form_code,
         file_name: file_name.clone(),
-        max_rows: 200_000,
+        max_rows: MAX_ROWS,
     };
     let report = spreadsheets::import(
         &state,
         &actor,
+        &permit,
         campaign_id,
         unit_id,
-        bytes.to_vec(),
+        bytes.clone(),
         &opts,
         &|_| {},
     )
@@ -219,7 +238,12 @@ pub async fn import(
         return Ok(Json(report).into_response());
     }
     if wants_xlsx {
-        let annotated = spreadsheets::annotated_workbook(&bytes, &file_name, &report.errors)?;
+        let lang = Lang::current();
+        let annotated = tokio::task::spawn_blocking(move || {
+            spreadsheets::annotated_workbook(&bytes, &report, MAX_ROWS, lang)
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))??;
         let mut res = xlsx(Workbook {
             file_name: format!("loi_{}", file_name.replace(".csv", ".xlsx")),
             bytes: annotated,

@@ -52,6 +52,18 @@ impl Raw {
         }
     }
 
+    /// The cell as it is copied back into an annotated workbook; none when blank.
+    pub(super) fn copied(self) -> Option<super::Copied> {
+        use super::Copied;
+        Some(match self {
+            Raw::Empty => return None,
+            Raw::Text(s) | Raw::DateIso(s) | Raw::Error(s) => Copied::Text(s),
+            Raw::Number(n) => Copied::Number(n),
+            Raw::Bool(b) => Copied::Bool(b),
+            Raw::Date { serial, .. } => Copied::Date(serial),
+        })
+    }
+
     /// The cell as header or label text, when it is text.
     pub(super) fn as_text(&self) -> Option<&str> {
         match self {

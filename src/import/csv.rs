@@ -20,6 +20,22 @@ pub(super) fn read(
     limits: &Limits,
     out: &mut Emit,
 ) -> Result<Vec<SheetRead>, ImportError> {
+    let (sheet, rows) = rows(bytes, file_name, limits)?;
+    match layout::parse_sheet(&Aliases::new(form), &sheet, rows.map(Ok), out)? {
+        Some(read) => Ok(vec![read]),
+        None => Err(ImportError::NoHeader {
+            sheets: vec![sheet],
+        }),
+    }
+}
+
+/// The sheet name a CSV file is given, and its rows (at most [`MAX_FIELDS`] cells each,
+/// blank cells left out), read as they are asked for.
+pub(super) fn rows<'a>(
+    bytes: &'a [u8],
+    file_name: &str,
+    limits: &Limits,
+) -> Result<(String, impl Iterator<Item = Row> + 'a), ImportError> {
     if bytes.len() as u64 > limits.max_bytes {
         return Err(ImportError::TooLarge {
             bytes: bytes.len() as u64,
@@ -46,14 +62,9 @@ pub(super) fn read(
             .filter(|(_, f)| !f.trim().is_empty())
             .map(|(i, f)| (i as u32, Raw::text(f)))
             .collect();
-        Ok(Row::new(line.saturating_sub(1) as u32, cells))
+        Row::new(line.saturating_sub(1) as u32, cells)
     });
-    match layout::parse_sheet(&Aliases::new(form), &sheet, rows, out)? {
-        Some(read) => Ok(vec![read]),
-        None => Err(ImportError::NoHeader {
-            sheets: vec![sheet],
-        }),
-    }
+    Ok((sheet, rows))
 }
 
 /// The separator, and whether a first `sep=;` line names it (and must be skipped).

@@ -39,6 +39,11 @@ impl Row {
         Row { index, cells }
     }
 
+    /// The cells, by column.
+    pub(super) fn into_cells(self) -> Vec<(u32, Raw)> {
+        self.cells
+    }
+
     fn get(&self, col: u32) -> Option<&Raw> {
         self.cells
             .binary_search_by_key(&col, |(c, _)| *c)

@@ -24,21 +24,32 @@ use crate::forms::{Form, Record, Text};
 pub struct Limits {
     /// Largest CSV, or largest total declared uncompressed size of an xlsx's parts, in bytes.
     pub max_bytes: u64,
-    /// Largest ratio of uncompressed to compressed size of an xlsx (checked above 1 MiB).
+    /// Largest ratio of uncompressed to compressed size of an xlsx and of each of its parts
+    /// (checked above 1 MiB).
     pub max_ratio: u64,
     /// Most parts an xlsx may hold.
     pub max_parts: usize,
     /// Most data rows (records) a file may hold.
     pub max_rows: usize,
+    /// Most shared strings an xlsx may hold (or declare): each costs the parser a string.
+    pub max_shared_strings: u64,
+    /// Largest uncompressed shared-strings part, in bytes.
+    pub max_shared_bytes: u64,
+    /// Longest text or tag in an xlsx's XML, in bytes (the parser holds one whole). A cell holds
+    /// at most 32,767 characters.
+    pub max_xml_token: u64,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_bytes: 200 * 1024 * 1024,
-            max_ratio: 1_000,
+            max_ratio: 100,
             max_parts: 10_000,
             max_rows: 200_000,
+            max_shared_strings: 500_000,
+            max_shared_bytes: 32 * 1024 * 1024,
+            max_xml_token: 1024 * 1024,
         }
     }
 }
@@ -161,6 +172,22 @@ pub enum ImportError {
         /// What was found.
         detail: String,
     },
+    /// More shared strings (distinct texts) than allowed, or a shared-strings part too large.
+    #[error("too many shared strings: {detail}")]
+    TooManyStrings {
+        /// What was found.
+        detail: String,
+    },
+    /// A cell outside the sheet's limits (beyond column XFD or row 1,048,576).
+    #[error("sheet {sheet}: cell outside the sheet's limits (row {row}, column {column})")]
+    CellOutOfRange {
+        /// Sheet.
+        sheet: String,
+        /// 1-based row as the file gives it.
+        row: u64,
+        /// 1-based column as the file gives it.
+        column: u64,
+    },
     /// More data rows than allowed.
     #[error("more than {limit} rows")]
     TooManyRows {
@@ -212,6 +239,8 @@ impl ImportError {
             ImportError::TooLarge { .. } => "too_large",
             ImportError::SuspiciousArchive { .. } => "suspicious_archive",
             ImportError::TooManyRows { .. } => "too_many_rows",
+            ImportError::TooManyStrings { .. } => "too_many_strings",
+            ImportError::CellOutOfRange { .. } => "cell_out_of_range",
             ImportError::Unreadable { .. } => "unreadable",
             ImportError::NoHeader { .. } => "no_header",
             ImportError::WrongForm { .. } => "wrong_form",
@@ -226,6 +255,7 @@ impl ImportError {
             ImportError::TooLarge { .. }
                 | ImportError::SuspiciousArchive { .. }
                 | ImportError::TooManyRows { .. }
+                | ImportError::TooManyStrings { .. }
         )
     }
 
@@ -275,6 +305,22 @@ impl ImportError {
             ImportError::TooManyRows { limit } => (
                 format!("Tệp có hơn {limit} dòng dữ liệu; hãy chia thành nhiều tệp."),
                 format!("The file has more than {limit} data rows; split it into several files."),
+            ),
+            ImportError::TooManyStrings { detail } => (
+                format!(
+                    "Tệp có quá nhiều chuỗi văn bản khác nhau ({detail}); hãy chia thành nhiều tệp."
+                ),
+                format!(
+                    "The file holds too many distinct texts ({detail}); split it into several files."
+                ),
+            ),
+            ImportError::CellOutOfRange { sheet, row, column } => (
+                format!(
+                    "Trang «{sheet}» có ô nằm ngoài giới hạn của Excel (dòng {row}, cột {column}; tối đa 1.048.576 dòng, 16.384 cột); tệp bị hỏng hoặc không phải do Excel tạo."
+                ),
+                format!(
+                    "Sheet \"{sheet}\" has a cell beyond Excel's limits (row {row}, column {column}; at most 1,048,576 rows, 16,384 columns); the file is damaged or was not made by Excel."
+                ),
             ),
             ImportError::Unreadable { detail } => (
                 format!("Không đọc được bảng tính ({detail}); hãy mở bằng Excel và lưu lại."),
@@ -389,6 +435,56 @@ pub fn read_each(
         sheets,
         rows: emit.count,
     })
+}
+
+/// A cell copied back into an annotated workbook.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Copied {
+    /// Text (also error values such as `#REF!` and ISO dates written as text).
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// A date, as its Excel serial.
+    Date(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+/// Streams the cells of `sheets` (the names [`Scan::sheets`] gave; hidden and other sheets are
+/// never read) of a file that [`read_each`] accepted, with the same limits and checks, one row at a
+/// time: `on_row(sheet, 0-based row, cells by 0-based column)`, blank cells left out. Returning
+/// `false` stops. Nothing is held beyond one row, so an annotated copy costs what reading did.
+pub fn copy_rows(
+    bytes: &[u8],
+    file_name: &str,
+    sheets: &[String],
+    limits: &Limits,
+    mut on_row: impl FnMut(&str, u32, Vec<(u32, Copied)>) -> bool,
+) -> Result<(), ImportError> {
+    let mut each = |sheet: &str, index: u32, cells: Vec<(u32, cells::Raw)>| {
+        let cells = cells
+            .into_iter()
+            .filter_map(|(c, raw)| Some((c, raw.copied()?)))
+            .collect();
+        on_row(sheet, index, cells)
+    };
+    match source::detect(bytes, file_name)? {
+        source::Kind::Xlsx => {
+            source::check_zip(bytes, limits)?;
+            xlsx::copy(bytes, sheets, limits, &mut each)
+        }
+        source::Kind::Csv => {
+            let (sheet, rows) = csv::rows(bytes, file_name, limits)?;
+            if sheets.contains(&sheet) {
+                for row in rows {
+                    if !each(&sheet, row.index, row.into_cells()) {
+                        break;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// Where parsed rows go: counted against the limit, then handed on.

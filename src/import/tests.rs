@@ -713,3 +713,143 @@ fn column_of(form: &crate::forms::Form, key: &str) -> String {
     let i = form.flat_columns.iter().position(|k| k == key).unwrap_or(0) as u32;
     super::layout::column_letter(i)
 }
+
+// ── Hostile workbooks (issue 15) ────────────────────────────────────────────
+
+#[test]
+fn one_part_inflating_too_far_is_refused_even_when_a_stored_part_hides_the_total_ratio() {
+    let form = form("01a");
+    let strings = b"<si><t>a</t></si>".repeat(200_000);
+    let bomb = zip_of(&[
+        ("xl/workbook.xml", b"<workbook/>"),
+        ("xl/sharedStrings.xml", &strings),
+        ("xl/media/image1.bin", &noise(4 * 1024 * 1024, 7)),
+    ]);
+    let err = read_with(&form, &bomb, "x.xlsx", &Limits::default()).unwrap_err();
+    assert!(
+        matches!(&err, ImportError::SuspiciousArchive { detail } if detail.starts_with("xl/sharedStrings.xml")),
+        "{err:?}"
+    );
+    assert!(err.is_too_large());
+}
+
+#[test]
+fn shared_strings_beyond_the_cap_in_count_or_declared_count_are_refused_before_parsing() {
+    let form = form("01a");
+    let file = workbook("Sheet1", |ws| {
+        for i in 0..50u32 {
+            ws.write_string(i, 0, format!("text {i}")).unwrap();
+        }
+    });
+    let few = Limits {
+        max_shared_strings: 10,
+        ..Limits::default()
+    };
+    let err = read_with(&form, &file, "x.xlsx", &few).unwrap_err();
+    assert_eq!(err.code(), "too_many_strings", "{err:?}");
+    assert!(err.is_too_large());
+    // calamine would reserve room for the declared count: 4e9 strings is an abort, not an error.
+    let declared = zip_of(&[
+        ("xl/workbook.xml", b"<workbook/>"),
+        (
+            "xl/sharedStrings.xml",
+            b"<sst xmlns=\"x\" count=\"1\" uniqueCount=\"4000000000\"><si><t>a</t></si></sst>",
+        ),
+    ]);
+    let err = read_with(&form, &declared, "x.xlsx", &Limits::default()).unwrap_err();
+    assert_eq!(
+        err,
+        ImportError::TooManyStrings {
+            detail: "4000000000 > 500000".into()
+        }
+    );
+    let big = Limits {
+        max_shared_bytes: 1024,
+        ..Limits::default()
+    };
+    let strings = format!("<sst>{}</sst>", "<si><t>ab</t></si>".repeat(100));
+    let err = read_with(
+        &form,
+        &zip_of(&[
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/sharedStrings.xml", strings.as_bytes()),
+        ]),
+        "x.xlsx",
+        &big,
+    )
+    .unwrap_err();
+    assert_eq!(err.code(), "too_many_strings", "{err:?}");
+}
+
+#[test]
+fn a_text_or_tag_longer_than_the_limit_is_refused_before_the_parser_holds_it() {
+    let form = form("01a");
+    let long_text = format!(
+        "<worksheet><sheetData><row><c><is><t>{}</t></is></c></row></sheetData></worksheet>",
+        "x".repeat(5000)
+    );
+    let long_tag = format!("<worksheet {}/>", "a".repeat(5000));
+    let short = Limits {
+        max_xml_token: 4096,
+        ..Limits::default()
+    };
+    for part in [long_text, long_tag] {
+        let file = zip_of(&[
+            ("xl/workbook.xml", b"<workbook/>"),
+            ("xl/worksheets/sheet1.xml", part.as_bytes()),
+        ]);
+        let err = read_with(&form, &file, "x.xlsx", &short).unwrap_err();
+        assert!(
+            matches!(&err, ImportError::SuspiciousArchive { detail } if detail.contains("over 4096 bytes")),
+            "{err:?}"
+        );
+    }
+}
+
+#[test]
+fn copy_rows_streams_only_the_sheets_read_and_a_csv_line_of_commas_costs_one_row() {
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Data").unwrap();
+    ws.write_string(0, 0, "code").unwrap();
+    ws.write_number(1, 2, 5.0).unwrap();
+    let hidden = wb.add_worksheet();
+    hidden.set_name("Ẩn").unwrap();
+    hidden.write_string(5, 5, "secret").unwrap();
+    hidden.set_hidden(true);
+    let bytes = wb.save_to_buffer().unwrap();
+    let mut seen = Vec::new();
+    copy_rows(
+        &bytes,
+        "x.xlsx",
+        &["Data".to_string(), "Ẩn".to_string()],
+        &Limits::default(),
+        |sheet, r, cells| {
+            seen.push((sheet.to_string(), r, cells));
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            ("Data".into(), 0, vec![(0, Copied::Text("code".into()))]),
+            ("Data".into(), 1, vec![(2, Copied::Number(5.0))]),
+        ]
+    );
+    let mut csv = b"code,name\nA,B\n".to_vec();
+    csv.extend(std::iter::repeat_n(b',', 100_000));
+    let mut rows = Vec::new();
+    copy_rows(
+        &csv,
+        "x.csv",
+        &["x.csv".to_string()],
+        &Limits::default(),
+        |_, r, cells| {
+            rows.push((r, cells.len()));
+            true
+        },
+    )
+    .unwrap();
+    assert_eq!(rows, vec![(0, 2), (1, 2), (2, 0)]);
+}

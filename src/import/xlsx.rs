@@ -18,6 +18,9 @@ use crate::forms::Form;
 
 /// Rows a sheet may declare beyond the data limit (title, headers, totals, signatures).
 const FRAME_ROWS: u64 = 100;
+/// Excel's last row and column (0-based): 1,048,576 rows, 16,384 columns (XFD).
+pub(super) const LAST_ROW: u32 = 1_048_575;
+pub(super) const LAST_COL: u32 = 16_383;
 
 /// Runs a step of the third-party parser, which is fed hostile bytes: a panic in
 /// it means an unreadable file. Only parser calls are wrapped, never the caller's
@@ -70,11 +73,7 @@ pub(super) fn read(
                 limit: limits.max_rows,
             });
         }
-        let rows = Rows {
-            reader,
-            pending: None,
-            done: false,
-        };
+        let rows = Rows::new(reader, &sheet.name, limits);
         if let Some(r) = layout::parse_sheet(&aliases, &sheet.name, rows, out)? {
             read.push(r);
         }
@@ -87,15 +86,83 @@ pub(super) fn read(
     Ok(read)
 }
 
+/// Takes a sheet's row: (sheet, 0-based row, cells by column); `false` stops.
+pub(super) type OnRow<'a> = dyn FnMut(&str, u32, Vec<(u32, Raw)>) -> bool + 'a;
+
+/// Streams the rows of the named sheets (visible worksheets only) to `on_row`, with the checks of
+/// [`read`]; stops when `on_row` says so.
+pub(super) fn copy(
+    bytes: &[u8],
+    names: &[String],
+    limits: &Limits,
+    on_row: &mut OnRow,
+) -> Result<(), ImportError> {
+    let mut wb = guarded(|| Xlsx::new(Cursor::new(bytes)))?;
+    let sheets = wb.sheets_metadata().to_vec();
+    for name in names {
+        let visible = sheets.iter().any(|s| {
+            &s.name == name && s.visible == SheetVisible::Visible && s.typ == SheetType::WorkSheet
+        });
+        if !visible {
+            continue;
+        }
+        let reader = guarded(|| wb.worksheet_cells_reader(name))?;
+        for row in Rows::new(reader, name, limits) {
+            let row = row?;
+            if !on_row(name, row.index, row.into_cells()) {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn looks_like_form_code(s: &str) -> bool {
     matches!(s.as_bytes(), [a, b, b'a'] if a.is_ascii_digit() && b.is_ascii_digit())
 }
 
-/// Cells of a sheet grouped into rows, in file order.
-struct Rows<'a, RS: Read + Seek> {
+/// Cells of a sheet grouped into rows, in file order. A cell beyond Excel's limits, or on a row
+/// past the row limit, ends the sheet with an error before anything is kept of it.
+pub(super) struct Rows<'a, RS: Read + Seek> {
     reader: calamine::XlsxCellReader<'a, RS>,
     pending: Option<(u32, u32, Raw)>,
     done: bool,
+    sheet: String,
+    last_row: u64,
+    max_rows: usize,
+}
+
+impl<'a, RS: Read + Seek> Rows<'a, RS> {
+    pub(super) fn new(
+        reader: calamine::XlsxCellReader<'a, RS>,
+        sheet: &str,
+        limits: &Limits,
+    ) -> Rows<'a, RS> {
+        Rows {
+            reader,
+            pending: None,
+            done: false,
+            sheet: sheet.to_string(),
+            last_row: limits.max_rows as u64 + FRAME_ROWS,
+            max_rows: limits.max_rows,
+        }
+    }
+
+    fn check(&self, r: u32, c: u32) -> Result<(), ImportError> {
+        if r > LAST_ROW || c > LAST_COL {
+            return Err(ImportError::CellOutOfRange {
+                sheet: self.sheet.clone(),
+                row: u64::from(r) + 1,
+                column: u64::from(c) + 1,
+            });
+        }
+        if u64::from(r) >= self.last_row {
+            return Err(ImportError::TooManyRows {
+                limit: self.max_rows,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl<RS: Read + Seek> Iterator for Rows<'_, RS> {
@@ -123,6 +190,10 @@ impl<RS: Read + Seek> Iterator for Rows<'_, RS> {
                 }
                 Ok(Some(cell)) => {
                     let (r, c) = cell.get_position();
+                    if let Err(e) = self.check(r, c) {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
                     let raw = raw(cell.get_value());
                     if raw == Raw::Empty {
                         continue;

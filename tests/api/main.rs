@@ -10,6 +10,8 @@ mod crash;
 mod faults;
 mod foundation;
 mod generate;
+mod hostile_files;
+mod hostile_uploads;
 mod http;
 mod invariants;
 mod limits;

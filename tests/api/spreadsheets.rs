@@ -882,7 +882,8 @@ db_test!(
             let (prefix, res) = done.unwrap();
             match res.status.as_u16() {
                 200 => landed.push(prefix),
-                409 => {}
+                // 429: the unit was already importing (one import per unit at a time).
+                409 | 429 => {}
                 s => panic!(
                     "import {prefix}: unexpected {s}: {}",
                     String::from_utf8_lossy(&res.body)
