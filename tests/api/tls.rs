@@ -52,7 +52,8 @@ async fn server_certificate() -> Option<String> {
         "PostgreSQL at TEST_DATABASE_URL has ssl={ssl}, ssl_cert_file={cert:?} (readable: {readable}); \
          turn on ssl with a self-signed certificate for localhost, e.g. (Debian, as root): \
          openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=localhost \
-         -addext subjectAltName=DNS:localhost -keyout /etc/ssl/private/ssl-cert-snakeoil.key \
+         -addext subjectAltName=DNS:localhost -addext basicConstraints=critical,CA:FALSE \
+         -addext extendedKeyUsage=serverAuth -keyout /etc/ssl/private/ssl-cert-snakeoil.key \
          -out /etc/ssl/certs/ssl-cert-snakeoil.pem && chown root:ssl-cert /etc/ssl/private/ssl-cert-snakeoil.key \
          && chmod 640 /etc/ssl/private/ssl-cert-snakeoil.key && psql -U postgres -c 'ALTER SYSTEM SET ssl = on' \
          && psql -U postgres -c 'SELECT pg_reload_conf()'"
