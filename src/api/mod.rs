@@ -200,15 +200,6 @@ async fn language(req: Request, next: Next) -> Response {
     lang.scope(next.run(req)).await
 }
 
-async fn not_found() -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
-        "Không có địa chỉ này; xem tài liệu API tại /docs.",
-        "No such route; see the API documentation at /docs.",
-    )
-}
-
 async fn method_not_allowed() -> AppError {
     AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
@@ -245,6 +236,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api_parts();
     let settings = Arc::clone(&state.settings);
+    let ui_state = state.clone();
     let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -254,7 +246,8 @@ pub fn app(state: AppState) -> Router {
     let mut app = Router::new()
         .merge(api)
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", doc))
-        .fallback(not_found)
+        .merge(crate::web::router(ui_state))
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.json_limit))
         .layer(middleware::from_fn(timeout_layer(
@@ -304,4 +297,5 @@ pub fn app(state: AppState) -> Router {
         );
     }
     app.layer(middleware::from_fn(language))
+        .layer(crate::web::compression())
 }
