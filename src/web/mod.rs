@@ -12,6 +12,7 @@
 //! - **Language**: Vietnamese, or English by the `lang` cookie or `Accept-Language`;
 //!   every text comes from [`text`].
 
+pub mod import;
 pub mod pages;
 pub mod text;
 
@@ -453,6 +454,18 @@ pub fn router(state: AppState) -> Router {
             get(pages::submit_page).post(pages::submit),
         )
         .route(
+            "/units/{unit_id}/types/{type_code}/import",
+            get(import::import_page).post(import::check),
+        )
+        .route(
+            "/units/{unit_id}/types/{type_code}/import/confirm",
+            post(import::confirm),
+        )
+        .route(
+            "/units/{unit_id}/types/{type_code}/import/{upload}/errors.xlsx",
+            get(import::annotated),
+        )
+        .route(
             "/units/{unit_id}/types/{type_code}/export/{layout}",
             get(pages::export),
         )
@@ -487,4 +500,70 @@ pub fn compression()
                 })
         };
     CompressionLayer::new().compress_when(SizeAbove::new(256).and(text_like))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn a_cookie_is_found_among_several() {
+        let h = headers(&[("cookie", "a=1; kiemke_session=kk_abc; kiemke_lang=en")]);
+        assert_eq!(cookie(&h, SESSION_COOKIE), Some("kk_abc"));
+        assert_eq!(cookie(&h, LANG_COOKIE), Some("en"));
+        assert_eq!(cookie(&h, "missing"), None);
+    }
+
+    #[test]
+    fn the_language_cookie_wins_over_accept_language() {
+        let h = headers(&[("cookie", "kiemke_lang=vi"), ("accept-language", "en-US")]);
+        assert_eq!(lang_of(&h), Lang::Vi);
+        let h = headers(&[("accept-language", "en-US,en;q=0.9")]);
+        assert_eq!(lang_of(&h), Lang::En);
+        assert_eq!(lang_of(&HeaderMap::new()), Lang::Vi);
+    }
+
+    #[test]
+    fn a_post_from_another_origin_is_not_same_origin() {
+        let ok = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ]);
+        assert!(same_origin(&ok));
+        let evil = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://evil.example"),
+        ]);
+        assert!(!same_origin(&evil));
+        let null = headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]);
+        assert!(!same_origin(&null));
+        let cross = headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")]);
+        assert!(!same_origin(&cross));
+        assert!(same_origin(&headers(&[("host", "127.0.0.1:8080")])));
+    }
+
+    #[test]
+    fn form_tokens_differ_per_session_and_are_not_the_stored_hash() {
+        let a = csrf_token("kk_aaaa");
+        let b = csrf_token("kk_bbbb");
+        assert_ne!(a, b);
+        assert_eq!(a, csrf_token("kk_aaaa"));
+        assert!(!sessions::token_hash("kk_aaaa").starts_with(&a));
+    }
+
+    #[test]
+    fn static_files_have_content_hashed_urls() {
+        let urls = static_urls();
+        assert!(urls.pico.starts_with("/static/pico.min.") && urls.pico.ends_with(".css"));
+        assert!(urls.htmx.ends_with(".js"));
+        assert_ne!(urls.site, "/static/site.css");
+    }
 }

@@ -71,6 +71,11 @@ fn role_label(t: &'static Texts, r: Role) -> &'static str {
     }
 }
 
+/// The layout for a signed-in user.
+pub(super) fn layout_for(u: &WebUser, unit_name: Option<String>) -> Layout {
+    layout(Some(u), unit_name)
+}
+
 fn layout(u: Option<&WebUser>, unit_name: Option<String>) -> Layout {
     let t = t();
     Layout {
@@ -153,13 +158,13 @@ async fn current_campaign(state: &AppState) -> WebResult<Option<campaign::Model>
     })
 }
 
-async fn campaign_or_404(state: &AppState) -> WebResult<campaign::Model> {
+pub(super) async fn campaign_or_404(state: &AppState) -> WebResult<campaign::Model> {
     current_campaign(state)
         .await?
         .ok_or_else(|| AppError::not_found("đợt kiểm kê", "Campaign").into())
 }
 
-fn form_of(state: &AppState, type_code: &str) -> WebResult<std::sync::Arc<Form>> {
+pub(super) fn form_of(state: &AppState, type_code: &str) -> WebResult<std::sync::Arc<Form>> {
     state
         .forms
         .form_for_type(type_code)
@@ -168,7 +173,7 @@ fn form_of(state: &AppState, type_code: &str) -> WebResult<std::sync::Arc<Form>>
 }
 
 /// Reads a form body; an unreadable one is a 400 page.
-fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> WebResult<T> {
+pub(super) fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> WebResult<T> {
     serde_urlencoded::from_bytes(body).map_err(|_| {
         AppError::bad_request(
             "Biểu mẫu gửi lên không đọc được.",
@@ -381,6 +386,7 @@ struct Card {
     remaining_value: String,
     deadline: String,
     returned: bool,
+    editable: bool,
     return_reason: Option<String>,
     comments: Vec<(String, String)>,
     next_label: &'static str,
@@ -546,6 +552,7 @@ async fn card(
         remaining_value: vn_money(r.remaining_value),
         deadline: vn_date(r.deadline),
         returned: r.state == ReportState::Returned,
+        editable: !r.state.is_sent(),
         return_reason: r.return_reason.clone(),
         comments,
         next_label,
@@ -885,12 +892,12 @@ struct LivePanel {
     issues: Vec<(String, String, String)>,
 }
 
-/// Keys a rule fills in (differences, sums, remaining value): shown as derived.
+/// Keys a difference rule fills in when left empty (chênh lệch, giá trị còn lại).
 fn derived_keys(form: &Form) -> Vec<String> {
     use crate::forms::RuleKind;
     form.rules
         .iter()
-        .filter(|r| matches!(r.kind, RuleKind::Difference | RuleKind::Sum))
+        .filter(|r| r.kind == RuleKind::Difference)
         .filter_map(|r| r.fields.last().cloned())
         .collect()
 }
@@ -982,6 +989,30 @@ fn read_typed(
         }
     }
     (record, empty, errors)
+}
+
+/// Adds the domain's own check of what could be read to the parse errors, so that every
+/// problem shows at once (a field that could not be read is reported once, by its parser).
+fn add_rule_errors(
+    form: &Form,
+    record: &Record,
+    cutoff: DateTime<Utc>,
+    errors: &mut BTreeMap<String, String>,
+) {
+    let mut record = record.clone();
+    let unreadable: Vec<String> = errors.keys().cloned().collect();
+    for i in assets::check_issues(form, &mut record, cutoff, false) {
+        if unreadable.contains(&i.field) {
+            continue;
+        }
+        errors
+            .entry(i.field)
+            .and_modify(|m| {
+                m.push_str("; ");
+                m.push_str(i.message.get(lang()));
+            })
+            .or_insert_with(|| i.message.get(lang()).to_string());
+    }
 }
 
 /// The JSON body the domain reads: the record, and `null` for each emptied field.
@@ -1121,7 +1152,9 @@ pub async fn create_asset(
     let base = format!("/units/{unit_id}/types/{type_code}");
     let (record, empty, mut errors) = read_typed(&form, section.as_deref(), &typed);
     let mut other = Vec::new();
-    if errors.is_empty() {
+    if !errors.is_empty() {
+        add_rule_errors(&form, &record, c.cutoff_at, &mut errors);
+    } else {
         let body = body_of(&record, &empty, &type_code, None);
         match assets::create(&state, &u.actor, c.id, unit_id, &body).await {
             Ok(_) => return Ok(redirect_see_other(&format!("{base}?saved=1"))),
@@ -1183,7 +1216,7 @@ pub async fn derive(
         .into_iter()
         .map(|(k, m)| (k.clone(), label(&form, &k), m))
         .collect();
-    let derived_before: Vec<String> = derived_keys(&form);
+    let given: Vec<String> = record.keys().cloned().collect();
     for i in assets::check_issues(&form, &mut record, c.cutoff_at, false) {
         let typed_something = typed.get(&i.field).is_some_and(|s| !s.trim().is_empty());
         // "Required" is shown once the person has left the field, not while typing elsewhere.
@@ -1196,8 +1229,10 @@ pub async fn derive(
             i.message.get(lang()).to_string(),
         ));
     }
-    let derived = derived_before
-        .iter()
+    // What the domain's check filled in: the values the server derives.
+    let derived = record
+        .keys()
+        .filter(|k| !given.contains(k))
         .filter_map(|k| {
             let f = form.field(k)?;
             let v = record.get(k)?;
@@ -1284,7 +1319,10 @@ pub async fn update_asset(
     let mut conflict = None;
     let mut theirs = None;
     let mut shown_version = version;
-    if errors.is_empty() {
+    if !errors.is_empty() {
+        let c = campaign_or_404(&state).await?;
+        add_rule_errors(&form, &record, c.cutoff_at, &mut errors);
+    } else {
         let body = body_of(&record, &empty, &current.asset_type, None);
         match assets::update(&state, &u.actor, asset_id, &body, version).await {
             Ok(_) => return Ok(redirect_see_other(&format!("{base}?saved=1"))),
