@@ -102,16 +102,36 @@ struct ImportPage {
     problem: Option<String>,
 }
 
+/// What the import page shows below its upload form.
+#[derive(Default)]
+struct Outcome {
+    report: Option<ImportReport>,
+    /// Id and name of the stored upload awaiting confirmation.
+    upload: (String, String),
+    done: bool,
+    problem: Option<String>,
+}
+
+fn problem(msg: String) -> Outcome {
+    Outcome {
+        problem: Some(msg),
+        ..Default::default()
+    }
+}
+
 async fn page(
     state: &AppState,
     u: &WebUser,
     unit_id: i64,
     type_code: &str,
-    report: Option<ImportReport>,
-    upload: (String, String),
-    done: bool,
-    problem: Option<String>,
+    o: Outcome,
 ) -> WebResult {
+    let Outcome {
+        report,
+        upload,
+        done,
+        problem,
+    } = o;
     let form = form_of(state, type_code)?;
     let unit = units::get(&state.db, unit_id).await?;
     let base = format!("/units/{unit_id}/types/{type_code}");
@@ -163,17 +183,7 @@ pub async fn import_page(
 ) -> WebResult {
     u.require(ENTRY)?;
     let unit_id = u.unit(unit_id)?;
-    page(
-        &state,
-        &u,
-        unit_id,
-        &type_code,
-        None,
-        Default::default(),
-        false,
-        None,
-    )
-    .await
+    page(&state, &u, unit_id, &type_code, Outcome::default()).await
 }
 
 /// Reads the `file` part of a multipart upload, at most `limit` bytes in all.
@@ -252,17 +262,7 @@ pub async fn check(
     let (name, bytes) = match upload(req, state.settings.upload_limit).await {
         Ok(x) => x,
         Err(msg) => {
-            return page(
-                &state,
-                &u,
-                unit_id,
-                &type_code,
-                None,
-                Default::default(),
-                false,
-                Some(msg),
-            )
-            .await;
+            return page(&state, &u, unit_id, &type_code, problem(msg)).await;
         }
     };
     let id = store(u.actor.user_id, &name, &bytes)?;
@@ -273,26 +273,15 @@ pub async fn check(
                 &u,
                 unit_id,
                 &type_code,
-                Some(report),
-                (id, name),
-                false,
-                None,
+                Outcome {
+                    report: Some(report),
+                    upload: (id, name),
+                    ..Default::default()
+                },
             )
             .await
         }
-        Err(msg) => {
-            page(
-                &state,
-                &u,
-                unit_id,
-                &type_code,
-                None,
-                Default::default(),
-                false,
-                Some(msg),
-            )
-            .await
-        }
+        Err(msg) => page(&state, &u, unit_id, &type_code, problem(msg)).await,
     }
 }
 
@@ -322,10 +311,11 @@ pub async fn confirm(
                 &u,
                 unit_id,
                 &type_code,
-                Some(report),
-                Default::default(),
-                true,
-                None,
+                Outcome {
+                    report: Some(report),
+                    done: true,
+                    ..Default::default()
+                },
             )
             .await
         }
@@ -335,26 +325,15 @@ pub async fn confirm(
                 &u,
                 unit_id,
                 &type_code,
-                Some(report),
-                (f.upload, name),
-                false,
-                None,
+                Outcome {
+                    report: Some(report),
+                    upload: (f.upload, name),
+                    ..Default::default()
+                },
             )
             .await
         }
-        Err(msg) => {
-            page(
-                &state,
-                &u,
-                unit_id,
-                &type_code,
-                None,
-                Default::default(),
-                false,
-                Some(msg),
-            )
-            .await
-        }
+        Err(msg) => page(&state, &u, unit_id, &type_code, problem(msg)).await,
     }
 }
 

@@ -486,7 +486,7 @@ pub fn router(state: AppState) -> Router {
 /// Compression of text answers (HTML, CSS, JavaScript, JSON); workbooks are zip files
 /// already and pass through as they are.
 pub fn compression()
--> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate + Clone> {
+-> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
     use tower_http::compression::{CompressionLayer, Predicate, predicate::SizeAbove};
     let text_like =
         |_: StatusCode, _: axum::http::Version, h: &HeaderMap, _: &axum::http::Extensions| {
