@@ -264,7 +264,9 @@ pub fn app(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // The web pages set `same-origin`: with `no-referrer` browsers send `Origin: null`
+        // on form posts, and the pages' CSRF check needs the real origin.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))

@@ -162,17 +162,18 @@ pub fn csrf_token(session_token: &str) -> String {
 /// Whether `Origin` (or, without it, `Sec-Fetch-Site`) says the request came from this site.
 fn same_origin(headers: &HeaderMap) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        // A browser hides the origin ("null") under a strict referrer policy; its own
+        // `Sec-Fetch-Site` still tells a same-origin form post apart.
+        Some("null") => fetch_site == Some("same-origin"),
         Some(origin) => {
             let authority = origin
                 .strip_prefix("https://")
                 .or_else(|| origin.strip_prefix("http://"));
             matches!((authority, host), (Some(a), Some(h)) if a.eq_ignore_ascii_case(h))
         }
-        None => !matches!(
-            headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
-            Some("cross-site" | "same-site")
-        ),
+        None => !matches!(fetch_site, Some("cross-site" | "same-site")),
     }
 }
 
@@ -545,6 +546,18 @@ mod tests {
         assert!(!same_origin(&evil));
         let null = headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]);
         assert!(!same_origin(&null));
+        let null_same = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "same-origin"),
+        ]);
+        assert!(same_origin(&null_same));
+        let null_cross = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "null"),
+            ("sec-fetch-site", "cross-site"),
+        ]);
+        assert!(!same_origin(&null_cross));
         let cross = headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")]);
         assert!(!same_origin(&cross));
         assert!(same_origin(&headers(&[("host", "127.0.0.1:8080")])));
