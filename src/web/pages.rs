@@ -1511,6 +1511,13 @@ pub async fn history(
             let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
             keys.sort();
             keys.dedup();
+            // In the form's order, as the person entered them.
+            let position = |k: &String| {
+                form.as_ref()
+                    .and_then(|f| f.fields.iter().position(|d| &d.key == k))
+                    .unwrap_or(usize::MAX)
+            };
+            keys.sort_by_key(|k| position(k));
             let changes = keys
                 .into_iter()
                 .filter(|k| before.get(*k) != after.get(*k))
