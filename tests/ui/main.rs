@@ -6,4 +6,9 @@
 #[allow(dead_code)]
 mod support;
 
+mod attacks;
+mod day;
 mod harness;
+mod keyboard;
+mod login;
+mod search;

@@ -752,7 +752,7 @@ impl Page {
     }
 
     /// Marks the current document so that [`settle`] can tell when it was replaced.
-    async fn mark(&self) {
+    pub async fn mark(&self) {
         let _ = self
             .client
             .execute("window.__kiemke_old = true;", vec![])
