@@ -950,7 +950,14 @@ fn inputs(
             value: typed.get(&f.key).cloned().unwrap_or_default(),
             error: errors.get(&f.key).cloned(),
             derived: derived.contains(&f.key),
-            theirs: theirs.map(|r| r.get(&f.key).map(|v| show(f, v)).unwrap_or_default()),
+            // Beside a field only where the other person's value differs from the user's.
+            theirs: theirs.and_then(|r| {
+                let mine = human_input(f, typed.get(&f.key).map(String::as_str).unwrap_or(""))
+                    .ok()
+                    .flatten();
+                let other = r.get(&f.key);
+                (other != mine.as_ref()).then(|| other.map(|v| show(f, v)).unwrap_or_default())
+            }),
         })
         .collect()
 }
@@ -1573,7 +1580,7 @@ struct SubmitPage {
     returned: bool,
     return_reason: Option<String>,
     comments: Vec<(String, String)>,
-    changes: Option<submissions::Changes>,
+    changes: Option<Vec<String>>,
 }
 
 async fn submit_view(
@@ -1631,7 +1638,20 @@ async fn submit_view(
         returned: r.state == ReportState::Returned,
         return_reason: r.return_reason.clone(),
         comments: std::mem::take(&mut card.comments),
-        changes: r.changes_since_returned.clone(),
+        changes: r.changes_since_returned.as_ref().map(|ch| {
+            let mut lines: Vec<String> = Vec::new();
+            lines.extend(ch.added.iter().map(|c| format!("{}: {c}", t.added)));
+            lines.extend(ch.removed.iter().map(|c| format!("{}: {c}", t.removed)));
+            lines.extend(ch.changed.iter().map(|c| {
+                let fields: Vec<String> = c
+                    .fields
+                    .iter()
+                    .map(|f| label(&form, f.field.strip_prefix("fields.").unwrap_or(&f.field)))
+                    .collect();
+                format!("{}: {} — {}", t.changed, c.code, fields.join(", "))
+            }));
+            lines
+        }),
         base,
     })
 }
