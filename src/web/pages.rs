@@ -1321,7 +1321,16 @@ pub async fn update_asset(
         .filter(|s| form.section(s).is_some())
         .cloned();
     let base = format!("/units/{}/types/{}", current.unit_id, current.asset_type);
-    let (record, empty, mut errors) = read_typed(&form, section.as_deref(), &typed);
+    let (mut record, mut empty, mut errors) = read_typed(&form, section.as_deref(), &typed);
+    // A derived value posted back unchanged is the page's stale copy: the server derives it again
+    // from the inputs as they are now (changing the books figure must not need the difference retyped).
+    let stored = record_of_view(&form, &current);
+    for k in derived_keys(&form) {
+        if record.contains_key(&k) && record.get(&k) == stored.get(&k) {
+            record.remove(&k);
+            empty.push(k);
+        }
+    }
     let mut other = Vec::new();
     let mut conflict = None;
     let mut theirs = None;
