@@ -628,6 +628,8 @@ struct Row {
     id: i64,
     code: String,
     name: String,
+    /// The finance office's comment while the report is returned.
+    comment: Option<String>,
     section: String,
     status: String,
     original_cost: String,
@@ -770,6 +772,15 @@ pub async fn asset_list(
             id: a.id,
             code: cell(&form, a, "code"),
             name: cell(&form, a, "name"),
+            comment: (report.state == ReportState::Returned)
+                .then(|| {
+                    report
+                        .return_comments
+                        .iter()
+                        .find(|c| c.asset_id == a.id)
+                        .map(|c| c.comment.clone())
+                })
+                .flatten(),
             section: a
                 .values
                 .get("section")
