@@ -387,6 +387,7 @@ struct Card {
     deadline: String,
     returned: bool,
     editable: bool,
+    last_change: Option<String>,
     return_reason: Option<String>,
     comments: Vec<(String, String)>,
     next_label: &'static str,
@@ -536,6 +537,26 @@ async fn card(
             comments.push((code, c.comment.clone()));
         }
     }
+    // The record changed last: the domain's list sorted by change, one row.
+    let latest = assets::list(
+        state,
+        r.campaign_id,
+        unit_id,
+        &AssetFilter {
+            asset_type: Some(r.asset_type.clone()),
+            section: None,
+            usage_status: None,
+            origin: None,
+            q: None,
+            sort: Some(AssetSort::UpdatedDesc),
+        },
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(1),
+        },
+    )
+    .await?;
+    let last_change = latest.items.first().map(|a| vn_time(a.updated_at));
     let type_name = state
         .forms
         .form_for_type(&r.asset_type)
@@ -553,6 +574,7 @@ async fn card(
         deadline: vn_date(r.deadline),
         returned: r.state == ReportState::Returned,
         editable: !r.state.is_sent(),
+        last_change,
         return_reason: r.return_reason.clone(),
         comments,
         next_label,
@@ -884,6 +906,8 @@ struct AssetFormPage {
     version: Option<i32>,
     conflict: Option<String>,
     asset_id: Option<i64>,
+    /// Shown, not editable: a locked report, or a role that only reads.
+    readonly: bool,
 }
 
 #[derive(Template)]
@@ -1148,6 +1172,7 @@ pub async fn new_asset(
         version: None,
         conflict: None,
         asset_id: None,
+        readonly: false,
     })
 }
 
@@ -1207,6 +1232,7 @@ pub async fn create_asset(
         version: None,
         conflict: None,
         asset_id: None,
+        readonly: false,
     })?;
     *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(res)
@@ -1281,6 +1307,8 @@ pub async fn edit_asset(
         .collect();
     let unit = units::get(&state.db, view.unit_id).await?;
     let base = format!("/units/{}/types/{}", view.unit_id, view.asset_type);
+    let report = submissions::get(&state, view.campaign_id, view.unit_id, &view.asset_type).await?;
+    let readonly = report.state.is_sent() || u.require(ENTRY).is_err();
     html(&AssetFormPage {
         l: layout(Some(&u), Some(unit.name)),
         title: t().edit_title,
@@ -1294,6 +1322,7 @@ pub async fn edit_asset(
         version: Some(view.version),
         conflict: None,
         asset_id: Some(asset_id),
+        readonly,
     })
 }
 
@@ -1398,6 +1427,7 @@ pub async fn update_asset(
         version: shown_version,
         conflict,
         asset_id: Some(asset_id),
+        readonly: false,
     })?;
     *res.status_mut() = if theirs.is_some() {
         StatusCode::CONFLICT

@@ -186,6 +186,7 @@ pub struct Texts {
     pub role_viewer: &'static str,
     pub dong: &'static str,
     pub version: &'static str,
+    pub readonly_note: &'static str,
 }
 
 /// Vietnamese (the default).
@@ -367,6 +368,7 @@ pub static VI: Texts = Texts {
     role_viewer: "Chỉ xem",
     dong: "đồng",
     version: "Phiên bản",
+    readonly_note: "Chỉ xem: báo cáo đã gửi (hoặc tài khoản của bạn chỉ được xem), nên tài sản không sửa được.",
 };
 
 /// English.
@@ -548,6 +550,7 @@ pub static EN: Texts = Texts {
     role_viewer: "Read only",
     dong: "đồng",
     version: "Version",
+    readonly_note: "Read only: the report has been submitted (or your account may only read), so the asset cannot change.",
 };
 
 /// The catalogue of a language.
