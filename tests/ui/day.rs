@@ -187,9 +187,9 @@ crate::ui_test!(
         );
         assert!(errors.contains("Nguyên giá"), "the column label:\n{errors}");
         let confirm = page.find("#import-confirm").await;
-        assert_eq!(
+        assert!(
             confirm.attr("disabled").await.expect("attr").is_some(),
-            true
+            "confirm must be disabled while the file has errors"
         );
         // Fixed: one record would be created; confirm.
         let good = flat_workbook(&dir, "good.xlsx", "25000000");
@@ -248,7 +248,11 @@ crate::ui_test!(
         )
         .await;
         page.click("#save").await;
-        assert!(page.path().await.starts_with(&list), "{}", page.body().await);
+        assert!(
+            page.path().await.starts_with(&list),
+            "{}",
+            page.body().await
+        );
         // Now it passes, and the report locks.
         page.click("#action-submit").await;
         assert!(
@@ -301,10 +305,7 @@ crate::ui_test!(
         page.goto("/").await;
         let card = page.text("#type-01").await;
         assert!(card.contains("DAT-2026-01"), "{card}");
-        assert!(
-            card.contains("Diện tích làm trụ sở là 1.300 m²"),
-            "{card}"
-        );
+        assert!(card.contains("Diện tích làm trụ sở là 1.300 m²"), "{card}");
         page.goto(&format!("{list}/submit")).await;
         let returned = page.text("#returned").await;
         assert!(

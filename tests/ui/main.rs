@@ -11,4 +11,5 @@ mod day;
 mod harness;
 mod keyboard;
 mod login;
+mod screenshots;
 mod search;
