@@ -22,7 +22,7 @@ use askama::Template;
 use axum::{
     Router,
     body::Body,
-    extract::{FromRequestParts, Path, Request},
+    extract::{FromRequestParts, Path, Request, State},
     http::{HeaderMap, HeaderValue, Method, StatusCode, header, request::Parts},
     middleware::{self, Next},
     response::{Html, IntoResponse, Redirect, Response},
@@ -309,20 +309,25 @@ impl IntoResponse for WebError {
 /// Result of a page handler.
 pub type WebResult<T = Response> = Result<T, WebError>;
 
-impl<S: Send + Sync> FromRequestParts<S> for WebUser
-where
-    AppState: axum::extract::FromRef<S>,
-{
+impl<S: Send + Sync> FromRequestParts<S> for WebUser {
     type Rejection = WebError;
 
-    async fn from_request_parts(parts: &mut Parts, s: &S) -> Result<Self, WebError> {
-        let state: AppState = axum::extract::FromRef::from_ref(s);
-        let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else {
-            return Err(WebError::Login);
-        };
-        if !token.starts_with("kk_") || token.len() > 80 {
-            return Err(WebError::Login);
-        }
+    /// The user [`page_policy`] resolved for this request.
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, WebError> {
+        parts
+            .extensions
+            .get::<WebUser>()
+            .cloned()
+            .ok_or(WebError::Login)
+    }
+}
+
+impl WebUser {
+    /// The user of a session cookie, resolved as the API resolves a bearer token.
+    async fn resolve(headers: &HeaderMap, state: &AppState) -> WebResult<WebUser> {
+        let token = cookie(headers, SESSION_COOKIE)
+            .filter(|t| t.starts_with("kk_") && t.len() <= 80)
+            .ok_or(WebError::Login)?;
         let actor = sessions::resolve(&state.db, token, state.clock.now())
             .await?
             .ok_or(WebError::Login)?;
@@ -331,16 +336,10 @@ where
             actor,
         })
     }
-}
 
-impl WebUser {
-    /// Fails with the 403 page unless the user has one of `roles`.
-    pub fn require(&self, roles: &[Role]) -> WebResult<()> {
-        if roles.contains(&self.actor.role) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden().into())
-        }
+    /// Whether the user's role may change a unit's assets and reports ([`ENTRY`]).
+    pub fn may_enter(&self) -> bool {
+        ENTRY.contains(&self.actor.role)
     }
 
     /// Fails with the 404 page when the user may not see `unit_id` (same answer as a missing unit).
@@ -428,6 +427,123 @@ pub async fn fallback(req: Request) -> Response {
     .into_response()
 }
 
+/// Every role that can sign in.
+pub const SIGNED_IN: &[Role] = &[
+    Role::Admin,
+    Role::FinanceOfficer,
+    Role::UnitAccountant,
+    Role::Viewer,
+];
+/// Roles that read a unit's pages (all of them; accountants only their own units).
+pub const READ: &[Role] = SIGNED_IN;
+/// Roles that change a unit's assets and reports, as the API's operations declare.
+pub const ENTRY: &[Role] = &[Role::Admin, Role::UnitAccountant];
+
+/// Who may use each page: method, route and roles (`None`: public). [`page_policy`] applies
+/// it to every request, and a route missing here is refused (deny by default). Unit scope is
+/// checked where the unit is known ([`WebUser::unit`]): another unit's page is a 404 page.
+pub const PAGES: &[(&str, &str, Option<&[Role]>)] = &[
+    ("GET", "/static/{file}", None),
+    ("GET", "/login", None),
+    ("POST", "/login", None),
+    ("GET", "/lang/{code}", None),
+    ("POST", "/logout", Some(SIGNED_IN)),
+    ("GET", "/", Some(SIGNED_IN)),
+    ("GET", "/password", Some(SIGNED_IN)),
+    ("POST", "/password", Some(SIGNED_IN)),
+    ("GET", "/units/{unit_id}/registration", Some(READ)),
+    ("GET", "/units/{unit_id}/types/{type_code}", Some(READ)),
+    ("GET", "/units/{unit_id}/types/{type_code}/new", Some(ENTRY)),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/new",
+        Some(ENTRY),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/derive",
+        Some(ENTRY),
+    ),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/submit",
+        Some(READ),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/submit",
+        Some(ENTRY),
+    ),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/import",
+        Some(ENTRY),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/import",
+        Some(ENTRY),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/import/confirm",
+        Some(ENTRY),
+    ),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/import/{upload}/errors.xlsx",
+        Some(ENTRY),
+    ),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/export/{layout}",
+        Some(READ),
+    ),
+    ("GET", "/assets/{asset_id}", Some(READ)),
+    ("POST", "/assets/{asset_id}", Some(ENTRY)),
+    ("GET", "/assets/{asset_id}/delete", Some(ENTRY)),
+    ("POST", "/assets/{asset_id}/delete", Some(ENTRY)),
+    ("GET", "/assets/{asset_id}/history", Some(READ)),
+];
+
+/// The rule of one page: `Some(None)` public, `Some(Some(roles))`, `None` when undeclared.
+pub fn page_access(method: &Method, route: &str) -> Option<Option<&'static [Role]>> {
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
+    PAGES
+        .iter()
+        .find(|(m, r, _)| *m == method && *r == route)
+        .map(|(_, _, roles)| *roles)
+}
+
+/// Applies [`PAGES`] to a routed request: anonymous → the login page, a role not listed → the
+/// 403 page; the signed-in user is handed on to the handler.
+async fn page_policy(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let roles = match page_access(req.method(), &route) {
+        Some(None) => return next.run(req).await,
+        Some(Some(roles)) => roles,
+        None => return page_error(StatusCode::FORBIDDEN, None),
+    };
+    let (mut parts, body) = req.into_parts();
+    let user = match WebUser::resolve(&parts.headers, &state).await {
+        Ok(u) => u,
+        Err(e) => return e.into_response(),
+    };
+    if !roles.contains(&user.actor.role) {
+        return page_error(StatusCode::FORBIDDEN, None);
+    }
+    parts.extensions.insert(user);
+    next.run(Request::from_parts(parts, body)).await
+}
+
 /// The web pages' routes with their layers.
 pub fn router(state: AppState) -> Router {
     Router::new()
@@ -479,6 +595,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::delete_page).post(pages::delete_asset),
         )
         .route("/assets/{asset_id}/history", get(pages::history))
+        .route_layer(middleware::from_fn_with_state(state.clone(), page_policy))
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn(page_layer))
         .with_state(state)
@@ -570,6 +687,20 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, csrf_token("kk_aaaa"));
         assert!(!sessions::token_hash("kk_aaaa").starts_with(&a));
+    }
+
+    #[test]
+    fn every_page_route_declares_who_may_use_it() {
+        let mut declared: Vec<(&str, &str)> = PAGES.iter().map(|(m, r, _)| (*m, *r)).collect();
+        declared.sort();
+        declared.dedup();
+        assert_eq!(declared.len(), PAGES.len(), "a page is declared twice");
+        assert_eq!(
+            page_access(&Method::POST, "/units/{unit_id}/types/{type_code}/submit"),
+            Some(Some(ENTRY))
+        );
+        assert_eq!(page_access(&Method::HEAD, "/login"), Some(None));
+        assert_eq!(page_access(&Method::DELETE, "/"), None);
     }
 
     #[test]

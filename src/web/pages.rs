@@ -33,16 +33,6 @@ use crate::{
     units, users,
 };
 
-/// Roles that work on a unit's assets through these pages.
-const ENTRY: &[Role] = &[Role::Admin, Role::UnitAccountant];
-/// Roles that may read a unit's pages.
-const READ: &[Role] = &[
-    Role::Admin,
-    Role::FinanceOfficer,
-    Role::UnitAccountant,
-    Role::Viewer,
-];
-
 /// What the layout shows around every page.
 pub struct Layout {
     pub t: &'static Texts,
@@ -601,7 +591,6 @@ pub async fn registration(
     u: WebUser,
     Path(unit_id): Path<i64>,
 ) -> WebResult {
-    u.require(READ)?;
     let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(&state).await?;
     let unit = units::get(&state.db, unit_id).await?;
@@ -746,7 +735,6 @@ pub async fn asset_list(
     Path((unit_id, type_code)): Path<(i64, String)>,
     Query(q): Query<ListQuery>,
 ) -> WebResult {
-    u.require(READ)?;
     let unit_id = u.unit(unit_id)?;
     let t = t();
     let form = form_of(&state, &type_code)?;
@@ -837,7 +825,7 @@ pub async fn asset_list(
         l,
         type_name: form.asset_type.name.get(lang()).to_string(),
         form_code: form.code.clone(),
-        editable: !report.state.is_sent() && u.require(ENTRY).is_ok(),
+        editable: !report.state.is_sent() && u.may_enter(),
         sections: sections_of(&form),
         statuses: options(&form, "usage_status"),
         sorts: vec![
@@ -1138,7 +1126,6 @@ pub async fn new_asset(
     Path((unit_id, type_code)): Path<(i64, String)>,
     Query(q): Query<NewQuery>,
 ) -> WebResult {
-    u.require(ENTRY)?;
     let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let unit = units::get(&state.db, unit_id).await?;
@@ -1183,7 +1170,6 @@ pub async fn create_asset(
     Path((unit_id, type_code)): Path<(i64, String)>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    u.require(ENTRY)?;
     let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
@@ -1246,7 +1232,6 @@ pub async fn derive(
     Path((unit_id, type_code)): Path<(i64, String)>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    u.require(ENTRY)?;
     u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
@@ -1292,7 +1277,6 @@ pub async fn edit_asset(
     u: WebUser,
     Path(asset_id): Path<i64>,
 ) -> WebResult {
-    u.require(READ)?;
     let view = assets::get(&state, asset_id).await?;
     u.unit(view.unit_id)?;
     let form = form_of(&state, &view.asset_type)?;
@@ -1308,7 +1292,7 @@ pub async fn edit_asset(
     let unit = units::get(&state.db, view.unit_id).await?;
     let base = format!("/units/{}/types/{}", view.unit_id, view.asset_type);
     let report = submissions::get(&state, view.campaign_id, view.unit_id, &view.asset_type).await?;
-    let readonly = report.state.is_sent() || u.require(ENTRY).is_err();
+    let readonly = report.state.is_sent() || !u.may_enter();
     html(&AssetFormPage {
         l: layout(Some(&u), Some(unit.name)),
         title: t().edit_title,
@@ -1350,7 +1334,6 @@ pub async fn update_asset(
     Path(asset_id): Path<i64>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    u.require(ENTRY)?;
     let current = assets::get(&state, asset_id).await?;
     u.unit(current.unit_id)?;
     let form = form_of(&state, &current.asset_type)?;
@@ -1454,7 +1437,6 @@ pub async fn delete_page(
     u: WebUser,
     Path(asset_id): Path<i64>,
 ) -> WebResult {
-    u.require(ENTRY)?;
     let view = assets::get(&state, asset_id).await?;
     u.unit(view.unit_id)?;
     let unit = units::get(&state.db, view.unit_id).await?;
@@ -1491,7 +1473,6 @@ pub async fn delete_asset(
     RawForm(body): RawForm,
 ) -> WebResult {
     let f: DeleteForm = parse_form(&body)?;
-    u.require(ENTRY)?;
     let view = assets::get(&state, asset_id).await?;
     u.unit(view.unit_id)?;
     assets::delete(&state, &u.actor, asset_id, f.version).await?;
@@ -1540,7 +1521,6 @@ pub async fn history(
     u: WebUser,
     Path(asset_id): Path<i64>,
 ) -> WebResult {
-    u.require(READ)?;
     let t = t();
     let entries = assets::history(&state, &u.actor, asset_id).await?;
     let view = assets::get(&state, asset_id).await.ok();
@@ -1712,7 +1692,6 @@ pub async fn submit_page(
     u: WebUser,
     Path((unit_id, type_code)): Path<(i64, String)>,
 ) -> WebResult {
-    u.require(READ)?;
     let unit_id = u.unit(unit_id)?;
     submit_view(&state, &u, unit_id, &type_code, None).await
 }
@@ -1731,7 +1710,6 @@ pub async fn submit(
     RawForm(body): RawForm,
 ) -> WebResult {
     let f: SubmitForm = parse_form(&body)?;
-    u.require(ENTRY)?;
     let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(&state).await?;
     let nil_return = f.nil_return.is_some();
@@ -1784,7 +1762,6 @@ pub async fn export(
     u: WebUser,
     Path((unit_id, type_code, layout_name)): Path<(i64, String, String)>,
 ) -> WebResult {
-    u.require(READ)?;
     let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
