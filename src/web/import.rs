@@ -61,12 +61,26 @@ fn store(user_id: i64, name: &str, bytes: &[u8]) -> WebResult<String> {
     let id = hex::encode(rand::rng().random::<[u8; 16]>());
     let path = path_of(user_id, &id).ok_or_else(|| AppError::Internal("upload id".into()))?;
     std::fs::create_dir_all(dir()).map_err(|e| AppError::Internal(format!("upload dir: {e}")))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir(), std::fs::Permissions::from_mode(0o700));
+    }
     // The file name travels with the bytes: first line, then the content.
     let mut data = Vec::with_capacity(bytes.len() + name.len() + 1);
     data.extend_from_slice(name.replace('\n', " ").as_bytes());
     data.push(b'\n');
     data.extend_from_slice(bytes);
-    std::fs::write(&path, data).map_err(|e| AppError::Internal(format!("upload store: {e}")))?;
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        open.mode(0o600);
+    }
+    open.open(&path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, &data))
+        .map_err(|e| AppError::Internal(format!("upload store: {e}")))?;
     Ok(id)
 }
 
