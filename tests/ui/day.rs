@@ -171,7 +171,9 @@ crate::ui_test!(
         assert_eq!(page.value("#f-location").await, "Số 1 đường Lê Lợi");
 
         // Import a workbook with one bad cell: the preview shows it and nothing can be confirmed.
-        let dir = page.downloads.clone();
+        // Files to upload live apart from the downloads, so the export found below is the download.
+        let dir = page.downloads.with_extension("uploads");
+        std::fs::create_dir_all(&dir).expect("uploads dir");
         let bad = flat_workbook(&dir, "bad.xlsx", "mười triệu");
         page.goto(&format!("{list}/import")).await;
         page.find("#file")

@@ -258,6 +258,9 @@ async fn drop_database(r: DbResource) {
     }
 }
 
+/// Browser sessions of a test with the folders to remove after it.
+type Sessions = Arc<Mutex<Vec<(Client, Vec<PathBuf>)>>>;
+
 /// The application under test, served on a local port.
 #[derive(Clone)]
 pub struct TestApp {
@@ -269,7 +272,8 @@ pub struct TestApp {
     pub backend: Backend,
     /// The demo campaign.
     pub campaign_id: i64,
-    sessions: Arc<Mutex<Vec<Client>>>,
+    /// Open browser sessions with their profile and download folders, closed and removed after the test.
+    sessions: Sessions,
 }
 
 /// Settings of the UI tests: fast password hashing, otherwise the defaults.
@@ -334,9 +338,18 @@ where
     };
     let sessions = Arc::clone(&app.sessions);
     let outcome = tokio::spawn(body(app)).await;
-    let open: Vec<Client> = std::mem::take(&mut *sessions.lock().expect("sessions"));
-    for c in open {
-        let _ = c.close().await;
+    let open = std::mem::take(&mut *sessions.lock().expect("sessions"));
+    for (client, dirs) in open {
+        let _ = client.close().await;
+        for d in dirs {
+            // Chromium may still be writing its profile for a moment after the session ends.
+            for _ in 0..10 {
+                if std::fs::remove_dir_all(&d).is_ok() || !d.exists() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
     }
     server.abort();
     conn.close().await.ok();
@@ -510,7 +523,14 @@ impl TestApp {
             ))
             .await
             .expect("timeouts");
-        self.sessions.lock().expect("sessions").push(client.clone());
+        self.sessions.lock().expect("sessions").push((
+            client.clone(),
+            vec![
+                profile.clone(),
+                downloads.clone(),
+                downloads.with_extension("uploads"),
+            ],
+        ));
         Page {
             client,
             base: self.base.clone(),
