@@ -200,13 +200,17 @@ async fn language(req: Request, next: Next) -> Response {
     lang.scope(next.run(req)).await
 }
 
-async fn method_not_allowed() -> AppError {
+async fn method_not_allowed(req: Request) -> Response {
+    if crate::web::wants_html(req.headers(), req.uri().path()) {
+        return crate::web::page_for(req.headers(), StatusCode::METHOD_NOT_ALLOWED);
+    }
     AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
         "This route does not support the HTTP method used.",
     )
+    .into_response()
 }
 
 fn timeout_layer(

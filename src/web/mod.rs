@@ -364,8 +364,12 @@ struct ErrorPage<'a> {
 
 /// Renders an error page.
 pub fn render_error(status: StatusCode, title: &str, detail: &str) -> Response {
+    render_error_in(Lang::current(), status, title, detail)
+}
+
+fn render_error_in(lang: Lang, status: StatusCode, title: &str, detail: &str) -> Response {
     let page = ErrorPage {
-        t: text::of(Lang::current()),
+        t: text::of(lang),
         s: static_urls(),
         status: status.as_u16(),
         title,
@@ -405,18 +409,27 @@ pub fn wants_html(headers: &HeaderMap, path: &str) -> bool {
             .is_some_and(|a| a.contains("text/html"))
 }
 
+/// The error page of `status` outside the page routes (unknown path, wrong method), in the
+/// request's language and with the pages' headers.
+pub fn page_for(headers: &HeaderMap, status: StatusCode) -> Response {
+    let lang = lang_of(headers);
+    let t = text::of(lang);
+    let detail = match status {
+        StatusCode::NOT_FOUND => t.error_404,
+        _ => t.error_method,
+    };
+    let mut res = render_error_in(lang, status, t.error_title, detail);
+    res.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    res
+}
+
 /// The 404 answer of an unknown path: a page for browsers, a problem document otherwise.
 pub async fn fallback(req: Request) -> Response {
     if wants_html(req.headers(), req.uri().path()) {
-        let lang = lang_of(req.headers());
-        let mut res = lang
-            .scope(async { page_error(StatusCode::NOT_FOUND, None) })
-            .await;
-        res.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
-        return res;
+        return page_for(req.headers(), StatusCode::NOT_FOUND);
     }
     AppError::new(
         StatusCode::NOT_FOUND,
