@@ -11,5 +11,6 @@ mod day;
 mod harness;
 mod keyboard;
 mod login;
+mod roles;
 mod screenshots;
 mod search;
