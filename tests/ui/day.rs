@@ -87,7 +87,7 @@ crate::ui_test!(
         // Enter a land record with two mistakes.
         page.goto("/").await;
         page.click("#enter-01").await;
-        page.click("#section-I").await;
+        page.pick("#section-I").await;
         page.click("#section-continue").await;
         page.fill("#f-code", "DAT-2026-01").await;
         page.fill("#f-name", "").await;

@@ -735,7 +735,7 @@ impl Page {
             .unwrap_or_else(|e| panic!("select {value} in {css}: {e}"));
     }
 
-    /// Clicks an element and waits for the resulting page (navigation or htmx swap), then checks it.
+    /// Clicks a link or button and waits for the page it leads to, then checks it.
     pub async fn click(&self, css: &str) {
         let e = self.find(css).await;
         self.mark().await;
@@ -743,6 +743,15 @@ impl Page {
             .await
             .unwrap_or_else(|e| panic!("click {css}: {e}"));
         self.settle().await;
+    }
+
+    /// Clicks a control that changes the page in place (a radio button, a checkbox): no navigation awaited.
+    pub async fn pick(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     /// Clicks the link or button whose visible text contains `text`.
@@ -779,10 +788,10 @@ impl Page {
             .await;
     }
 
-    /// Waits until the marked document is gone (a navigation) or, after a short while, for htmx to be
-    /// idle (a partial swap), then checks the page.
+    /// Waits until the marked document is gone (a navigation; up to 10 s on a busy machine), then for
+    /// the new page to be complete and htmx idle, then checks the page.
     pub async fn settle(&self) {
-        for _ in 0..40 {
+        for _ in 0..200 {
             let gone = self
                 .client
                 .execute("return !window.__kiemke_old;", vec![])
