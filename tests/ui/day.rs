@@ -298,7 +298,7 @@ crate::ui_test!(
             ),
             &finance,
             Some(json!({"reason": "Kiểm tra lại diện tích đất",
-                        "comments": [{"asset_id": asset_id, "comment": "Diện tích làm trụ sở là 1.300 m²"}]})),
+                        "comments": [{"asset_id": asset_id, "comment": "Diện tích theo sổ là 1.600 m²"}]})),
         )
         .await;
         assert_eq!(res.status, 200, "{}", res.text());
@@ -307,7 +307,7 @@ crate::ui_test!(
         page.goto("/").await;
         let card = page.text("#type-01").await;
         assert!(card.contains("DAT-2026-01"), "{card}");
-        assert!(card.contains("Diện tích làm trụ sở là 1.300 m²"), "{card}");
+        assert!(card.contains("Diện tích theo sổ là 1.600 m²"), "{card}");
         page.goto(&format!("{list}/submit")).await;
         let returned = page.text("#returned").await;
         assert!(
@@ -315,14 +315,17 @@ crate::ui_test!(
         );
 
         // Fix the record, see the change listed, resubmit.
+        // The books figure changes; the difference shown in its field (50) is derived again (150).
         page.goto(&edit).await;
-        page.fill("#f-area_office", "1.300").await;
+        page.fill("#f-qty_books", "1.600").await;
         page.click("#save").await;
         assert!(
             page.path().await.starts_with(&list),
             "{}",
             page.body().await
         );
+        page.goto(&edit).await;
+        assert_eq!(page.value("#f-qty_difference").await, "150");
         page.goto(&format!("{list}/submit")).await;
         let changes = page.text("#changes").await;
         assert!(
