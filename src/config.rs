@@ -194,6 +194,9 @@ pub struct Settings {
     /// Hours an access token stays valid.
     #[arg(long, env = "KIEMKE_TOKEN_HOURS", default_value_t = 12)]
     pub token_hours: i64,
+    /// Marks the web session cookie `Secure` (set it when the service is reached over HTTPS).
+    #[arg(long, env = "KIEMKE_COOKIE_SECURE", default_value_t = false)]
+    pub cookie_secure: bool,
     /// Origins allowed to call the API from a browser (comma separated); none by default.
     #[arg(long, env = "KIEMKE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
@@ -227,6 +230,7 @@ impl Default for Settings {
             upload_limit: 32 * 1024 * 1024,
             request_timeout_secs: 120,
             token_hours: 12,
+            cookie_secure: false,
             cors_origins: vec![],
             argon2_memory_kib: ARGON2_MIN_MEMORY_KIB,
             insecure_argon2_for_tests: false,

@@ -227,7 +227,8 @@ impl AppError {
         self.to_problem(Lang::Vi).0
     }
 
-    fn to_problem(&self, lang: Lang) -> (StatusCode, ProblemDoc) {
+    /// The status and problem document of this error in `lang` (the web pages show it as a page).
+    pub fn to_problem(&self, lang: Lang) -> (StatusCode, ProblemDoc) {
         let (status, slug, vi, en, errors) = match self {
             AppError::Problem {
                 status,

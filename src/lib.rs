@@ -31,6 +31,7 @@ pub mod state;
 pub mod submissions;
 pub mod units;
 pub mod users;
+pub mod web;
 
 use std::sync::Arc;
 

@@ -558,6 +558,26 @@ fn readiness(
     problems
 }
 
+/// The readiness check alone, writing nothing: every problem that would stop a submission
+/// of this report now (the web page "Gửi báo cáo" lists them before the button).
+pub async fn check_ready(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+) -> AppResult<Vec<FieldError>> {
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let r = find(&state.db, campaign_id, unit_id, type_code).await?;
+    let models = asset::Entity::find()
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .filter(asset::Column::TypeCode.eq(type_code))
+        .order_by_asc(asset::Column::Code)
+        .all(&state.db)
+        .await?;
+    Ok(readiness(state, &c, &r, &models))
+}
+
 /// Submits a report: readiness check, then an immutable snapshot with its digest.
 pub async fn submit(
     state: &AppState,

@@ -200,22 +200,17 @@ async fn language(req: Request, next: Next) -> Response {
     lang.scope(next.run(req)).await
 }
 
-async fn not_found() -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
-        "Không có địa chỉ này; xem tài liệu API tại /docs.",
-        "No such route; see the API documentation at /docs.",
-    )
-}
-
-async fn method_not_allowed() -> AppError {
+async fn method_not_allowed(req: Request) -> Response {
+    if crate::web::wants_html(req.headers(), req.uri().path()) {
+        return crate::web::page_for(req.headers(), StatusCode::METHOD_NOT_ALLOWED);
+    }
     AppError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",
         "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
         "This route does not support the HTTP method used.",
     )
+    .into_response()
 }
 
 fn timeout_layer(
@@ -252,6 +247,7 @@ frame-ancestors 'none'";
 pub fn app(state: AppState) -> Router {
     let (api, doc) = api_parts();
     let settings = Arc::clone(&state.settings);
+    let ui_state = state.clone();
     let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
@@ -268,7 +264,8 @@ pub fn app(state: AppState) -> Router {
                 ),
             ),
         )
-        .fallback(not_found)
+        .merge(crate::web::router(ui_state))
+        .fallback(crate::web::fallback)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.json_limit))
         .layer(middleware::from_fn(timeout_layer(
@@ -285,7 +282,9 @@ pub fn app(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
-        .layer(SetResponseHeaderLayer::overriding(
+        // The web pages set `same-origin`: with `no-referrer` browsers send `Origin: null`
+        // on form posts, and the pages' CSRF check needs the real origin.
+        .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("no-referrer"),
         ))
@@ -318,4 +317,5 @@ pub fn app(state: AppState) -> Router {
         );
     }
     app.layer(middleware::from_fn(language))
+        .layer(crate::web::compression())
 }

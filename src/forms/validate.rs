@@ -273,6 +273,21 @@ fn fail(rule: &RuleDef) -> Option<Issue> {
     })
 }
 
+/// A failed rule whose right value is known: the message says it ("= 11.100.000 đồng").
+fn fail_expected(form: &Form, rule: &RuleDef, key: &str, expected: i64) -> Option<Issue> {
+    let shown = match kind_of(form, key) {
+        FieldType::Money => format!("{} đồng", crate::numfmt::vn_money(expected)),
+        k if k.is_decimal() => crate::numfmt::vn_number(expected as f64 / 1000.0),
+        _ => crate::numfmt::vn_number(expected as f64),
+    };
+    let mut issue = fail(rule)?;
+    issue.message = Text {
+        vi: format!("{} (= {shown})", issue.message.vi),
+        en: format!("{} (= {shown})", issue.message.en),
+    };
+    Some(issue)
+}
+
 fn kind_of(form: &Form, key: &str) -> FieldType {
     form.field(key)
         .map(|f| f.kind)
@@ -294,6 +309,7 @@ fn check_rule(form: &Form, rule: &RuleDef, record: &mut Record, ctx: Context) ->
                     None
                 }
                 Some(c) if c == expected => None,
+                Some(_) if rule.target() == f[2] => fail_expected(form, rule, &f[2], expected),
                 _ => fail(rule),
             }
         }
@@ -331,6 +347,9 @@ fn check_rule(form: &Form, rule: &RuleDef, record: &mut Record, ctx: Context) ->
                     None
                 }
                 (Some(total), []) if total == known => None,
+                (Some(_), []) if rule.target() == total_key => {
+                    fail_expected(form, rule, total_key, known)
+                }
                 // Too little given to derive anything; only an overshoot is wrong.
                 (Some(total), m) if m.len() >= 2 && total >= known => None,
                 (None, _) => None,

@@ -168,6 +168,17 @@ fn text(field: &FieldDef, s: &str) -> Outcome {
     from_text(field, t)
 }
 
+/// Reads what a person typed into a field of a web form by the rules of a text cell
+/// (`1.500.000.000`, `0,65`, `15/06/2010`, option labels): one parser for human input.
+/// `Ok(None)` means nothing was given.
+pub fn human_input(field: &FieldDef, typed: &str) -> Result<Option<Value>, ParseError> {
+    match text(field, &nfc(typed)) {
+        Outcome::Blank | Outcome::Clear => Ok(None),
+        Outcome::Value(v) => Ok(Some(v)),
+        Outcome::Error(e) => Err(e),
+    }
+}
+
 fn from_text(field: &FieldDef, s: &str) -> Outcome {
     match Value::from_text(field, s) {
         Ok(Some(v)) => Outcome::Value(v),

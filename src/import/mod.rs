@@ -14,6 +14,8 @@ mod layout;
 mod source;
 mod xlsx;
 
+pub use cells::human_input;
+
 use serde::Serialize;
 use utoipa::ToSchema;
 
