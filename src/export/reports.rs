@@ -350,7 +350,7 @@ impl Report<'_> {
         let frame = Frame::new(widths);
         ws.set_name(&self.sheet)?;
         frame.set_widths(ws)?;
-        print_setup(ws);
+        print_setup(ws, &frame)?;
         let row = frame.write_top(
             ws,
             &st,
@@ -367,7 +367,7 @@ impl Report<'_> {
                 header: c.header,
             })
             .collect();
-        let first = frame.write_table_head(ws, &st, row, &heads)?;
+        let first = frame.write_table_head(ws, &st, row, &heads, true)?;
         let letter = |i: usize| column_number_to_name((i + 1) as ColNum);
         let mut sums = vec![0i128; self.cols.len()];
         let mut row = first;

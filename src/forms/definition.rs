@@ -170,6 +170,10 @@ pub struct SectionDef {
     /// Default unit of measure for the section's quantity (e.g. `m²`, `chiếc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_of_measure: Option<String>,
+    /// Fields of the section's table on the official sheet, in order (each one a
+    /// `[[columns]]` entry that applies to the section). Empty: every column that applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// The kinds of cross-field rule a definition may use.

@@ -79,6 +79,23 @@ impl Form {
         self.sections.iter().find(|s| s.code == code)
     }
 
+    /// Columns of one table of the official sheet. A form without sections has one
+    /// table of every column; a section's table holds the columns it lists (all that
+    /// apply when it lists none); `None` (records without a known section) holds the
+    /// columns that apply to every section.
+    pub fn table_columns(&self, section: Option<&str>) -> Vec<&ColumnDef> {
+        let applies = |c: &&ColumnDef| self.field(&c.field).is_some_and(|f| f.applies_to(section));
+        match section.and_then(|s| self.section(s)) {
+            _ if !self.has_sections() => self.columns.iter().collect(),
+            Some(s) if !s.columns.is_empty() => s
+                .columns
+                .iter()
+                .filter_map(|k| self.columns.iter().find(|c| &c.field == k))
+                .collect(),
+            _ => self.columns.iter().filter(applies).collect(),
+        }
+    }
+
     /// Whether the form divides its records into sections.
     pub fn has_sections(&self) -> bool {
         !self.sections.is_empty()
@@ -272,6 +289,23 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
     for c in &file.columns {
         if !index.contains_key(&c.field) {
             return Err(bad(name, format!("column names unknown field {}", c.field)));
+        }
+    }
+    for s in &file.sections {
+        for key in &s.columns {
+            let applies = index
+                .get(key)
+                .and_then(|&i| fields.get(i))
+                .is_some_and(|f| f.applies_to(Some(&s.code)));
+            if !file.columns.iter().any(|c| &c.field == key) || !applies {
+                return Err(bad(
+                    name,
+                    format!(
+                        "section {} lists {key}, which is not a column that applies to it",
+                        s.code
+                    ),
+                ));
+            }
         }
     }
     let flat_columns = if file.flat_columns.is_empty() {

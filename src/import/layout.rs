@@ -272,50 +272,82 @@ where
             .map(|(c, f)| (f.key.clone(), column_letter(*c)))
             .collect(),
     };
-    let sink = Sink {
+    let mut read = read;
+    let mut sink = Sink {
         form: a.form,
         sheet,
-        columns: &header.columns,
+        columns: header.columns,
     };
     match header.layout {
-        Layout::Official => official(&sink, header_index, header.label_col, rows, out)?,
+        Layout::Official => {
+            let later = official(a, &mut sink, header_index, header.label_col, rows, out)?;
+            // Fields first met in a later table (one table per section) are placed there.
+            for (c, f) in later {
+                read.columns
+                    .entry(f.key.clone())
+                    .or_insert_with(|| column_letter(c));
+            }
+        }
         Layout::Flat => flat(a, &sink, rows, out)?,
     }
     Ok(Some(read))
 }
 
-fn official<I>(
-    sink: &Sink,
+/// Reads the tables of our official layout. A sheet may hold several (one per
+/// section, each under its own hidden key row): a key row met among the data
+/// switches to that table's columns. Returns the columns of the later tables.
+fn official<'f, I>(
+    a: &Aliases<'f>,
+    sink: &mut Sink<'_, 'f>,
     marker: u32,
     label_col: u32,
     mut rows: I,
     out: &mut Emit,
-) -> Result<(), ImportError>
+) -> Result<Vec<(u32, &'f FieldDef)>, ImportError>
 where
     I: Iterator<Item = Result<Row, ImportError>>,
 {
-    // The head (group headers, field headers) ends with the (1) (2) (3)… row.
-    let mut ahead = Vec::new();
-    let mut data_start = None;
-    for row in rows.by_ref() {
-        let row = row?;
-        if row.index > marker + HEAD_ROWS {
-            ahead.push(row);
-            break;
-        }
-        if row.text(label_col) == Some("(1)") {
-            data_start = Some(row.index + 1);
-            break;
-        }
-        ahead.push(row);
-    }
-    let data_start = data_start.unwrap_or(marker + 4);
     let total = GRAND_TOTAL.to_lowercase();
     let subtotal = SUBTOTAL_PREFIX.to_lowercase();
     let unclassified = UNCLASSIFIED.to_lowercase();
+    let mut later = Vec::new();
     let mut section: Option<String> = None;
-    for row in ahead.into_iter().map(Ok).chain(rows) {
-        let row = row?;
+    // While a table head is read: its key row. The head (group headers, field
+    // headers) ends with the (1) (2) (3)… row; without one, data starts 4 rows down.
+    let mut head = Some(marker);
+    let mut ahead: Vec<Row> = Vec::new();
+    let mut queue: std::collections::VecDeque<Row> = std::collections::VecDeque::new();
+    let mut data_start = 0;
+    loop {
+        let row = match queue.pop_front() {
+            Some(r) => r,
+            None => match rows.next() {
+                Some(r) => r?,
+                None => match head.take() {
+                    Some(m) if !ahead.is_empty() => {
+                        data_start = m + 4;
+                        queue.extend(ahead.drain(..));
+                        continue;
+                    }
+                    _ => break,
+                },
+            },
+        };
+        if let Some(m) = head {
+            if row.index > m + HEAD_ROWS {
+                ahead.push(row);
+                data_start = m + 4;
+                head = None;
+                queue.extend(ahead.drain(..));
+            } else if row.text(label_col) == Some("(1)") {
+                data_start = row.index + 1;
+                head = None;
+                ahead.clear();
+            } else {
+                ahead.push(row);
+            }
+            continue;
+        }
         if row.index < data_start {
             continue;
         }
@@ -323,6 +355,14 @@ where
             let lower = label.to_lowercase();
             if lower.starts_with(&total) {
                 break;
+            }
+            if lower.starts_with(MARKER_PREFIX)
+                && let Some(h) = detect(a, sink.sheet, &row)?
+            {
+                later.extend(h.columns.iter().copied());
+                sink.columns = h.columns;
+                head = Some(row.index);
+                continue;
             }
             if lower.starts_with(&subtotal) {
                 continue;
@@ -342,7 +382,7 @@ where
         }
         sink.push(&row, section.as_deref(), out)?;
     }
-    Ok(())
+    Ok(later)
 }
 
 fn flat<I>(a: &Aliases, sink: &Sink, rows: I, out: &mut Emit) -> Result<(), ImportError>
@@ -353,7 +393,7 @@ where
     for row in rows {
         let row = row?;
         // A second header row (labels under keys, or keys under labels) is not data.
-        if std::mem::take(&mut first) && is_header_again(a, sink.columns, &row) {
+        if std::mem::take(&mut first) && is_header_again(a, &sink.columns, &row) {
             continue;
         }
         sink.push(&row, None, out)?;
@@ -377,18 +417,18 @@ fn is_header_again(a: &Aliases, columns: &[(u32, &FieldDef)], row: &Row) -> bool
 }
 
 /// Turns data rows into parsed rows.
-struct Sink<'a> {
+struct Sink<'a, 'f> {
     form: &'a Form,
     sheet: &'a str,
-    columns: &'a [(u32, &'a FieldDef)],
+    columns: Vec<(u32, &'f FieldDef)>,
 }
 
-impl Sink<'_> {
+impl Sink<'_, '_> {
     fn push(&self, row: &Row, section: Option<&str>, out: &mut Emit) -> Result<(), ImportError> {
         let mut record = Record::new();
         let mut clears = Vec::new();
         let mut errors = Vec::new();
-        for (c, field) in self.columns {
+        for (c, field) in &self.columns {
             let Some(raw) = row.get(*c) else { continue };
             match convert(field, raw) {
                 Outcome::Blank => {}
