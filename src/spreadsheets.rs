@@ -64,7 +64,49 @@ async fn header(
         None => c.authority_name.clone(),
     };
     let cutoff = c.cutoff_at.with_timezone(&clock::vietnam());
+    // The inventory team from the unit's registration (printed on its official form).
+    let registration = match u {
+        Some(u) => {
+            crate::entities::registration::Entity::find()
+                .filter(crate::entities::registration::Column::CampaignId.eq(c.id))
+                .filter(crate::entities::registration::Column::UnitId.eq(u.id))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let team = registration
+        .as_ref()
+        .and_then(|r| {
+            serde_json::from_value::<Vec<crate::registrations::TeamMember>>(r.team_members.clone())
+                .ok()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| export::TeamLine {
+            name: m.name,
+            position: m.position,
+            role: m.team_role,
+        })
+        .collect();
+    let team_decision = registration
+        .as_ref()
+        .filter(|r| !r.team_decision_no.trim().is_empty())
+        .map(|r| {
+            let mut d = format!("Quyết định số {}", r.team_decision_no.trim());
+            if let Some(date) = r.team_decision_date {
+                d.push_str(&format!(" ngày {}", date.format("%d/%m/%Y")));
+            }
+            d
+        })
+        .unwrap_or_default();
     Ok(SheetHeader {
+        unit_kind: u
+            .map(|u| units::UnitKind::parse(&u.kind).label_vi().to_string())
+            .unwrap_or_default(),
+        unit_address: u.and_then(|u| u.address.clone()).unwrap_or_default(),
+        team_decision,
+        team,
         superior_body: superior,
         unit_name: u
             .map(|u| u.name.clone())

@@ -193,6 +193,15 @@ impl Frame {
         if !header.unit_code.trim().is_empty() {
             left.push((format!("Mã đơn vị: {}", header.unit_code.trim()), &st.block));
         }
+        if !header.unit_kind.trim().is_empty() {
+            left.push((format!("Loại hình: {}", header.unit_kind.trim()), &st.block));
+        }
+        if !header.unit_address.trim().is_empty() {
+            left.push((
+                format!("Địa chỉ: {}", header.unit_address.trim()),
+                &st.block,
+            ));
+        }
         let mut right: Vec<(String, &Format)> = Vec::new();
         if let Some(no) = form_no {
             right.push((no.to_string(), &st.form_no));
@@ -271,6 +280,108 @@ impl Frame {
             put(ws, row + 2, *span, note, &st.sign_note)?;
         }
         Ok(row + 3)
+    }
+}
+
+/// Who signs a unit's official form: [`SIGNERS`] with the inventory team's leader
+/// before the head of the unit.
+pub(crate) const TEAM_LEADER: (&str, &str) = ("TỔ TRƯỞNG TỔ KIỂM KÊ", "(Ký, ghi rõ họ tên)");
+
+impl Frame {
+    /// The inventory team (when the registration names one), then the date line and
+    /// four signatures: the preparer, the chief accountant, the team's leader (with
+    /// the name from the registration) and the head of the unit. Returns the next row.
+    pub(crate) fn write_team_and_signature(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        mut row: u32,
+        header: &SheetHeader,
+    ) -> Result<u32, XlsxError> {
+        let width = self.span_width(self.all());
+        if !header.team.is_empty() {
+            let decision = header.team_decision.trim();
+            let title = if decision.is_empty() {
+                "Tổ kiểm kê:".to_string()
+            } else {
+                format!("Tổ kiểm kê theo {decision}:")
+            };
+            put(ws, row, self.all(), &title, &st.team_title)?;
+            row += 1;
+            for (i, m) in header.team.iter().enumerate() {
+                let mut line = format!("{}. {}", i + 1, m.name.trim());
+                for part in [&m.position, &m.role] {
+                    if !part.trim().is_empty() {
+                        line.push_str(" – ");
+                        line.push_str(part.trim());
+                    }
+                }
+                let need = lines(&line, width);
+                if need > 1 {
+                    ws.set_row_height(row, LINE * f64::from(need) + 3.0)?;
+                }
+                put(ws, row, self.all(), &line, &st.team_line)?;
+                row += 1;
+            }
+            row += 1;
+        }
+        let place = if header.place.trim().is_empty() {
+            "…"
+        } else {
+            header.place.trim()
+        };
+        put(
+            ws,
+            row,
+            self.right,
+            &format!("{place}, ngày … tháng … năm …"),
+            &st.sign_date,
+        )?;
+        // The middle block splits in two for the chief accountant and the team's leader.
+        let (a, b) = self.middle;
+        let (accountant, leader_span) = if b > a {
+            let m = a + (b - a) / 2;
+            ((a, m), Some((m + 1, b)))
+        } else {
+            ((a, b), None)
+        };
+        let [preparer, chief, head] = SIGNERS;
+        let mut blocks = vec![(self.left, preparer), (accountant, chief)];
+        if let Some(span) = leader_span {
+            blocks.push((span, TEAM_LEADER));
+        }
+        blocks.push((self.right, head));
+        // A narrow block wraps its title or note: the row gets the height of the longest.
+        for (offset, pick) in [(1, 0), (2, 1)] {
+            let need = blocks
+                .iter()
+                .map(|(span, t)| lines(if pick == 0 { t.0 } else { t.1 }, self.span_width(*span)))
+                .max()
+                .unwrap_or(1);
+            if need > 1 {
+                ws.set_row_height(row + offset, LINE * f64::from(need) + 3.0)?;
+            }
+        }
+        // Row by row: the sheet streams, a row once left cannot be written again.
+        for (span, (title, _)) in &blocks {
+            put(ws, row + 1, *span, title, &st.sign_title)?;
+        }
+        for (span, (_, note)) in &blocks {
+            put(ws, row + 2, *span, note, &st.sign_note)?;
+        }
+        let mut next = row + 3;
+        if let Some(leader) = header.team_leader() {
+            // Room to sign, then the name, under the leader's title.
+            let span = leader_span.unwrap_or(self.left);
+            let name_row = row + 6;
+            if leader_span.is_none() {
+                put(ws, row + 4, span, TEAM_LEADER.0, &st.sign_title)?;
+                put(ws, row + 5, span, TEAM_LEADER.1, &st.sign_note)?;
+            }
+            put(ws, name_row, span, leader.name.trim(), &st.sign_title)?;
+            next = name_row + 1;
+        }
+        Ok(next)
     }
 }
 

@@ -10,7 +10,7 @@ use rust_xlsxwriter::{ColNum, Format, Formula, Worksheet, XlsxError, column_numb
 
 use super::{
     ExportError, GRAND_TOTAL, MARKER_PREFIX, SUBTOTAL_PREFIX, SheetHeader, UNCLASSIFIED,
-    frame::{Frame, Head, SIGNERS, print_setup, put},
+    frame::{Frame, Head, print_setup, put},
     is_summed, section_rank,
     style::{LINE, NumKind, Styles, as_f64, cell_text, lines, new_workbook, write_date},
 };
@@ -523,7 +523,7 @@ impl<'a> Sheet<'a> {
         };
         self.sums_row(GRAND_TOTAL, cells)?;
         self.frame
-            .write_signature(self.ws, &self.st, self.row + 1, &header.place, SIGNERS)?;
+            .write_team_and_signature(self.ws, &self.st, self.row + 1, header)?;
         Ok(())
     }
 }

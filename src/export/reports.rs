@@ -435,7 +435,7 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::testutil::{at, find, form, formulas, header, num, values};
+    use crate::export::testutil::{at, find, form, formulas, num, values, ward_header};
 
     fn unit(
         code: &str,
@@ -473,7 +473,7 @@ mod tests {
                 &[("1", 1), ("", 1)],
             ),
         ];
-        let bytes = summary(&form, &header(), &units).unwrap();
+        let bytes = summary(&form, &ward_header(), &units).unwrap();
         let v = values(&bytes, "tong_hop_01a");
         assert!(at(&v, 4, 0).starts_with("BÁO CÁO TỔNG HỢP KẾT QUẢ KIỂM KÊ TÀI SẢN CÔNG"));
         let (g, c_land) = find(&v, "I. Đất").unwrap();
@@ -536,7 +536,7 @@ mod tests {
                 types: vec![t("01a", "Đã gửi", Some(false), 5)],
             },
         ];
-        let bytes = progress_sheet(&header(), &rows).unwrap();
+        let bytes = progress_sheet(&ward_header(), &rows).unwrap();
         let v = values(&bytes, "tien_do");
         let (g, c01) = find(&v, "Mẫu số 01a").unwrap();
         let (_, c18) = find(&v, "Mẫu số 18a").unwrap();

@@ -40,14 +40,15 @@ fn part(bytes: &[u8], name: &str) -> String {
     s
 }
 
-// Fixed rows of the layout (0-based): unit block 0–2, title 4, cut-off 5, value unit 6,
-// hidden keys 7, group headers 8, field headers 9, numbering 10, data from 11.
-const TITLE: u32 = 4;
-const MARKER: u32 = 7;
-const GROUPS: u32 = 8;
-const FIELDS: u32 = 9;
-const NUMBERS: u32 = 10;
-const DATA: u32 = 11;
+// Fixed rows of the layout (0-based) with the test header: unit block 0–4 (superior body, unit,
+// code, kind, address), title 6, cut-off 7, value unit 8, hidden keys 9, group headers 10,
+// field headers 11, numbering 12, data from 13.
+const TITLE: u32 = 6;
+const MARKER: u32 = 9;
+const GROUPS: u32 = 10;
+const FIELDS: u32 = 11;
+const NUMBERS: u32 = 12;
+const DATA: u32 = 13;
 
 #[test]
 fn official_01a_reads_back_as_the_form_officials_expect() {
@@ -205,16 +206,47 @@ fn official_01a_reads_back_as_the_form_officials_expect() {
         &refs.join("+")
     );
 
-    // Signature block.
+    // The inventory team from the registration, then the signature block, where the
+    // team's leader signs beside the chief accountant and writes their name.
+    assert_eq!(
+        at(&v, total + 2, 0),
+        "Tổ kiểm kê theo Quyết định số 01/QĐ-TKK ngày 12/01/2026:"
+    );
+    assert_eq!(
+        at(&v, total + 3, 0),
+        "1. Nguyễn Văn An – Hiệu trưởng – Tổ trưởng"
+    );
+    assert_eq!(
+        at(&v, total + 4, 0),
+        "2. Trần Thị Bình – Kế toán – Thành viên"
+    );
     let (r, c) = find(&v, "Tam Thanh, ngày … tháng … năm …").unwrap();
-    assert_eq!(r, total + 2);
+    assert_eq!(r, total + 6);
     let (r1, c1) = find(&v, "NGƯỜI LẬP BIỂU").unwrap();
     let (r2, c2) = find(&v, "KẾ TOÁN TRƯỞNG").unwrap();
+    let (r4, c4) = find(&v, "TỔ TRƯỞNG TỔ KIỂM KÊ").unwrap();
     let (r3, c3) = find(&v, "THỦ TRƯỞNG ĐƠN VỊ").unwrap();
-    assert_eq!((r1, r2, r3), (total + 3, total + 3, total + 3));
-    assert!(c1 < c2 && c2 < c3 && c3 == c);
-    assert_eq!(at(&v, total + 4, c1), "(Ký, ghi rõ họ tên)");
-    assert_eq!(at(&v, total + 4, c3), "(Ký, ghi rõ họ tên, đóng dấu)");
+    assert_eq!((r1, r2, r3, r4), (r + 1, r + 1, r + 1, r + 1));
+    assert!(c1 < c2 && c2 < c4 && c4 < c3 && c3 == c);
+    assert_eq!(at(&v, r + 2, c1), "(Ký, ghi rõ họ tên)");
+    assert_eq!(at(&v, r + 2, c4), "(Ký, ghi rõ họ tên)");
+    assert_eq!(at(&v, r + 2, c3), "(Ký, ghi rõ họ tên, đóng dấu)");
+    assert_eq!(at(&v, r + 6, c4), "Nguyễn Văn An");
+}
+
+#[test]
+fn the_unit_block_prints_kind_and_address_and_the_difference_states_its_sign() {
+    let form = form("01a");
+    let bytes = official_form(&form, &header(), records_01a()).unwrap();
+    let v = values(&bytes, "01a");
+    assert_eq!(at(&v, 3, 0), "Loại hình: Trường học");
+    assert_eq!(
+        at(&v, 4, 0),
+        "Địa chỉ: Số 5 đường Tam Thanh, phường Tam Thanh"
+    );
+    let (r, _) = find(&v, "Chênh lệch (+ thiếu, − thừa)").expect("the sign is printed");
+    let (title, _) = find(&v, &form.title.vi.to_uppercase()).unwrap();
+    assert!(r > title);
 }
 
 #[test]
@@ -308,7 +340,7 @@ fn official_sheets_print_on_a4_landscape_at_a_legible_scale() {
     let workbook = part(&bytes, "xl/workbook.xml");
     assert!(workbook.contains("_xlnm.Print_Titles") && workbook.contains("'01a'!$A:$C"));
     assert!(
-        sheet.contains(r#"<mergeCell ref="A9:A10"/>"#),
+        sheet.contains(r#"<mergeCell ref="A11:A12"/>"#),
         "STT spans both header rows"
     );
     let styles = part(&bytes, "xl/styles.xml");
@@ -320,11 +352,11 @@ fn official_sheets_print_on_a4_landscape_at_a_legible_scale() {
     let bytes = official_form(&form, &header(), records_02a()).unwrap();
     let sheet = part(&bytes, "xl/worksheets/sheet1.xml");
     assert!(
-        sheet.contains(r#"<pane ySplit="11" topLeftCell="A12""#),
+        sheet.contains(r#"<pane ySplit="13" topLeftCell="A14""#),
         "panes freeze under the numbering row"
     );
     let workbook = part(&bytes, "xl/workbook.xml");
-    assert!(workbook.contains("'02a'!$9:$11"));
+    assert!(workbook.contains("'02a'!$11:$13"));
 }
 
 #[test]
