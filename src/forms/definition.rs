@@ -170,6 +170,10 @@ pub struct SectionDef {
     /// Default unit of measure for the section's quantity (e.g. `m²`, `chiếc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_of_measure: Option<String>,
+    /// Units of measure a record of the section may use (`m²` for land and buildings,
+    /// whose quantity columns hold areas); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
     /// Fields of the section's table on the official sheet, in order (each one a
     /// `[[columns]]` entry that applies to the section). Empty: every column that applies.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -455,6 +455,48 @@ mod tests {
     }
 
     #[test]
+    fn land_and_buildings_count_in_square_metres_and_other_units_are_refused() {
+        let r = Registry::embedded().unwrap();
+        let form = r.form("01a").unwrap();
+        let ctx = validate::Context {
+            cutoff_year: 2026,
+            for_submission: false,
+        };
+        let record = |section: &str, unit: &str| -> Record {
+            [
+                ("section", Value::Code(section.into())),
+                ("code", Value::Text("A-1".into())),
+                ("name", Value::Text("Tài sản".into())),
+                ("unit_of_measure", Value::Text(unit.into())),
+                ("original_cost", Value::Money(20_000_000)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        };
+        let codes = |section: &str, unit: &str| -> Vec<String> {
+            validate::check(form, &mut record(section, unit), ctx)
+                .into_iter()
+                .filter(|i| i.field == "unit_of_measure")
+                .map(|i| i.code)
+                .collect()
+        };
+        assert_eq!(codes("II", "cái"), vec!["section_unit"]);
+        assert_eq!(codes("I", "ha"), vec!["section_unit"]);
+        assert!(codes("I", "m²").is_empty());
+        assert!(codes("II", " m² ").is_empty());
+        assert!(codes("IV", "bộ").is_empty(), "other sections take any unit");
+        let issue = validate::check(form, &mut record("II", "cái"), ctx)
+            .into_iter()
+            .find(|i| i.code == "section_unit")
+            .unwrap();
+        assert_eq!(
+            issue.message.vi,
+            "Phần II (Nhà) ghi số lượng theo m², không theo «cái»"
+        );
+    }
+
+    #[test]
     fn licence_plates_are_checked_with_the_definition_pattern() {
         let r = Registry::embedded().unwrap();
         let plate = r.form("01a").unwrap().field("license_plate").unwrap();
