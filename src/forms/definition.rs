@@ -295,8 +295,19 @@ pub struct AssetTypeDef {
     pub code: String,
     /// Name of the type.
     pub name: Text,
+    /// Name as the ward's reports write it, when shorter than `name`
+    /// (`Tài sản kết cấu hạ tầng giao thông` for type 02).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_name: Option<Text>,
     /// Family of the type.
     pub group: AssetGroup,
+}
+
+impl AssetTypeDef {
+    /// The Vietnamese name a report uses: `report_name`, else `name`.
+    pub fn report_name(&self) -> &str {
+        self.report_name.as_ref().unwrap_or(&self.name).vi.as_str()
+    }
 }
 
 /// A whole form file as written in `forms/NNa.toml`.
