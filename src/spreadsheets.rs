@@ -377,6 +377,11 @@ pub async fn progress_sheet(
                 .map(|t| TypeProgress {
                     form_code: t.form_code.clone(),
                     state: state_label(t.state).to_string(),
+                    deadline: t.deadline.format("%d/%m/%Y").to_string(),
+                    days_overdue: t
+                        .overdue
+                        .then(|| -clock::days_left(board.as_of, t.deadline))
+                        .filter(|d| *d > 0),
                     submitted_at: t.submitted_at.map(|at| {
                         at.with_timezone(&clock::vietnam())
                             .format("%d/%m/%Y %H:%M")

@@ -186,10 +186,11 @@ impl Frame {
         title: &str,
         unit_note: Option<&str>,
     ) -> Result<u32, XlsxError> {
-        let mut left: Vec<(String, &Format)> = vec![
-            (header.superior_body.clone(), &st.block),
-            (header.unit_name.clone(), &st.block_bold),
-        ];
+        let mut left: Vec<(String, &Format)> = vec![(header.superior_body.clone(), &st.block)];
+        // The ward's own sheets name the ward as both: print it once.
+        if header.unit_name.trim().to_lowercase() != header.superior_body.trim().to_lowercase() {
+            left.push((header.unit_name.clone(), &st.block_bold));
+        }
         if !header.unit_code.trim().is_empty() {
             left.push((format!("Mã đơn vị: {}", header.unit_code.trim()), &st.block));
         }

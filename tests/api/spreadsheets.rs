@@ -729,6 +729,17 @@ db_test!(
             .expect(200);
         let c = cells(&progress.body);
         assert!(find(&c, "1109302").is_some());
+        // Per type: the deadline in force and the days overdue beside the state.
+        let text_at = |row: u32, col: u32| {
+            c.iter()
+                .find(|(r, k, _)| *r == row && *k == col)
+                .map(|(_, _, d)| d.to_string())
+                .unwrap_or_default()
+        };
+        let (hr, hc, _) = find(&c, "Hạn gửi").expect("deadline column").clone();
+        assert_eq!(text_at(hr, hc + 1), "Số ngày quá hạn");
+        let row = find(&c, "1109302").unwrap().0;
+        assert_eq!(text_at(row, hc), "31/03/2026");
         assert!(
             c.iter()
                 .any(|(_, _, d)| matches!(d, Data::String(s) if s == "Đang nhập"))
