@@ -502,27 +502,38 @@ async fn choose_form(
     if let [only] = forms.as_slice() {
         return Ok(only.clone());
     }
-    let marker = bytes
-        .windows(export::MARKER_PREFIX.len())
-        .any(|w| w == export::MARKER_PREFIX.as_bytes());
-    if marker {
-        for f in &forms {
-            let probe = import::read_with(
-                f,
-                bytes,
-                "probe",
-                &Limits {
-                    max_rows: 1,
-                    ..Limits::default()
-                },
-            );
-            if !matches!(
-                probe,
-                Err(ImportError::WrongForm { .. }) | Err(ImportError::NoHeader { .. })
-            ) {
-                return Ok(f.clone());
+    // The marker is read from the workbook's cells (a zip's shared strings are compressed, so
+    // its bytes never show it): each registered form probes the first row. A key row of
+    // another form (`WrongForm`) proves the file is in our official layout; the form whose
+    // probe found its own header is then the file's. A flat file proves nothing: ask.
+    let mut official = false;
+    let mut matching = Vec::new();
+    for f in &forms {
+        let probe = import::read_with(
+            f,
+            bytes,
+            "probe",
+            &Limits {
+                max_rows: 1,
+                ..Limits::default()
+            },
+        );
+        match probe {
+            Err(ImportError::WrongForm { .. }) => official = true,
+            Err(ImportError::NoHeader { .. }) => {}
+            Ok(p)
+                if p.sheets
+                    .iter()
+                    .any(|s| s.layout == import::Layout::Official) =>
+            {
+                official = true;
+                matching.push(f.clone());
             }
+            _ => matching.push(f.clone()),
         }
+    }
+    if let (true, [only]) = (official, matching.as_slice()) {
+        return Ok(only.clone());
     }
     let codes: Vec<String> = forms.iter().map(|f| f.code.clone()).collect();
     Err(AppError::field(

@@ -701,6 +701,60 @@ db_test!(an_import_into_a_submitted_report_is_refused, |app| {
 });
 
 db_test!(
+    a_unit_with_two_forms_re_uploads_its_own_unmodified_exports_without_naming_the_form,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        // Phòng Kinh tế registered 01 and 02: its two official forms, sent back as they came.
+        let unit = demo_unit(&app, &admin, "1109302").await;
+        for form in ["01a", "02a"] {
+            let body = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/{form}.xlsx"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .body;
+            assert!(
+                !body
+                    .windows("kiemke:".len())
+                    .any(|w| w == "kiemke:".as_bytes()),
+                "the marker is compressed inside the zip: the bytes do not show it"
+            );
+            let report = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/imports?dry_run=true"),
+                )
+                .token(&admin)
+                .raw(XLSX, body.clone())
+                .send()
+                .await
+                .expect(200)
+                .json();
+            assert_eq!(report["form_code"], form, "{report}");
+        }
+        // A flat file names no form: the unit must say which.
+        let file = csv(&["code;name;original_cost", "X-1;Tài sản;20.000.000"]);
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/imports?dry_run=true"),
+            )
+            .token(&admin)
+            .raw("text/csv", file)
+            .send()
+            .await
+            .expect(422);
+        let body = r.json().to_string();
+        assert!(body.contains("form_code"), "{body}");
+    }
+);
+
+db_test!(
     the_consolidated_report_and_progress_sheet_carry_every_unit,
     |app| {
         let admin = app.admin().await;
