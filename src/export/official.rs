@@ -101,6 +101,9 @@ struct Sheet<'a> {
     tables: Vec<Table>,
     /// The table being written.
     table: usize,
+    /// Derived cells of the open table: per column of `cols`, the columns of `cols` it
+    /// adds and subtracts (from the form's `difference` and `sum` rules).
+    derived: Vec<(usize, Vec<usize>, Vec<usize>)>,
     frame: Frame,
     row: u32,
     /// First data row of the open table (sums run from it to the row above the subtotal).
@@ -192,6 +195,7 @@ impl<'a> Sheet<'a> {
             cols,
             tables,
             table: 0,
+            derived: Vec::new(),
             frame,
             row: 0,
             block_start: 0,
@@ -230,6 +234,7 @@ impl<'a> Sheet<'a> {
             Some("Đơn vị tính giá trị: đồng"),
         )?;
         if !self.form.has_sections() {
+            self.derived = self.derived_cells(None);
             self.table_head(true)?;
             self.block_start = self.row;
             self.printed.push(0);
@@ -333,6 +338,8 @@ impl<'a> Sheet<'a> {
         }
         self.table = rank.min(self.tables.len().saturating_sub(1));
         self.printed.push(self.table);
+        let section = self.form.sections.get(rank).map(|s| s.code.clone());
+        self.derived = self.derived_cells(section.as_deref());
         self.table_head(false)?;
         let label = match self.form.sections.get(rank) {
             Some(s) => match &s.unit_of_measure {
@@ -419,6 +426,45 @@ impl<'a> Sheet<'a> {
         Ok(())
     }
 
+    /// Which cells of the open table are computed from others, by the rules that apply
+    /// to `section`: a `difference` rule's result (`Chênh lệch` = books − counted, `Giá
+    /// trị còn lại` = cost − depreciation) and a `sum` rule's last part (`Nguồn khác` =
+    /// total − budget). Only when every cell the formula reads is in the table.
+    fn derived_cells(&self, section: Option<&str>) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
+        use crate::forms::RuleKind;
+        let table = self.tables.get(self.table).cloned().unwrap_or_default();
+        let at = |key: &str| {
+            table
+                .iter()
+                .copied()
+                .find(|&k| self.cols.get(k).is_some_and(|c| c.def.field == key))
+        };
+        let mut out = Vec::new();
+        for rule in self.form.rules.iter().filter(|r| r.applies_to(section)) {
+            let keys: Vec<Option<usize>> = rule.fields.iter().map(|f| at(f)).collect();
+            let Some(keys) = keys.into_iter().collect::<Option<Vec<usize>>>() else {
+                continue;
+            };
+            match (rule.kind, keys.as_slice()) {
+                (RuleKind::Difference, [a, b, c]) => out.push((*c, vec![*a], vec![*b])),
+                (RuleKind::Sum, [parts @ .., last_part, total]) if !parts.is_empty() => {
+                    out.push((*last_part, vec![*total], parts.to_vec()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The sheet column of column `k` of `cols` in the open table.
+    fn col_of(&self, k: usize) -> Option<ColNum> {
+        self.tables
+            .get(self.table)?
+            .iter()
+            .position(|&j| j == k)
+            .map(|i| (i + 1) as ColNum)
+    }
+
     fn record_row(&mut self, record: &Record) -> Result<(), XlsxError> {
         self.stt += 1;
         let row = self.row;
@@ -450,7 +496,30 @@ impl<'a> Sheet<'a> {
                         Value::Milli(m) if m % 1000 == 0 => &c.whole,
                         _ => &c.data,
                     };
-                    self.ws.write_number_with_format(row, col, n, format)?;
+                    // A derived cell is a formula over its inputs (cached: the stored value), so
+                    // that editing a quantity or a cost in Excel or LibreOffice updates it.
+                    let formula = self.derived.iter().find(|(d, _, _)| *d == k).and_then(
+                        |(_, plus, minus)| {
+                            let cell = |j: &usize| -> Option<String> {
+                                let key = &self.cols.get(*j)?.def.field;
+                                record.get(key)?;
+                                let at = self.col_of(*j)?;
+                                Some(format!("{}{}", column_number_to_name(at), row + 1))
+                            };
+                            let plus: Option<Vec<String>> = plus.iter().map(cell).collect();
+                            let minus: Option<Vec<String>> = minus.iter().map(cell).collect();
+                            Some(format!("={}-{}", plus?.join("+"), minus?.join("-")))
+                        },
+                    );
+                    match formula {
+                        Some(f) => {
+                            let f = Formula::new(f).set_result(milli_text(milli_of(value)));
+                            self.ws.write_formula_with_format(row, col, f, format)?;
+                        }
+                        None => {
+                            self.ws.write_number_with_format(row, col, n, format)?;
+                        }
+                    }
                     continue;
                 }
                 Value::Date(d) => {

@@ -452,3 +452,39 @@ fn sums_cache_the_shortest_decimal_text() {
     assert_eq!(milli_text(-1_500), "-1.5");
     assert_eq!(milli_text(0), "0");
 }
+
+#[test]
+fn derived_cells_are_formulas_over_their_inputs_with_the_stored_value_cached() {
+    let form = form("01a");
+    let bytes = official_form(&form, &header(), records_01a()).unwrap();
+    let v = values(&bytes, "01a");
+    let f = formulas(&bytes, "01a");
+    let col = |key: &str| col_in(&form, "I", key);
+    let l = |key: &str| column_number_to_name(col(key) as u16);
+    // DAT-02: 300 m² on the books, 290.25 counted; cost 1.2 billion, of which 1 billion budget.
+    let (r, _) = find(&v, "DAT-02").unwrap();
+    let n = r + 1;
+    assert_eq!(
+        f.get_value((r, col("qty_difference"))).unwrap(),
+        &format!("{}{n}-{}{n}", l("qty_books"), l("qty_counted"))
+    );
+    assert_eq!(num(&v, r, col("qty_difference")), Some(9.75), "cached");
+    assert_eq!(
+        f.get_value((r, col("remaining_value"))).unwrap(),
+        &format!("{}{n}-{}{n}", l("original_cost"), l("depreciation"))
+    );
+    assert_eq!(num(&v, r, col("remaining_value")), Some(1_200_000_000.0));
+    assert_eq!(
+        f.get_value((r, col("original_cost_other"))).unwrap(),
+        &format!("{}{n}-{}{n}", l("original_cost"), l("original_cost_budget")),
+        "Nguồn khác is the total less the budget"
+    );
+    assert_eq!(num(&v, r, col("original_cost_other")), Some(200_000_000.0));
+    // DAT-03 has no depreciation: its remaining value stays a plain number.
+    let (r3, _) = find(&v, "DAT-03").unwrap();
+    assert!(
+        f.get_value((r3, col("remaining_value")))
+            .is_none_or(|s| s.is_empty())
+    );
+    assert_eq!(num(&v, r3, col("remaining_value")), Some(1.0));
+}
