@@ -132,6 +132,10 @@ pub struct FieldDef {
     /// Sections the field applies to; empty means every section.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<String>,
+    /// Other headers an uploaded sheet may name the field by, as ledgers write them
+    /// (`Nguyên giá`, `Số lượng`, `Hao mòn lũy kế`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Help text for entry screens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<Text>,

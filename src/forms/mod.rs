@@ -233,6 +233,7 @@ fn section_field(sections: &[SectionDef]) -> FieldDef {
             })
             .collect(),
         sections: vec![],
+        aliases: Vec::new(),
         help: None,
         default: None,
         default_code: None,

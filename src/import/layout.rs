@@ -90,6 +90,9 @@ impl<'f> Aliases<'f> {
             names: HashMap::new(),
         };
         for f in &form.fields {
+            for alias in &f.aliases {
+                a.name(alias, f);
+            }
             for label in [&f.label.vi, &f.label.en] {
                 a.name(label, f);
                 if let Some(unit) = &f.unit {
@@ -116,6 +119,19 @@ impl<'f> Aliases<'f> {
         }
     }
 
+    /// The field a misspelt header most likely meant: the name nearest to it once case
+    /// and diacritics are folded, within a third of its length in edits.
+    fn nearest(&self, text: &str) -> Option<&'f FieldDef> {
+        let t = crate::search::fold(text);
+        let limit = (t.chars().count() / 3).max(2);
+        self.names
+            .iter()
+            .filter_map(|(name, f)| f.map(|f| (edits(&crate::search::fold(name), &t), f)))
+            .filter(|(d, _)| *d <= limit)
+            .min_by_key(|(d, f)| (*d, f.key.as_str()))
+            .map(|(_, f)| f)
+    }
+
     fn lookup(&self, text: &str) -> Option<&'f FieldDef> {
         let t = norm(text);
         self.keys
@@ -123,6 +139,22 @@ impl<'f> Aliases<'f> {
             .copied()
             .or_else(|| self.names.get(&t).copied().flatten())
     }
+}
+
+/// Levenshtein distance in characters.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// A recognised header row.
@@ -177,7 +209,17 @@ fn detect<'f>(a: &Aliases<'f>, sheet: &str, row: &Row) -> Result<Option<Header<'
         non_empty += 1;
         match raw.as_text().and_then(|t| a.lookup(t)) {
             Some(f) => columns.push((*c, f)),
-            None => unknown.push(named(*c, raw.as_text().unwrap_or("?"))),
+            None => {
+                let text = raw.as_text().unwrap_or("?");
+                let mut name = named(*c, text);
+                // The nearest known header, for the first few (a hostile header may have thousands).
+                if unknown.len() < MAX_LISTED
+                    && let Some(f) = a.nearest(text)
+                {
+                    name.push_str(&format!(" → «{}»?", f.label.vi));
+                }
+                unknown.push(name);
+            }
         }
     }
     if columns.len() < 2 || columns.len() * 2 < non_empty {

@@ -173,6 +173,34 @@ fn an_official_sheet_saved_as_csv_still_reads_as_the_official_layout() {
 // ── CSV ─────────────────────────────────────────────────────────────────────
 
 #[test]
+fn headers_a_vietnamese_ledger_uses_name_their_fields_through_the_definitions_aliases() {
+    let form = form("01a");
+    let text = "Phần;Mã tài sản;Tên tài sản;Số lượng;Nguyên giá;Hao mòn lũy kế\n\
+                IV;MT-1;Máy tính;2;30.000.000;12.000.000\n";
+    let parsed = read(&form, text.as_bytes(), "so_tai_san.csv").unwrap();
+    no_errors(&parsed);
+    let r = &parsed.rows[0].record;
+    assert_eq!(r.get("qty_counted"), Some(&Value::Milli(2_000)));
+    assert_eq!(r.get("original_cost"), Some(&Value::Money(30_000_000)));
+    assert_eq!(r.get("depreciation"), Some(&Value::Money(12_000_000)));
+}
+
+#[test]
+fn an_unknown_header_is_answered_with_the_nearest_known_one() {
+    let form = form("01a");
+    let text =
+        "Phần;Mã tài sản;Tên tài sản;Nguyen gia;Ghi chú thêm\nIV;MT-1;Máy tính;30.000.000;x\n";
+    match read(&form, text.as_bytes(), "x.csv") {
+        Err(ImportError::Columns { unknown, .. }) => {
+            assert_eq!(unknown.len(), 2, "{unknown:?}");
+            assert_eq!(unknown[0], "D «Nguyen gia» → «Nguyên giá - Tổng cộng»?");
+            assert!(unknown[1].starts_with("E «Ghi chú thêm»"), "{unknown:?}");
+        }
+        other => panic!("expected a columns error, got {other:?}"),
+    }
+}
+
+#[test]
 fn csv_reads_vietnamese_numbers_labels_bom_and_either_separator() {
     let form = form("01a");
     let text = "\u{feff}Phần;Mã tài sản;Tên tài sản;Nguyên giá - Tổng cộng (đồng);Diện tích dùng làm trụ sở làm việc;Tình trạng sử dụng\n\
