@@ -360,7 +360,9 @@ fn demo_assets(index: usize, login: &str) -> Vec<serde_json::Value> {
                "legal_documents": [{"kind": "land_use_certificate", "number": format!("BĐ {:06}", 120_000 + i), "date": "2012-05-14"}],
                "fields": {"land_certificate_no": format!("BĐ {:06}", 120_000 + i), "area_office": area - 200, "area_public_service": 200}}),
         json!({"asset_type": "01", "section": "II", "code": format!("NHA-{i:02}"), "name": "Nhà làm việc 2 tầng",
-               "unit_of_measure": "m²", "qty_books": 1, "qty_counted": 1,
+               // Section II counts buildings in m² of floor area, as the form's quantity columns say.
+               "unit_of_measure": "m²", "qty_books": 621, "qty_counted": 621,
+               "location": "Phường Tam Thanh, tỉnh Lạng Sơn",
                "original_cost": building_cost, "depreciation": building_dep, "usage_status": "1", "origin": "built",
                "year_in_use": 2026 - years,
                "fields": {"plot_code": format!("DAT-{i:02}"), "building_grade": "III", "year_built": 2025 - years, "floors": 2,

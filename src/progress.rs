@@ -601,13 +601,32 @@ pub async fn board(
     Ok(b)
 }
 
-/// The ward-report paragraph on the inventory.
+/// The ward-report paragraph on the inventory, in the shape of the ward's quarterly
+/// report (the seed): the registered types, the units with one `+` line per type, the
+/// reports sent **to the ward**, and the values in the reports sent.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Summary {
     /// When it was computed (UTC).
     pub as_of: DateTime<Utc>,
-    /// Vietnamese text, ready to paste into the quarterly report.
+    /// Vietnamese text, ready to paste into the quarterly report: the parts below, one per line.
     pub text: String,
+    /// The same text in its parts.
+    pub parts: SummaryParts,
+}
+
+/// The sentences of [`Summary`], in order.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SummaryParts {
+    /// `Đã thực hiện đăng ký 03 loại tài sản/tổng số 19 loại tài sản kiểm kê … bao gồm: …`
+    pub types: String,
+    /// `Tổng số đơn vị … là 16 đơn vị, 16/16 đơn vị đã … , trong đó:`
+    pub units: String,
+    /// One line per registered type: `+ Tài sản kết cấu hạ tầng giao thông: 01 đơn vị;`
+    pub units_by_type: Vec<String>,
+    /// Reports sent to the ward: reports out of those owed, units that sent all of theirs.
+    pub submissions: String,
+    /// Original cost and remaining value in the reports sent to the ward (submitted or accepted); drafts are not counted.
+    pub values: String,
 }
 
 fn two(n: i64) -> String {
@@ -626,64 +645,92 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
         },
     )
     .await?;
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let groups = report_groups(&state.db, &c).await?;
+    let forms: Vec<(&crate::forms::Form, i64)> = b
+        .registrations_by_type
+        .iter()
+        .filter_map(|(t, n)| state.forms.form_for_type(t).map(|f| (f.as_ref(), *n)))
+        .collect();
+    let name = |f: &crate::forms::Form| f.asset_type.report_name().to_string();
+
+    let types = format!(
+        "Đã thực hiện đăng ký {} loại tài sản/tổng số {} loại tài sản kiểm kê theo Quyết định 213/QĐ-TTg bao gồm: {}.",
+        two(forms.len() as i64),
+        state.forms.forms().count(),
+        forms
+            .iter()
+            .map(|(f, _)| format!("{} (Mẫu số {})", name(f), f.code))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
     let total = b.units_total;
     let registered = b.registered_on_time + b.registered_late;
-    let mut text =
+    let mut units =
         format!("Tổng số đơn vị thuộc phạm vi quản lý thuộc đối tượng kiểm kê là {total} đơn vị, ");
-    if b.registered_late == 0 && b.not_registered == 0 {
-        text.push_str(&format!(
+    if b.registered_late == 0 && b.not_registered == 0 && b.teams_established == total {
+        units.push_str(&format!(
             "{}/{total} đơn vị đã thực hiện thành lập Tổ kiểm kê, đăng ký đối tượng kiểm kê đúng thời hạn quy định",
             b.teams_established
         ));
     } else {
-        text.push_str(&format!(
-            "{}/{total} đơn vị đã thành lập Tổ kiểm kê; {registered}/{total} đơn vị đã đăng ký đối tượng kiểm kê ({} đơn vị đúng thời hạn, {} đơn vị đăng ký muộn); {} đơn vị chưa đăng ký",
+        units.push_str(&format!(
+            "{}/{total} đơn vị đã thành lập Tổ kiểm kê; {registered}/{total} đơn vị đã đăng ký đối tượng kiểm kê ({} đơn vị đúng thời hạn, {} đơn vị đăng ký muộn), {} đơn vị chưa đăng ký",
             b.teams_established, b.registered_on_time, b.registered_late, b.not_registered
         ));
     }
-    text.push_str(". ");
-    let names: Vec<String> = b
-        .registrations_by_type
-        .keys()
-        .filter_map(|t| state.forms.form_for_type(t))
-        .map(|f| format!("{} (mẫu số {})", f.asset_type.name.vi, f.code))
-        .collect();
-    text.push_str(&format!(
-        "Đã thực hiện đăng ký {} loại tài sản/tổng số {} loại tài sản kiểm kê theo Quyết định 213/QĐ-TTg bao gồm: {}, trong đó: ",
-        two(b.registrations_by_type.len() as i64),
-        state.forms.forms().count(),
-        names.join(", ")
-    ));
-    let per_type: Vec<String> = b
-        .registrations_by_type
+    units.push_str(", trong đó:");
+    let last = forms.len().saturating_sub(1);
+    let units_by_type: Vec<String> = forms
         .iter()
-        .filter_map(|(t, n)| {
-            state
-                .forms
-                .form_for_type(t)
-                .map(|f| format!("{}: {} đơn vị", f.asset_type.name.vi, two(*n)))
+        .enumerate()
+        .map(|(i, (f, n))| {
+            let end = if i == last { '.' } else { ';' };
+            format!("+ {}: {} đơn vị{end}", name(f), two(*n))
         })
         .collect();
-    text.push_str(&per_type.join("; "));
-    let units_sent = b.units_fully_submitted;
-    let registered_units = std::cmp::max(registered, 0);
-    text.push_str(&format!(
-        ". Số lượng đơn vị đã gửi báo cáo kiểm kê: {units_sent}/{registered_units} đơn vị ({} báo cáo đúng hạn, {} báo cáo gửi muộn, {} báo cáo quá hạn chưa gửi); thời hạn gửi báo cáo là trước ngày {}",
+
+    let sent = b.submitted_on_time + b.submitted_late;
+    let submissions = format!(
+        "Số báo cáo kiểm kê các đơn vị đã gửi UBND phường: {sent}/{} báo cáo ({} đúng hạn, {} gửi muộn; {} báo cáo quá hạn chưa gửi); {}/{registered} đơn vị đã gửi đủ báo cáo. Thời hạn gửi báo cáo là trước ngày {}.",
+        b.obligations,
         b.submitted_on_time,
         b.submitted_late,
         b.overdue,
+        b.units_fully_submitted,
         b.submission_deadline.format("%d/%m/%Y")
-    ));
-    let cost: i64 = b.totals_by_type.values().map(|t| t.original_cost).sum();
-    let remaining: i64 = b.totals_by_type.values().map(|t| t.remaining_value).sum();
-    text.push_str(&format!(
-        ". Tổng nguyên giá tài sản đã kê khai: {} đồng, giá trị còn lại: {} đồng.",
+    );
+
+    // Only reports sent to the ward: a draft's figures may still change.
+    let (mut cost, mut remaining) = (0i64, 0i64);
+    for g in groups
+        .iter()
+        .filter(|g| ReportState::from_stored(&g.state, 0).is_sent())
+    {
+        cost += g.original_cost;
+        remaining += g.remaining_value;
+    }
+    let values = format!(
+        "Tổng nguyên giá tài sản trong {sent} báo cáo đã gửi UBND phường: {} đồng, giá trị còn lại: {} đồng (không tính báo cáo đang nhập hoặc bị trả lại).",
         numfmt::vn_money(cost),
         numfmt::vn_money(remaining)
-    ));
+    );
+
+    let mut lines = vec![types.clone(), units.clone()];
+    lines.extend(units_by_type.iter().cloned());
+    lines.push(submissions.clone());
+    lines.push(values.clone());
     Ok(Summary {
         as_of: b.as_of,
-        text,
+        text: lines.join("\n"),
+        parts: SummaryParts {
+            types,
+            units,
+            units_by_type,
+            submissions,
+            values,
+        },
     })
 }
 

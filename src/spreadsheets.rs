@@ -64,7 +64,49 @@ async fn header(
         None => c.authority_name.clone(),
     };
     let cutoff = c.cutoff_at.with_timezone(&clock::vietnam());
+    // The inventory team from the unit's registration (printed on its official form).
+    let registration = match u {
+        Some(u) => {
+            crate::entities::registration::Entity::find()
+                .filter(crate::entities::registration::Column::CampaignId.eq(c.id))
+                .filter(crate::entities::registration::Column::UnitId.eq(u.id))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let team = registration
+        .as_ref()
+        .and_then(|r| {
+            serde_json::from_value::<Vec<crate::registrations::TeamMember>>(r.team_members.clone())
+                .ok()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| export::TeamLine {
+            name: m.name,
+            position: m.position,
+            role: m.team_role,
+        })
+        .collect();
+    let team_decision = registration
+        .as_ref()
+        .filter(|r| !r.team_decision_no.trim().is_empty())
+        .map(|r| {
+            let mut d = format!("Quyết định số {}", r.team_decision_no.trim());
+            if let Some(date) = r.team_decision_date {
+                d.push_str(&format!(" ngày {}", date.format("%d/%m/%Y")));
+            }
+            d
+        })
+        .unwrap_or_default();
     Ok(SheetHeader {
+        unit_kind: u
+            .map(|u| units::UnitKind::parse(&u.kind).label_vi().to_string())
+            .unwrap_or_default(),
+        unit_address: u.and_then(|u| u.address.clone()).unwrap_or_default(),
+        team_decision,
+        team,
         superior_body: superior,
         unit_name: u
             .map(|u| u.name.clone())
@@ -335,6 +377,11 @@ pub async fn progress_sheet(
                 .map(|t| TypeProgress {
                     form_code: t.form_code.clone(),
                     state: state_label(t.state).to_string(),
+                    deadline: t.deadline.format("%d/%m/%Y").to_string(),
+                    days_overdue: t
+                        .overdue
+                        .then(|| -clock::days_left(board.as_of, t.deadline))
+                        .filter(|d| *d > 0),
                     submitted_at: t.submitted_at.map(|at| {
                         at.with_timezone(&clock::vietnam())
                             .format("%d/%m/%Y %H:%M")
@@ -467,27 +514,38 @@ async fn choose_form(
     if let [only] = forms.as_slice() {
         return Ok(only.clone());
     }
-    let marker = bytes
-        .windows(export::MARKER_PREFIX.len())
-        .any(|w| w == export::MARKER_PREFIX.as_bytes());
-    if marker {
-        for f in &forms {
-            let probe = import::read_with(
-                f,
-                bytes,
-                "probe",
-                &Limits {
-                    max_rows: 1,
-                    ..Limits::default()
-                },
-            );
-            if !matches!(
-                probe,
-                Err(ImportError::WrongForm { .. }) | Err(ImportError::NoHeader { .. })
-            ) {
-                return Ok(f.clone());
+    // The marker is read from the workbook's cells (a zip's shared strings are compressed, so
+    // its bytes never show it): each registered form probes the first row. A key row of
+    // another form (`WrongForm`) proves the file is in our official layout; the form whose
+    // probe found its own header is then the file's. A flat file proves nothing: ask.
+    let mut official = false;
+    let mut matching = Vec::new();
+    for f in &forms {
+        let probe = import::read_with(
+            f,
+            bytes,
+            "probe",
+            &Limits {
+                max_rows: 1,
+                ..Limits::default()
+            },
+        );
+        match probe {
+            Err(ImportError::WrongForm { .. }) => official = true,
+            Err(ImportError::NoHeader { .. }) => {}
+            Ok(p)
+                if p.sheets
+                    .iter()
+                    .any(|s| s.layout == import::Layout::Official) =>
+            {
+                official = true;
+                matching.push(f.clone());
             }
+            _ => matching.push(f.clone()),
         }
+    }
+    if let (true, [only]) = (official, matching.as_slice()) {
+        return Ok(only.clone());
     }
     let codes: Vec<String> = forms.iter().map(|f| f.code.clone()).collect();
     Err(AppError::field(

@@ -66,7 +66,21 @@ impl UnitKind {
         }
     }
 
-    fn parse(s: &str) -> UnitKind {
+    /// Vietnamese name, as forms print it.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            UnitKind::StateAgency => "Cơ quan nhà nước",
+            UnitKind::PublicServiceUnit => "Đơn vị sự nghiệp công lập",
+            UnitKind::School => "Trường học",
+            UnitKind::PartyAgency => "Cơ quan Đảng",
+            UnitKind::SocioPoliticalOrganisation => "Mặt trận Tổ quốc, tổ chức chính trị - xã hội",
+            UnitKind::ArmedForcesUnit => "Đơn vị lực lượng vũ trang",
+            UnitKind::Other => "Hội, tổ chức khác",
+        }
+    }
+
+    /// The kind stored as `s` (an unknown name reads as [`UnitKind::Other`]).
+    pub fn parse(s: &str) -> UnitKind {
         serde_json::from_value(serde_json::Value::String(s.to_string())).unwrap_or(UnitKind::Other)
     }
 }

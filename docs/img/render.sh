@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=docs/img
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 db="sqlite://$work/demo.db?mode=rwc"
 cargo build -q
-bin=target/debug/kiemke
+bin=${CARGO_TARGET_DIR:-target}/debug/kiemke
 KIEMKE_DEMO_PASSWORD=demo-password-1 KIEMKE_ADMIN_PASSWORD=admin-password-1 "$bin" --database-url "$db" demo >/dev/null 2>&1
 # unit ids of the demo: 1 = Văn phòng HĐND và UBND, 2 = Phòng Kinh tế, 3 = Phòng Văn hóa - Xã hội
 for spec in 1:01a 2:02a 3:18a; do

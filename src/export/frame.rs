@@ -15,6 +15,9 @@ pub(crate) type Span = (u16, u16);
 /// Column widths and the three blocks (left, middle, right) laid over them.
 pub(crate) struct Frame {
     widths: Vec<f64>,
+    /// Where each printed page starts (column), and the print scale: see [`pages`].
+    starts: Vec<u16>,
+    scale: u16,
     left: Span,
     middle: Span,
     right: Span,
@@ -27,14 +30,65 @@ pub(crate) const SIGNERS: [(&str, &str); 3] = [
     ("THỦ TRƯỞNG ĐƠN VỊ", "(Ký, ghi rõ họ tên, đóng dấu)"),
 ];
 
-/// A4 landscape, one page wide, centred, numbered pages.
-pub(crate) fn print_setup(ws: &mut Worksheet) {
+/// Printable width of an A4 landscape page between 0.3-inch margins, in points.
+const PRINTABLE_PT: f64 = 842.0 - 2.0 * 0.3 * 72.0;
+/// Smallest print scale at which a sheet still goes on one page wide: the 11-pt
+/// table text prints at 7.5 pt or more.
+const ONE_PAGE_SCALE: f64 = 0.68;
+/// Print scale a sheet too wide for one page is cut for: 8.8-pt table text.
+const WIDE_SCALE: f64 = 0.80;
+/// Columns repeated on the left of every page of a sheet printed several pages wide (STT, code, name).
+const REPEATED: u16 = 3;
+
+/// Printed width of a column `w` characters wide, in points: 7 px per character plus
+/// 5 px padding as Excel counts, and 6 % more, as LibreOffice lays out Times New Roman.
+fn column_pt(w: f64) -> f64 {
+    (w * 7.4 + 5.0).round() * 0.75
+}
+
+/// How a table of these widths goes on A4 landscape: the column each page starts
+/// at (the first page at 0) and the print scale in percent. One page wide when the
+/// text stays at 7.5 pt or more; else cut between columns into pages at 8.8 pt, the
+/// first [`REPEATED`] columns printed again on each page.
+pub(crate) fn pages(widths: &[f64]) -> (Vec<u16>, u16) {
+    let pt: Vec<f64> = widths.iter().map(|w| column_pt(*w)).collect();
+    let total: f64 = pt.iter().sum();
+    let percent = |widest: f64| ((PRINTABLE_PT / widest.max(1.0)) * 96.0).floor().min(100.0) as u16;
+    if total * ONE_PAGE_SCALE <= PRINTABLE_PT || widths.len() <= REPEATED as usize + 1 {
+        return (vec![0], percent(total).max(10));
+    }
+    let repeated: f64 = pt.iter().take(REPEATED as usize).sum();
+    let room = PRINTABLE_PT / WIDE_SCALE;
+    let mut starts = vec![0u16];
+    let mut used = 0.0;
+    let mut widest: f64 = 0.0;
+    for (i, w) in pt.iter().enumerate() {
+        if used + w > room && i > REPEATED as usize && used > repeated {
+            widest = widest.max(used);
+            starts.push(i as u16);
+            used = repeated;
+        }
+        used += w;
+    }
+    widest = widest.max(used);
+    (starts, percent(widest).max(10))
+}
+
+/// A4 landscape, centred, numbered pages; the scale and the page cuts of [`pages`].
+pub(crate) fn print_setup(ws: &mut Worksheet, frame: &Frame) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_print_center_horizontally(true);
-    ws.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
+    ws.set_print_scale(frame.scale);
+    if frame.starts.len() > 1 {
+        let breaks: Vec<u32> = frame.starts.iter().skip(1).map(|&c| u32::from(c)).collect();
+        ws.set_vertical_page_breaks(&breaks)?;
+        ws.set_repeat_columns(0, REPEATED - 1)?;
+    } else {
+        ws.set_print_center_horizontally(true);
+    }
+    ws.set_margins(0.3, 0.3, 0.5, 0.5, 0.3, 0.3);
     ws.set_footer("&CTrang &P/&N");
+    Ok(())
 }
 
 /// Width a block should reach before it stops taking columns.
@@ -43,7 +97,10 @@ const BLOCK_WIDTH: f64 = 45.0;
 impl Frame {
     /// A frame over columns of these widths (at least one column).
     pub(crate) fn new(widths: Vec<f64>) -> Frame {
-        let n = widths.len().clamp(1, u16::MAX as usize) as u16;
+        let (starts, scale) = pages(&widths);
+        // The frame (unit block, motto, title, signatures) lies on the first page.
+        let on_first = starts.get(1).map_or(widths.len(), |&c| c as usize);
+        let n = on_first.clamp(1, u16::MAX as usize) as u16;
         let (left, middle, right) = if n < 9 {
             // Too few columns to measure: split in thirds.
             let a = (n / 3).max(1);
@@ -60,6 +117,10 @@ impl Frame {
             while acc < BLOCK_WIDTH && le + 1 < n / 3 {
                 le += 1;
                 acc += w(le);
+            }
+            if starts.len() > 1 {
+                // The repeated columns print on every page: the unit block fits in them.
+                le = REPEATED - 1;
             }
             let mut rs = n - 1;
             let mut acc = w(rs);
@@ -85,19 +146,17 @@ impl Frame {
         };
         Frame {
             widths,
+            starts,
+            scale,
             left,
             middle,
             right,
         }
     }
 
-    /// Last sheet column of the table.
-    pub(crate) fn last_col(&self) -> u16 {
-        (self.widths.len().max(1) - 1) as u16
-    }
-
+    /// The columns of the first printed page, where the title goes.
     pub(crate) fn all(&self) -> Span {
-        (0, self.last_col())
+        (0, self.right.1)
     }
 
     pub(crate) fn width(&self, col: u16) -> f64 {
@@ -127,12 +186,22 @@ impl Frame {
         title: &str,
         unit_note: Option<&str>,
     ) -> Result<u32, XlsxError> {
-        let mut left: Vec<(String, &Format)> = vec![
-            (header.superior_body.clone(), &st.block),
-            (header.unit_name.clone(), &st.block_bold),
-        ];
+        let mut left: Vec<(String, &Format)> = vec![(header.superior_body.clone(), &st.block)];
+        // The ward's own sheets name the ward as both: print it once.
+        if header.unit_name.trim().to_lowercase() != header.superior_body.trim().to_lowercase() {
+            left.push((header.unit_name.clone(), &st.block_bold));
+        }
         if !header.unit_code.trim().is_empty() {
             left.push((format!("Mã đơn vị: {}", header.unit_code.trim()), &st.block));
+        }
+        if !header.unit_kind.trim().is_empty() {
+            left.push((format!("Loại hình: {}", header.unit_kind.trim()), &st.block));
+        }
+        if !header.unit_address.trim().is_empty() {
+            left.push((
+                format!("Địa chỉ: {}", header.unit_address.trim()),
+                &st.block,
+            ));
         }
         let mut right: Vec<(String, &Format)> = Vec::new();
         if let Some(no) = form_no {
@@ -215,6 +284,108 @@ impl Frame {
     }
 }
 
+/// Who signs a unit's official form: [`SIGNERS`] with the inventory team's leader
+/// before the head of the unit.
+pub(crate) const TEAM_LEADER: (&str, &str) = ("TỔ TRƯỞNG TỔ KIỂM KÊ", "(Ký, ghi rõ họ tên)");
+
+impl Frame {
+    /// The inventory team (when the registration names one), then the date line and
+    /// four signatures: the preparer, the chief accountant, the team's leader (with
+    /// the name from the registration) and the head of the unit. Returns the next row.
+    pub(crate) fn write_team_and_signature(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        mut row: u32,
+        header: &SheetHeader,
+    ) -> Result<u32, XlsxError> {
+        let width = self.span_width(self.all());
+        if !header.team.is_empty() {
+            let decision = header.team_decision.trim();
+            let title = if decision.is_empty() {
+                "Tổ kiểm kê:".to_string()
+            } else {
+                format!("Tổ kiểm kê theo {decision}:")
+            };
+            put(ws, row, self.all(), &title, &st.team_title)?;
+            row += 1;
+            for (i, m) in header.team.iter().enumerate() {
+                let mut line = format!("{}. {}", i + 1, m.name.trim());
+                for part in [&m.position, &m.role] {
+                    if !part.trim().is_empty() {
+                        line.push_str(" – ");
+                        line.push_str(part.trim());
+                    }
+                }
+                let need = lines(&line, width);
+                if need > 1 {
+                    ws.set_row_height(row, LINE * f64::from(need) + 3.0)?;
+                }
+                put(ws, row, self.all(), &line, &st.team_line)?;
+                row += 1;
+            }
+            row += 1;
+        }
+        let place = if header.place.trim().is_empty() {
+            "…"
+        } else {
+            header.place.trim()
+        };
+        put(
+            ws,
+            row,
+            self.right,
+            &format!("{place}, ngày … tháng … năm …"),
+            &st.sign_date,
+        )?;
+        // The middle block splits in two for the chief accountant and the team's leader.
+        let (a, b) = self.middle;
+        let (accountant, leader_span) = if b > a {
+            let m = a + (b - a) / 2;
+            ((a, m), Some((m + 1, b)))
+        } else {
+            ((a, b), None)
+        };
+        let [preparer, chief, head] = SIGNERS;
+        let mut blocks = vec![(self.left, preparer), (accountant, chief)];
+        if let Some(span) = leader_span {
+            blocks.push((span, TEAM_LEADER));
+        }
+        blocks.push((self.right, head));
+        // A narrow block wraps its title or note: the row gets the height of the longest.
+        for (offset, pick) in [(1, 0), (2, 1)] {
+            let need = blocks
+                .iter()
+                .map(|(span, t)| lines(if pick == 0 { t.0 } else { t.1 }, self.span_width(*span)))
+                .max()
+                .unwrap_or(1);
+            if need > 1 {
+                ws.set_row_height(row + offset, LINE * f64::from(need) + 3.0)?;
+            }
+        }
+        // Row by row: the sheet streams, a row once left cannot be written again.
+        for (span, (title, _)) in &blocks {
+            put(ws, row + 1, *span, title, &st.sign_title)?;
+        }
+        for (span, (_, note)) in &blocks {
+            put(ws, row + 2, *span, note, &st.sign_note)?;
+        }
+        let mut next = row + 3;
+        if let Some(leader) = header.team_leader() {
+            // Room to sign, then the name, under the leader's title.
+            let span = leader_span.unwrap_or(self.left);
+            let name_row = row + 6;
+            if leader_span.is_none() {
+                put(ws, row + 4, span, TEAM_LEADER.0, &st.sign_title)?;
+                put(ws, row + 5, span, TEAM_LEADER.1, &st.sign_note)?;
+            }
+            put(ws, name_row, span, leader.name.trim(), &st.sign_title)?;
+            next = name_row + 1;
+        }
+        Ok(next)
+    }
+}
+
 /// One column of a table head: its group (merged over consecutive equal groups) and header.
 pub(crate) struct Head<'a> {
     pub group: Option<&'a str>,
@@ -232,10 +403,13 @@ impl Frame {
         st: &Styles,
         row: u32,
         heads: &[Head],
+        repeat: bool,
     ) -> Result<u32, XlsxError> {
         let (group, fields, numbers) = (row, row + 1, row + 2);
-        ws.set_repeat_rows(group, numbers)?;
-        ws.set_freeze_panes(numbers + 1, 0)?;
+        if repeat {
+            ws.set_repeat_rows(group, numbers)?;
+            ws.set_freeze_panes(numbers + 1, 0)?;
+        }
         let runs = group_runs(heads);
         // Heights: a group over its merged width, a grouped header in its column,
         // and a header without group over both rows together.
@@ -328,7 +502,7 @@ mod tests {
             && f.left.1 < f.middle.0
             && f.middle.0 <= f.middle.1
             && f.middle.1 < f.right.0
-            && f.right.1 == f.last_col()
+            && f.right.1 == f.all().1
     }
 
     #[test]

@@ -34,6 +34,36 @@ pub struct SheetHeader {
     pub cutoff_label: String,
     /// Place in the signature line: `Tam Thanh, ngày … tháng … năm …`.
     pub place: String,
+    /// Kind of body, printed under the unit code as `Loại hình: …` (omitted when empty).
+    pub unit_kind: String,
+    /// Address, printed as `Địa chỉ: …` (omitted when empty).
+    pub unit_address: String,
+    /// The decision that set up the inventory team, as printed after `Tổ kiểm kê theo`
+    /// (`Quyết định số 01/QĐ-TKK ngày 12/01/2026`; may be empty).
+    pub team_decision: String,
+    /// The inventory team (Tổ kiểm kê) from the registration, in order; its leader
+    /// (role `Tổ trưởng`) also signs the form.
+    pub team: Vec<TeamLine>,
+}
+
+/// A member of the inventory team as the official form lists them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeamLine {
+    /// Full name.
+    pub name: String,
+    /// Position in the unit (`Kế toán`).
+    pub position: String,
+    /// Role in the team (`Tổ trưởng`, `Thành viên`).
+    pub role: String,
+}
+
+impl SheetHeader {
+    /// The team's leader: the first member whose role is `Tổ trưởng` (any case).
+    pub fn team_leader(&self) -> Option<&TeamLine> {
+        self.team
+            .iter()
+            .find(|m| m.role.trim().to_lowercase() == "tổ trưởng")
+    }
 }
 
 /// Why a workbook could not be written.

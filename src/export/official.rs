@@ -10,9 +10,9 @@ use rust_xlsxwriter::{ColNum, Format, Formula, Worksheet, XlsxError, column_numb
 
 use super::{
     ExportError, GRAND_TOTAL, MARKER_PREFIX, SUBTOTAL_PREFIX, SheetHeader, UNCLASSIFIED,
-    frame::{Frame, Head, SIGNERS, print_setup},
+    frame::{Frame, Head, print_setup, put},
     is_summed, section_rank,
-    style::{NumKind, Styles, as_f64, cell_text, new_workbook, write_date},
+    style::{LINE, NumKind, Styles, as_f64, cell_text, lines, new_workbook, write_date},
 };
 use crate::forms::{ColumnDef, FieldDef, Form, Record, Value};
 
@@ -74,7 +74,7 @@ struct Column<'a> {
     field: &'a FieldDef,
     def: &'a ColumnDef,
     header: String,
-    letter: String,
+    width: f64,
     data: Format,
     /// Format for a decimal that happens to be whole: `12`, not `12.000`.
     whole: Format,
@@ -82,25 +82,46 @@ struct Column<'a> {
     summed: bool,
 }
 
+/// A cell of a subtotal or total row: its sheet column, its column of `Sheet::cols`,
+/// and the formula with its cached sum (`None`: blank).
+type SumCell = (ColNum, usize, Option<(String, i128)>);
+
+/// One table of the sheet: the indices (into `Sheet::cols`) of its columns, in order.
+/// Sheet column `i + 1` holds `cols[table[i]]`; column 0 is STT.
+type Table = Vec<usize>;
+
 struct Sheet<'a> {
     form: &'a Form,
     ws: &'a mut Worksheet,
     st: Styles,
     date: Format,
+    /// Every column of the form definition.
     cols: Vec<Column<'a>>,
+    /// Per section rank (then records without a section); one table for a form without sections.
+    tables: Vec<Table>,
+    /// The table being written.
+    table: usize,
+    /// Derived cells of the open table: per column of `cols`, the columns of `cols` it
+    /// adds and subtracts (from the form's `difference` and `sum` rules).
+    derived: Vec<(usize, Vec<usize>, Vec<usize>)>,
     frame: Frame,
     row: u32,
-    /// Section row of the open block (sums run from it to the row above the subtotal).
+    /// First data row of the open table (sums run from it to the row above the subtotal).
     block_start: u32,
-    /// Running sums of the open block, in thousandths, per column.
+    /// Running sums of the open block, in thousandths, per column of `cols`, and
+    /// whether any record of the block has a value there.
     block_sums: Vec<i128>,
+    block_seen: Vec<bool>,
     grand_sums: Vec<i128>,
-    subtotal_rows: Vec<u32>,
-    first_data_row: u32,
+    grand_seen: Vec<bool>,
+    /// Subtotal rows written, with the sheet column of each column of `cols` summed there.
+    subtotals: Vec<(u32, Vec<(usize, ColNum)>)>,
+    /// Tables printed so far (a field goes into the grand total only when all of them show it).
+    printed: Vec<usize>,
     stt: u64,
 }
 
-const STT_WIDTH: f64 = 6.0;
+const STT_WIDTH: f64 = 5.0;
 
 impl<'a> Sheet<'a> {
     fn new(form: &'a Form, ws: &'a mut Worksheet) -> Result<Sheet<'a>, ExportError> {
@@ -109,14 +130,14 @@ impl<'a> Sheet<'a> {
             .columns
             .iter()
             .filter_map(|def| form.field(&def.field).map(|field| (def, field)))
-            .enumerate()
-            .map(|(i, (def, field))| {
+            .map(|(def, field)| {
                 let kind = NumKind::of(field);
+                let header = column_header(field, def);
                 Column {
                     field,
                     def,
-                    header: column_header(field, def),
-                    letter: column_number_to_name((i + 1) as ColNum),
+                    width: def.width.unwrap_or_else(|| auto_width(&header)),
+                    header,
                     data: match kind {
                         Some(k) => st.number(k, false),
                         None => st.text.clone(),
@@ -134,15 +155,37 @@ impl<'a> Sheet<'a> {
                 }
             })
             .collect();
+        let index_of = |def: &ColumnDef| cols.iter().position(|c| std::ptr::eq(c.def, def));
+        let table_of = |section: Option<&str>| -> Table {
+            form.table_columns(section)
+                .into_iter()
+                .filter_map(index_of)
+                .collect()
+        };
+        let tables: Vec<Table> = if form.has_sections() {
+            form.sections
+                .iter()
+                .map(|s| table_of(Some(&s.code)))
+                .chain([table_of(None)])
+                .collect()
+        } else {
+            vec![(0..cols.len()).collect()]
+        };
+        // A sheet column is as wide as the widest column any table puts there.
         let mut widths = vec![STT_WIDTH];
-        widths.extend(
-            cols.iter()
-                .map(|c| c.def.width.unwrap_or_else(|| auto_width(&c.header))),
-        );
+        for t in &tables {
+            for (i, &k) in t.iter().enumerate() {
+                let w = cols.get(k).map_or(0.0, |c| c.width);
+                match widths.get_mut(i + 1) {
+                    Some(x) => *x = f64::max(*x, w),
+                    None => widths.push(w),
+                }
+            }
+        }
         let frame = Frame::new(widths);
         ws.set_name(&form.code)?;
         frame.set_widths(ws)?;
-        print_setup(ws);
+        print_setup(ws, &frame)?;
         let n = cols.len();
         Ok(Sheet {
             form,
@@ -150,20 +193,39 @@ impl<'a> Sheet<'a> {
             date: st.number(NumKind::Date, false),
             st,
             cols,
+            tables,
+            table: 0,
+            derived: Vec::new(),
             frame,
             row: 0,
             block_start: 0,
             block_sums: vec![0; n],
+            block_seen: vec![false; n],
             grand_sums: vec![0; n],
-            subtotal_rows: Vec::new(),
-            first_data_row: 0,
+            grand_seen: vec![false; n],
+            subtotals: Vec::new(),
+            printed: Vec::new(),
             stt: 0,
         })
     }
 
+    fn columns(&self) -> impl Iterator<Item = (ColNum, usize, &Column<'a>)> {
+        self.tables
+            .get(self.table)
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .filter_map(|(i, &k)| self.cols.get(k).map(|c| ((i + 1) as ColNum, k, c)))
+    }
+
+    /// Last sheet column of the open table.
+    fn last_col(&self) -> ColNum {
+        self.tables.get(self.table).map_or(0, |t| t.len() as ColNum)
+    }
+
     fn write_head(&mut self, header: &SheetHeader) -> Result<(), XlsxError> {
         let form_no = format!("Mẫu số {}", self.form.code);
-        let mut row = self.frame.write_top(
+        self.row = self.frame.write_top(
             self.ws,
             &self.st,
             header,
@@ -171,34 +233,47 @@ impl<'a> Sheet<'a> {
             &self.form.title.vi,
             Some("Đơn vị tính giá trị: đồng"),
         )?;
+        if !self.form.has_sections() {
+            self.derived = self.derived_cells(None);
+            self.table_head(true)?;
+            self.block_start = self.row;
+            self.printed.push(0);
+        }
+        Ok(())
+    }
+
+    /// The hidden key row (our layout marker), then the group headers, field headers
+    /// and numbering row of the open table.
+    fn table_head(&mut self, repeat: bool) -> Result<(), XlsxError> {
         // The marker row: hidden, machine-read; each key sits in its column, so the
         // mapping survives columns being moved or inserted.
+        let row = self.row;
         self.ws.set_row_hidden(row)?;
         let tag = format!("{MARKER_PREFIX}{}", self.form.code);
         self.ws
             .write_string_with_format(row, 0, &tag, &self.st.marker)?;
-        for (i, c) in self.cols.iter().enumerate() {
-            self.ws.write_string_with_format(
-                row,
-                (i + 1) as ColNum,
-                &c.def.field,
-                &self.st.marker,
-            )?;
+        let keys: Vec<(ColNum, &str)> = self
+            .columns()
+            .map(|(col, _, c)| (col, c.def.field.as_str()))
+            .collect();
+        for (col, key) in keys {
+            self.ws
+                .write_string_with_format(row, col, key, &self.st.marker)?;
         }
-        row += 1;
-        let heads: Vec<Head> = self
-            .cols
+        let texts: Vec<(Option<String>, String)> = self
+            .columns()
+            .map(|(_, _, c)| (c.def.group.as_ref().map(|g| g.vi.clone()), c.header.clone()))
+            .collect();
+        let heads: Vec<Head> = texts
             .iter()
-            .map(|c| Head {
-                group: c.def.group.as_ref().map(|g| g.vi.as_str()),
-                header: &c.header,
+            .map(|(group, header)| Head {
+                group: group.as_deref(),
+                header,
             })
             .collect();
-        row = self
+        self.row = self
             .frame
-            .write_table_head(self.ws, &self.st, row, &heads)?;
-        self.row = row;
-        self.first_data_row = row;
+            .write_table_head(self.ws, &self.st, row + 1, &heads, repeat)?;
         Ok(())
     }
 
@@ -224,7 +299,7 @@ impl<'a> Sheet<'a> {
                         if let Some(c) = current {
                             self.close_block(c)?;
                         }
-                        // Sections without records still print, with a zero subtotal.
+                        // Sections without records still print, with blank subtotals.
                         for s in current.map_or(0, |c| c + 1)..rank.min(n_sections) {
                             self.open_block(s)?;
                             self.close_block(s)?;
@@ -255,18 +330,34 @@ impl<'a> Sheet<'a> {
             .map_or_else(|| "-".to_string(), |s| s.code.clone())
     }
 
+    /// A section's own table: a blank line after the previous one, its head, then
+    /// the section row (`I. Đất`) across the table.
     fn open_block(&mut self, rank: usize) -> Result<(), XlsxError> {
+        if !self.printed.is_empty() {
+            self.row += 1;
+        }
+        self.table = rank.min(self.tables.len().saturating_sub(1));
+        self.printed.push(self.table);
+        let section = self.form.sections.get(rank).map(|s| s.code.clone());
+        self.derived = self.derived_cells(section.as_deref());
+        self.table_head(false)?;
         let label = match self.form.sections.get(rank) {
-            Some(s) => format!("{}. {}", s.code, s.name.vi),
+            Some(s) => match &s.unit_of_measure {
+                Some(u) => format!("{}. {} (đơn vị tính: {u})", s.code, s.name.vi),
+                None => format!("{}. {}", s.code, s.name.vi),
+            },
             None => UNCLASSIFIED.to_string(),
         };
-        self.ws
-            .write_string_with_format(self.row, 0, &label, &self.st.label_bold)?;
-        for col in 1..=self.frame.last_col() {
-            self.ws.write_blank(self.row, col, &self.st.blank)?;
-        }
-        self.block_start = self.row;
+        put(
+            self.ws,
+            self.row,
+            (0, self.last_col()),
+            &label,
+            &self.st.label_bold,
+        )?;
+        self.block_start = self.row + 1;
         self.block_sums.iter_mut().for_each(|s| *s = 0);
+        self.block_seen.iter_mut().for_each(|s| *s = false);
         self.stt = 0;
         self.row += 1;
         Ok(())
@@ -277,48 +368,101 @@ impl<'a> Sheet<'a> {
             Some(s) => format!("{SUBTOTAL_PREFIX} {}", s.code),
             None => format!("{SUBTOTAL_PREFIX} chưa xác định"),
         };
-        // The range starts on the (blank) section row so that it is never empty.
         let (first, last) = (self.block_start + 1, self.row);
-        let section = self.form.sections.get(rank).map(|s| s.code.as_str());
-        // A column that does not apply to the section (car columns under "I. Đất") stays blank.
-        let cells: Vec<Option<(String, i128)>> = self
-            .cols
-            .iter()
-            .zip(&self.block_sums)
-            .map(|(c, sum)| {
-                (section.is_none() || c.field.applies_to(section))
-                    .then(|| (format!("=SUM({l}{first}:{l}{last})", l = c.letter), *sum))
+        let cells: Vec<SumCell> = self
+            .columns()
+            .map(|(col, k, c)| {
+                let seen = self.block_seen.get(k).copied().unwrap_or(false);
+                let sum = self.block_sums.get(k).copied().unwrap_or(0);
+                let letter = column_number_to_name(col);
+                let cell = (c.summed && seen && last >= first)
+                    .then(|| (format!("=SUM({letter}{first}:{letter}{last})"), sum));
+                (col, k, cell)
             })
             .collect();
-        for (g, s) in self.grand_sums.iter_mut().zip(&self.block_sums) {
-            *g += s;
+        for k in 0..self.cols.len() {
+            if let (Some(g), Some(s)) = (self.grand_sums.get_mut(k), self.block_sums.get(k)) {
+                *g += s;
+            }
+            if let (Some(g), Some(s)) = (self.grand_seen.get_mut(k), self.block_seen.get(k)) {
+                *g |= s;
+            }
         }
-        self.subtotal_rows.push(self.row);
+        let summed = cells
+            .iter()
+            .filter(|(_, _, cell)| cell.is_some())
+            .map(|(col, k, _)| (*k, *col))
+            .collect();
+        self.subtotals.push((self.row, summed));
         self.sums_row(&label, cells)
     }
 
-    /// A subtotal or total row: its label, then in each summed column a formula
-    /// with its cached result (`cells` holds one per column; others stay blank).
-    fn sums_row(
-        &mut self,
-        label: &str,
-        cells: Vec<Option<(String, i128)>>,
-    ) -> Result<(), XlsxError> {
+    /// A subtotal or total row: its label over the first columns, then in each
+    /// summed column with values a formula with its cached result; other cells blank.
+    fn sums_row(&mut self, label: &str, cells: Vec<SumCell>) -> Result<(), XlsxError> {
         let row = self.row;
-        self.ws
-            .write_string_with_format(row, 0, label, &self.st.label_bold)?;
-        for (i, (c, cell)) in self.cols.iter().zip(cells).enumerate() {
-            let col = (i + 1) as ColNum;
-            if let (true, Some((formula, sum))) = (c.summed, cell) {
-                let formula = Formula::new(formula).set_result(milli_text(sum));
-                self.ws
-                    .write_formula_with_format(row, col, formula, &c.bold)?;
-            } else {
-                self.ws.write_blank(row, col, &self.st.blank)?;
+        // The label spans STT and the text columns that follow it (code, name).
+        let span = cells
+            .iter()
+            .take_while(|(_, k, cell)| {
+                cell.is_none() && self.cols.get(*k).is_some_and(|c| !c.summed)
+            })
+            .take(2)
+            .count() as ColNum;
+        put(self.ws, row, (0, span), label, &self.st.label_bold)?;
+        for (col, k, cell) in cells.into_iter().filter(|(col, _, _)| *col > span) {
+            let bold = self.cols.get(k).map_or(&self.st.blank, |c| &c.bold);
+            match cell {
+                Some((formula, sum)) => {
+                    let formula = Formula::new(formula).set_result(milli_text(sum));
+                    self.ws.write_formula_with_format(row, col, formula, bold)?;
+                }
+                None => {
+                    self.ws.write_blank(row, col, &self.st.blank)?;
+                }
             }
         }
         self.row += 1;
         Ok(())
+    }
+
+    /// Which cells of the open table are computed from others, by the rules that apply
+    /// to `section`: a `difference` rule's result (`Chênh lệch` = books − counted, `Giá
+    /// trị còn lại` = cost − depreciation) and a `sum` rule's last part (`Nguồn khác` =
+    /// total − budget). Only when every cell the formula reads is in the table.
+    fn derived_cells(&self, section: Option<&str>) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
+        use crate::forms::RuleKind;
+        let table = self.tables.get(self.table).cloned().unwrap_or_default();
+        let at = |key: &str| {
+            table
+                .iter()
+                .copied()
+                .find(|&k| self.cols.get(k).is_some_and(|c| c.def.field == key))
+        };
+        let mut out = Vec::new();
+        for rule in self.form.rules.iter().filter(|r| r.applies_to(section)) {
+            let keys: Vec<Option<usize>> = rule.fields.iter().map(|f| at(f)).collect();
+            let Some(keys) = keys.into_iter().collect::<Option<Vec<usize>>>() else {
+                continue;
+            };
+            match (rule.kind, keys.as_slice()) {
+                (RuleKind::Difference, [a, b, c]) => out.push((*c, vec![*a], vec![*b])),
+                (RuleKind::Sum, [parts @ .., last_part, total]) if !parts.is_empty() => {
+                    out.push((*last_part, vec![*total], parts.to_vec()));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// The sheet column of column `k` of `cols` in the open table.
+    fn col_of(&self, k: usize) -> Option<ColNum> {
+        self.tables
+            .get(self.table)?
+            .iter()
+            .position(|&j| j == k)
+            .map(|i| (i + 1) as ColNum)
     }
 
     fn record_row(&mut self, record: &Record) -> Result<(), XlsxError> {
@@ -326,76 +470,129 @@ impl<'a> Sheet<'a> {
         let row = self.row;
         self.ws
             .write_number_with_format(row, 0, self.stt as f64, &self.st.center)?;
-        for (i, c) in self.cols.iter().enumerate() {
-            let col = (i + 1) as ColNum;
+        let mut lines_needed = 1;
+        let cells: Vec<(ColNum, usize)> = self.columns().map(|(col, k, _)| (col, k)).collect();
+        for (col, k) in cells {
+            let Some(c) = self.cols.get(k) else { continue };
             let value = record.get(&c.def.field);
-            if c.summed {
-                self.block_sums[i] += value.map_or(0, milli_of);
+            if c.summed
+                && let Some(v) = value
+            {
+                if let Some(s) = self.block_sums.get_mut(k) {
+                    *s += milli_of(v);
+                }
+                if let Some(s) = self.block_seen.get_mut(k) {
+                    *s = true;
+                }
             }
             let Some(value) = value else {
                 self.ws.write_blank(row, col, &c.data)?;
                 continue;
             };
-            match value {
+            let text = match value {
                 Value::Int(_) | Value::Money(_) | Value::Milli(_) => {
                     let n = as_f64(value).unwrap_or_default();
                     let format = match value {
                         Value::Milli(m) if m % 1000 == 0 => &c.whole,
                         _ => &c.data,
                     };
-                    self.ws.write_number_with_format(row, col, n, format)?;
+                    // A derived cell is a formula over its inputs (cached: the stored value), so
+                    // that editing a quantity or a cost in Excel or LibreOffice updates it.
+                    let formula = self.derived.iter().find(|(d, _, _)| *d == k).and_then(
+                        |(_, plus, minus)| {
+                            let cell = |j: &usize| -> Option<String> {
+                                let key = &self.cols.get(*j)?.def.field;
+                                record.get(key)?;
+                                let at = self.col_of(*j)?;
+                                Some(format!("{}{}", column_number_to_name(at), row + 1))
+                            };
+                            let plus: Option<Vec<String>> = plus.iter().map(cell).collect();
+                            let minus: Option<Vec<String>> = minus.iter().map(cell).collect();
+                            Some(format!("={}-{}", plus?.join("+"), minus?.join("-")))
+                        },
+                    );
+                    match formula {
+                        Some(f) => {
+                            let f = Formula::new(f).set_result(milli_text(milli_of(value)));
+                            self.ws.write_formula_with_format(row, col, f, format)?;
+                        }
+                        None => {
+                            self.ws.write_number_with_format(row, col, n, format)?;
+                        }
+                    }
+                    continue;
                 }
-                Value::Date(d) => write_date(self.ws, row, col, *d, &self.date, &self.st.text)?,
-                Value::Code(code) => {
-                    let label = c
-                        .field
-                        .option(code)
-                        .map_or(code.as_str(), |o| o.label.vi.as_str());
-                    self.ws
-                        .write_string_with_format(row, col, cell_text(label), &c.data)?;
+                Value::Date(d) => {
+                    write_date(self.ws, row, col, *d, &self.date, &self.st.text)?;
+                    continue;
                 }
-                Value::Text(s) => {
-                    self.ws
-                        .write_string_with_format(row, col, cell_text(s), &c.data)?;
-                }
-                Value::Bool(_) | Value::Docs(_) => {
-                    let text = value.to_text(c.field);
-                    self.ws
-                        .write_string_with_format(row, col, cell_text(&text), &c.data)?;
-                }
-            }
+                Value::Code(code) => c
+                    .field
+                    .option(code)
+                    .map_or(code.clone(), |o| o.label.vi.clone()),
+                Value::Text(s) => s.clone(),
+                Value::Bool(_) | Value::Docs(_) => value.to_text(c.field),
+            };
+            let text = cell_text(&text);
+            lines_needed = lines_needed.max(lines(&text, c.width));
+            self.ws
+                .write_string_with_format(row, col, text.as_ref(), &c.data)?;
+        }
+        // Wrapped text needs its lines: a row without height overprints the next one.
+        if lines_needed > 1 {
+            self.ws
+                .set_row_height(row, LINE * f64::from(lines_needed.min(27)) + 3.0)?;
         }
         self.row += 1;
         Ok(())
     }
 
     fn write_foot(&mut self, header: &SheetHeader) -> Result<(), XlsxError> {
-        let (first, row) = (self.first_data_row + 1, self.row);
-        let cells: Vec<(String, i128)> = self
-            .cols
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                if self.form.has_sections() {
-                    let refs: Vec<String> = self
-                        .subtotal_rows
+        let cells: Vec<SumCell> = if self.form.has_sections() {
+            // Under the last table, a field every printed table shows: the sum of its subtotals.
+            self.columns()
+                .map(|(col, k, c)| {
+                    let everywhere = self
+                        .printed
                         .iter()
-                        .map(|r| format!("{}{}", c.letter, r + 1))
-                        .collect();
-                    (format!("={}", refs.join("+")), self.grand_sums[i])
-                } else if row >= first {
-                    (
-                        format!("=SUM({l}{first}:{l}{row})", l = c.letter),
-                        self.block_sums[i],
-                    )
-                } else {
-                    ("=0".to_string(), 0)
-                }
-            })
-            .collect();
-        self.sums_row(GRAND_TOTAL, cells.into_iter().map(Some).collect())?;
+                        .all(|t| self.tables.get(*t).is_some_and(|t| t.contains(&k)));
+                    let refs: Vec<String> =
+                        self.subtotals
+                            .iter()
+                            .filter_map(|(r, cells)| {
+                                cells.iter().find(|(j, _)| *j == k).map(|(_, at)| {
+                                    format!("{}{}", column_number_to_name(*at), r + 1)
+                                })
+                            })
+                            .collect();
+                    let cell = (c.summed && everywhere && !refs.is_empty()).then(|| {
+                        (
+                            format!("={}", refs.join("+")),
+                            self.grand_sums.get(k).copied().unwrap_or(0),
+                        )
+                    });
+                    (col, k, cell)
+                })
+                .collect()
+        } else {
+            let (first, last) = (self.block_start + 1, self.row);
+            self.columns()
+                .map(|(col, k, c)| {
+                    let seen = self.block_seen.get(k).copied().unwrap_or(false);
+                    let letter = column_number_to_name(col);
+                    let cell = (c.summed && seen && last >= first).then(|| {
+                        (
+                            format!("=SUM({letter}{first}:{letter}{last})"),
+                            self.block_sums.get(k).copied().unwrap_or(0),
+                        )
+                    });
+                    (col, k, cell)
+                })
+                .collect()
+        };
+        self.sums_row(GRAND_TOTAL, cells)?;
         self.frame
-            .write_signature(self.ws, &self.st, row + 2, &header.place, SIGNERS)?;
+            .write_team_and_signature(self.ws, &self.st, self.row + 1, header)?;
         Ok(())
     }
 }

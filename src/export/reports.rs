@@ -58,6 +58,10 @@ pub struct TypeProgress {
     pub form_code: String,
     /// State as people read it (`Đang nhập`, `Đã gửi`, `Đã duyệt`…).
     pub state: String,
+    /// Deadline in force (the campaign's, or the unit's extension), as printed: `31/03/2026`.
+    pub deadline: String,
+    /// Days past the deadline of a report not sent; `None` while not overdue or once sent.
+    pub days_overdue: Option<i64>,
     /// When the report was sent, local time as printed (`28/03/2026 14:05`).
     pub submitted_at: Option<String>,
     /// Sent before the deadline; `None` while not sent.
@@ -209,6 +213,18 @@ pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<
         });
         cols.push(Col {
             group: Some(g),
+            header: "Hạn gửi",
+            width: 11.0,
+            total: Total::None,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Số ngày quá hạn",
+            width: 9.0,
+            total: Total::None,
+        });
+        cols.push(Col {
+            group: Some(g),
             header: "Thời điểm gửi",
             width: 17.0,
             total: Total::None,
@@ -232,6 +248,8 @@ pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<
             match r.types.iter().find(|t| &t.form_code == f) {
                 Some(t) => cells.extend([
                     Out::Text(t.state.clone()),
+                    Out::Text(t.deadline.clone()),
+                    t.days_overdue.map_or(Out::Blank, |d| Out::Whole(d.into())),
                     Out::Text(t.submitted_at.clone().unwrap_or_default()),
                     Out::Yes(t.on_time),
                     Out::Whole(t.record_count.into()),
@@ -239,7 +257,7 @@ pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<
                     Out::Whole(t.remaining_value.into()),
                 ]),
                 // Not registered for this type: nothing to report.
-                None => cells.extend(std::iter::repeat_n(Out::Blank, 6)),
+                None => cells.extend(std::iter::repeat_n(Out::Blank, 8)),
             }
         }
         cells
@@ -350,7 +368,7 @@ impl Report<'_> {
         let frame = Frame::new(widths);
         ws.set_name(&self.sheet)?;
         frame.set_widths(ws)?;
-        print_setup(ws);
+        print_setup(ws, &frame)?;
         let row = frame.write_top(
             ws,
             &st,
@@ -367,7 +385,7 @@ impl Report<'_> {
                 header: c.header,
             })
             .collect();
-        let first = frame.write_table_head(ws, &st, row, &heads)?;
+        let first = frame.write_table_head(ws, &st, row, &heads, true)?;
         let letter = |i: usize| column_number_to_name((i + 1) as ColNum);
         let mut sums = vec![0i128; self.cols.len()];
         let mut row = first;
@@ -435,7 +453,7 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::testutil::{at, find, form, formulas, header, num, values};
+    use crate::export::testutil::{at, find, form, formulas, num, values, ward_header};
 
     fn unit(
         code: &str,
@@ -473,7 +491,7 @@ mod tests {
                 &[("1", 1), ("", 1)],
             ),
         ];
-        let bytes = summary(&form, &header(), &units).unwrap();
+        let bytes = summary(&form, &ward_header(), &units).unwrap();
         let v = values(&bytes, "tong_hop_01a");
         assert!(at(&v, 4, 0).starts_with("BÁO CÁO TỔNG HỢP KẾT QUẢ KIỂM KÊ TÀI SẢN CÔNG"));
         let (g, c_land) = find(&v, "I. Đất").unwrap();
@@ -515,6 +533,8 @@ mod tests {
         let t = |form: &str, state: &str, on_time: Option<bool>, n: u64| TypeProgress {
             form_code: form.into(),
             state: state.into(),
+            deadline: "31/03/2026".into(),
+            days_overdue: on_time.is_none().then_some(4),
             submitted_at: on_time.map(|_| "28/03/2026 14:05".into()),
             on_time,
             record_count: n,
@@ -536,28 +556,43 @@ mod tests {
                 types: vec![t("01a", "Đã gửi", Some(false), 5)],
             },
         ];
-        let bytes = progress_sheet(&header(), &rows).unwrap();
+        let bytes = progress_sheet(&ward_header(), &rows).unwrap();
         let v = values(&bytes, "tien_do");
         let (g, c01) = find(&v, "Mẫu số 01a").unwrap();
         let (_, c18) = find(&v, "Mẫu số 18a").unwrap();
         assert!(c18 > c01);
         assert_eq!(at(&v, g + 1, c01), "Trạng thái");
+        assert_eq!(at(&v, g + 1, c01 + 1), "Hạn gửi");
+        assert_eq!(at(&v, g + 1, c01 + 2), "Số ngày quá hạn");
         let first = g + 3;
         assert_eq!(at(&v, first, c01), "Đã gửi");
-        assert_eq!(at(&v, first, c01 + 1), "28/03/2026 14:05");
-        assert_eq!(at(&v, first, c01 + 2), "Có");
-        assert_eq!(at(&v, first + 1, c01 + 2), "Không");
+        assert_eq!(at(&v, first, c01 + 1), "31/03/2026");
+        assert_eq!(num(&v, first, c01 + 2), None, "sent: not overdue");
+        assert_eq!(at(&v, first, c18), "Đang nhập");
+        assert_eq!(num(&v, first, c18 + 2), Some(4.0), "4 days overdue");
+        assert_eq!(at(&v, first, c01 + 3), "28/03/2026 14:05");
+        assert_eq!(at(&v, first, c01 + 4), "Có");
+        assert_eq!(at(&v, first + 1, c01 + 4), "Không");
         assert_eq!(at(&v, first + 1, c18), "", "not registered for 18a");
         let total = first + 2;
-        assert_eq!(num(&v, total, c01 + 2), Some(1.0), "one unit on time");
-        assert_eq!(num(&v, total, c01 + 3), Some(15.0));
-        assert_eq!(num(&v, total, c01 + 4), Some(15_000.0));
-        assert_eq!(num(&v, total, c18 + 3), Some(2.0));
+        assert_eq!(num(&v, total, c01 + 4), Some(1.0), "one unit on time");
+        assert_eq!(num(&v, total, c01 + 5), Some(15.0));
+        assert_eq!(num(&v, total, c01 + 6), Some(15_000.0));
+        assert_eq!(num(&v, total, c18 + 5), Some(2.0));
         assert!(
             formulas(&bytes, "tien_do")
-                .get_value((total, c01 + 2))
+                .get_value((total, c01 + 4))
                 .unwrap()
                 .starts_with("COUNTIF(")
         );
+        // The ward names itself once, not as its own superior body.
+        let ward = SheetHeader {
+            unit_name: "UBND phường Tam Thanh".into(),
+            superior_body: "UBND PHƯỜNG TAM THANH".into(),
+            ..ward_header()
+        };
+        let v = values(&progress_sheet(&ward, &rows).unwrap(), "tien_do");
+        assert_eq!(at(&v, 0, 0), "UBND PHƯỜNG TAM THANH");
+        assert_ne!(at(&v, 1, 0), "UBND phường Tam Thanh");
     }
 }

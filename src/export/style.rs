@@ -86,6 +86,8 @@ pub(crate) struct Styles {
     pub sign_title: Format,
     pub sign_note: Format,
     pub key_header: Format,
+    pub team_title: Format,
+    pub team_line: Format,
 }
 
 impl Styles {
@@ -125,6 +127,8 @@ impl Styles {
             sign_title: centered.clone().set_bold(),
             sign_note: centered.set_italic(),
             key_header: base().set_bold().set_border(FormatBorder::Thin),
+            team_title: base().set_bold().set_align(FormatAlign::Top),
+            team_line: base().set_text_wrap().set_align(FormatAlign::Top),
         }
     }
 

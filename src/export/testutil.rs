@@ -77,6 +77,17 @@ field = "usage_status"
     registry.form("20a").expect("test form").clone()
 }
 
+/// The ward's header, as the consolidated sheets get it: no unit kind, address or team.
+pub(crate) fn ward_header() -> SheetHeader {
+    SheetHeader {
+        unit_kind: String::new(),
+        unit_address: String::new(),
+        team_decision: String::new(),
+        team: Vec::new(),
+        ..header()
+    }
+}
+
 pub(crate) fn header() -> SheetHeader {
     SheetHeader {
         superior_body: "UBND PHƯỜNG TAM THANH".into(),
@@ -84,6 +95,21 @@ pub(crate) fn header() -> SheetHeader {
         unit_code: "1012345".into(),
         cutoff_label: "0 giờ ngày 01/01/2026".into(),
         place: "Tam Thanh".into(),
+        unit_kind: "Trường học".into(),
+        unit_address: "Số 5 đường Tam Thanh, phường Tam Thanh".into(),
+        team_decision: "Quyết định số 01/QĐ-TKK ngày 12/01/2026".into(),
+        team: vec![
+            super::TeamLine {
+                name: "Nguyễn Văn An".into(),
+                position: "Hiệu trưởng".into(),
+                role: "Tổ trưởng".into(),
+            },
+            super::TeamLine {
+                name: "Trần Thị Bình".into(),
+                position: "Kế toán".into(),
+                role: "Thành viên".into(),
+            },
+        ],
     }
 }
 

@@ -132,6 +132,10 @@ pub struct FieldDef {
     /// Sections the field applies to; empty means every section.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sections: Vec<String>,
+    /// Other headers an uploaded sheet may name the field by, as ledgers write them
+    /// (`Nguyên giá`, `Số lượng`, `Hao mòn lũy kế`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
     /// Help text for entry screens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub help: Option<Text>,
@@ -170,6 +174,14 @@ pub struct SectionDef {
     /// Default unit of measure for the section's quantity (e.g. `m²`, `chiếc`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit_of_measure: Option<String>,
+    /// Units of measure a record of the section may use (`m²` for land and buildings,
+    /// whose quantity columns hold areas); empty: any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub units: Vec<String>,
+    /// Fields of the section's table on the official sheet, in order (each one a
+    /// `[[columns]]` entry that applies to the section). Empty: every column that applies.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub columns: Vec<String>,
 }
 
 /// The kinds of cross-field rule a definition may use.
@@ -287,8 +299,19 @@ pub struct AssetTypeDef {
     pub code: String,
     /// Name of the type.
     pub name: Text,
+    /// Name as the ward's reports write it, when shorter than `name`
+    /// (`Tài sản kết cấu hạ tầng giao thông` for type 02).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_name: Option<Text>,
     /// Family of the type.
     pub group: AssetGroup,
+}
+
+impl AssetTypeDef {
+    /// The Vietnamese name a report uses: `report_name`, else `name`.
+    pub fn report_name(&self) -> &str {
+        self.report_name.as_ref().unwrap_or(&self.name).vi.as_str()
+    }
 }
 
 /// A whole form file as written in `forms/NNa.toml`.

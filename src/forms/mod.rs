@@ -79,6 +79,23 @@ impl Form {
         self.sections.iter().find(|s| s.code == code)
     }
 
+    /// Columns of one table of the official sheet. A form without sections has one
+    /// table of every column; a section's table holds the columns it lists (all that
+    /// apply when it lists none); `None` (records without a known section) holds the
+    /// columns that apply to every section.
+    pub fn table_columns(&self, section: Option<&str>) -> Vec<&ColumnDef> {
+        let applies = |c: &&ColumnDef| self.field(&c.field).is_some_and(|f| f.applies_to(section));
+        match section.and_then(|s| self.section(s)) {
+            _ if !self.has_sections() => self.columns.iter().collect(),
+            Some(s) if !s.columns.is_empty() => s
+                .columns
+                .iter()
+                .filter_map(|k| self.columns.iter().find(|c| &c.field == k))
+                .collect(),
+            _ => self.columns.iter().filter(applies).collect(),
+        }
+    }
+
     /// Whether the form divides its records into sections.
     pub fn has_sections(&self) -> bool {
         !self.sections.is_empty()
@@ -216,6 +233,7 @@ fn section_field(sections: &[SectionDef]) -> FieldDef {
             })
             .collect(),
         sections: vec![],
+        aliases: Vec::new(),
         help: None,
         default: None,
         default_code: None,
@@ -272,6 +290,23 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
     for c in &file.columns {
         if !index.contains_key(&c.field) {
             return Err(bad(name, format!("column names unknown field {}", c.field)));
+        }
+    }
+    for s in &file.sections {
+        for key in &s.columns {
+            let applies = index
+                .get(key)
+                .and_then(|&i| fields.get(i))
+                .is_some_and(|f| f.applies_to(Some(&s.code)));
+            if !file.columns.iter().any(|c| &c.field == key) || !applies {
+                return Err(bad(
+                    name,
+                    format!(
+                        "section {} lists {key}, which is not a column that applies to it",
+                        s.code
+                    ),
+                ));
+            }
         }
     }
     let flat_columns = if file.flat_columns.is_empty() {
@@ -418,6 +453,48 @@ mod tests {
         assert_eq!(f.sections.len(), 4);
         assert!(f.field("license_plate").is_some());
         assert_eq!(r.form_for_type("18").unwrap().code, "18a");
+    }
+
+    #[test]
+    fn land_and_buildings_count_in_square_metres_and_other_units_are_refused() {
+        let r = Registry::embedded().unwrap();
+        let form = r.form("01a").unwrap();
+        let ctx = validate::Context {
+            cutoff_year: 2026,
+            for_submission: false,
+        };
+        let record = |section: &str, unit: &str| -> Record {
+            [
+                ("section", Value::Code(section.into())),
+                ("code", Value::Text("A-1".into())),
+                ("name", Value::Text("Tài sản".into())),
+                ("unit_of_measure", Value::Text(unit.into())),
+                ("original_cost", Value::Money(20_000_000)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect()
+        };
+        let codes = |section: &str, unit: &str| -> Vec<String> {
+            validate::check(form, &mut record(section, unit), ctx)
+                .into_iter()
+                .filter(|i| i.field == "unit_of_measure")
+                .map(|i| i.code)
+                .collect()
+        };
+        assert_eq!(codes("II", "cái"), vec!["section_unit"]);
+        assert_eq!(codes("I", "ha"), vec!["section_unit"]);
+        assert!(codes("I", "m²").is_empty());
+        assert!(codes("II", " m² ").is_empty());
+        assert!(codes("IV", "bộ").is_empty(), "other sections take any unit");
+        let issue = validate::check(form, &mut record("II", "cái"), ctx)
+            .into_iter()
+            .find(|i| i.code == "section_unit")
+            .unwrap();
+        assert_eq!(
+            issue.message.vi,
+            "Phần II (Nhà) ghi số lượng theo m², không theo «cái»"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::{
 pub struct Issue {
     /// Field key.
     pub field: String,
-    /// Stable code: a rule code, or `required`, `type`, `min`, `max`, `max_length`, `pattern`, `option`, `not_applicable`.
+    /// Stable code: a rule code, or `required`, `type`, `min`, `max`, `max_length`, `pattern`, `option`, `not_applicable`, `section_unit`.
     pub code: String,
     /// What is wrong, Vietnamese and English.
     pub message: Text,
@@ -71,6 +71,30 @@ pub fn check(form: &Form, record: &mut Record, ctx: Context) -> Vec<Issue> {
     let section = section.as_deref();
     for field in &form.fields {
         check_field(field, record, section, &mut issues);
+    }
+    // Land and buildings count areas: their unit of measure is fixed by the section.
+    if let Some(s) = section.and_then(|s| form.section(s))
+        && !s.units.is_empty()
+        && let Some(Value::Text(unit)) = record.get("unit_of_measure")
+        && !s.units.iter().any(|u| u == unit.trim())
+    {
+        let allowed = s.units.join(", ");
+        issues.push(issue(
+            "unit_of_measure",
+            "section_unit",
+            format!(
+                "Phần {} ({}) ghi số lượng theo {allowed}, không theo «{}»",
+                s.code,
+                s.name.vi,
+                unit.trim()
+            ),
+            format!(
+                "Section {} ({}) counts in {allowed}, not in \"{}\"",
+                s.code,
+                s.name.en,
+                unit.trim()
+            ),
+        ));
     }
     // A field already reported is not judged again by a later rule: one cause, one message.
     let mut broken: std::collections::BTreeSet<String> =

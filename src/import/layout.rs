@@ -95,6 +95,9 @@ impl<'f> Aliases<'f> {
             names: HashMap::new(),
         };
         for f in &form.fields {
+            for alias in &f.aliases {
+                a.name(alias, f);
+            }
             for label in [&f.label.vi, &f.label.en] {
                 a.name(label, f);
                 if let Some(unit) = &f.unit {
@@ -121,6 +124,19 @@ impl<'f> Aliases<'f> {
         }
     }
 
+    /// The field a misspelt header most likely meant: the name nearest to it once case
+    /// and diacritics are folded, within a third of its length in edits.
+    fn nearest(&self, text: &str) -> Option<&'f FieldDef> {
+        let t = crate::search::fold(text);
+        let limit = (t.chars().count() / 3).max(2);
+        self.names
+            .iter()
+            .filter_map(|(name, f)| f.map(|f| (edits(&crate::search::fold(name), &t), f)))
+            .filter(|(d, _)| *d <= limit)
+            .min_by_key(|(d, f)| (*d, f.key.as_str()))
+            .map(|(_, f)| f)
+    }
+
     fn lookup(&self, text: &str) -> Option<&'f FieldDef> {
         let t = norm(text);
         self.keys
@@ -128,6 +144,22 @@ impl<'f> Aliases<'f> {
             .copied()
             .or_else(|| self.names.get(&t).copied().flatten())
     }
+}
+
+/// Levenshtein distance in characters.
+fn edits(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 /// A recognised header row.
@@ -182,7 +214,17 @@ fn detect<'f>(a: &Aliases<'f>, sheet: &str, row: &Row) -> Result<Option<Header<'
         non_empty += 1;
         match raw.as_text().and_then(|t| a.lookup(t)) {
             Some(f) => columns.push((*c, f)),
-            None => unknown.push(named(*c, raw.as_text().unwrap_or("?"))),
+            None => {
+                let text = raw.as_text().unwrap_or("?");
+                let mut name = named(*c, text);
+                // The nearest known header, for the first few (a hostile header may have thousands).
+                if unknown.len() < MAX_LISTED
+                    && let Some(f) = a.nearest(text)
+                {
+                    name.push_str(&format!(" → «{}»?", f.label.vi));
+                }
+                unknown.push(name);
+            }
         }
     }
     if columns.len() < 2 || columns.len() * 2 < non_empty {
@@ -277,50 +319,82 @@ where
             .map(|(c, f)| (f.key.clone(), column_letter(*c)))
             .collect(),
     };
-    let sink = Sink {
+    let mut read = read;
+    let mut sink = Sink {
         form: a.form,
         sheet,
-        columns: &header.columns,
+        columns: header.columns,
     };
     match header.layout {
-        Layout::Official => official(&sink, header_index, header.label_col, rows, out)?,
+        Layout::Official => {
+            let later = official(a, &mut sink, header_index, header.label_col, rows, out)?;
+            // Fields first met in a later table (one table per section) are placed there.
+            for (c, f) in later {
+                read.columns
+                    .entry(f.key.clone())
+                    .or_insert_with(|| column_letter(c));
+            }
+        }
         Layout::Flat => flat(a, &sink, rows, out)?,
     }
     Ok(Some(read))
 }
 
-fn official<I>(
-    sink: &Sink,
+/// Reads the tables of our official layout. A sheet may hold several (one per
+/// section, each under its own hidden key row): a key row met among the data
+/// switches to that table's columns. Returns the columns of the later tables.
+fn official<'f, I>(
+    a: &Aliases<'f>,
+    sink: &mut Sink<'_, 'f>,
     marker: u32,
     label_col: u32,
     mut rows: I,
     out: &mut Emit,
-) -> Result<(), ImportError>
+) -> Result<Vec<(u32, &'f FieldDef)>, ImportError>
 where
     I: Iterator<Item = Result<Row, ImportError>>,
 {
-    // The head (group headers, field headers) ends with the (1) (2) (3)… row.
-    let mut ahead = Vec::new();
-    let mut data_start = None;
-    for row in rows.by_ref() {
-        let row = row?;
-        if row.index > marker + HEAD_ROWS {
-            ahead.push(row);
-            break;
-        }
-        if row.text(label_col) == Some("(1)") {
-            data_start = Some(row.index + 1);
-            break;
-        }
-        ahead.push(row);
-    }
-    let data_start = data_start.unwrap_or(marker + 4);
     let total = GRAND_TOTAL.to_lowercase();
     let subtotal = SUBTOTAL_PREFIX.to_lowercase();
     let unclassified = UNCLASSIFIED.to_lowercase();
+    let mut later = Vec::new();
     let mut section: Option<String> = None;
-    for row in ahead.into_iter().map(Ok).chain(rows) {
-        let row = row?;
+    // While a table head is read: its key row. The head (group headers, field
+    // headers) ends with the (1) (2) (3)… row; without one, data starts 4 rows down.
+    let mut head = Some(marker);
+    let mut ahead: Vec<Row> = Vec::new();
+    let mut queue: std::collections::VecDeque<Row> = std::collections::VecDeque::new();
+    let mut data_start = 0;
+    loop {
+        let row = match queue.pop_front() {
+            Some(r) => r,
+            None => match rows.next() {
+                Some(r) => r?,
+                None => match head.take() {
+                    Some(m) if !ahead.is_empty() => {
+                        data_start = m + 4;
+                        queue.extend(ahead.drain(..));
+                        continue;
+                    }
+                    _ => break,
+                },
+            },
+        };
+        if let Some(m) = head {
+            if row.index > m + HEAD_ROWS {
+                ahead.push(row);
+                data_start = m + 4;
+                head = None;
+                queue.extend(ahead.drain(..));
+            } else if row.text(label_col) == Some("(1)") {
+                data_start = row.index + 1;
+                head = None;
+                ahead.clear();
+            } else {
+                ahead.push(row);
+            }
+            continue;
+        }
         if row.index < data_start {
             continue;
         }
@@ -328,6 +402,14 @@ where
             let lower = label.to_lowercase();
             if lower.starts_with(&total) {
                 break;
+            }
+            if lower.starts_with(MARKER_PREFIX)
+                && let Some(h) = detect(a, sink.sheet, &row)?
+            {
+                later.extend(h.columns.iter().copied());
+                sink.columns = h.columns;
+                head = Some(row.index);
+                continue;
             }
             if lower.starts_with(&subtotal) {
                 continue;
@@ -347,7 +429,7 @@ where
         }
         sink.push(&row, section.as_deref(), out)?;
     }
-    Ok(())
+    Ok(later)
 }
 
 fn flat<I>(a: &Aliases, sink: &Sink, rows: I, out: &mut Emit) -> Result<(), ImportError>
@@ -358,7 +440,7 @@ where
     for row in rows {
         let row = row?;
         // A second header row (labels under keys, or keys under labels) is not data.
-        if std::mem::take(&mut first) && is_header_again(a, sink.columns, &row) {
+        if std::mem::take(&mut first) && is_header_again(a, &sink.columns, &row) {
             continue;
         }
         sink.push(&row, None, out)?;
@@ -382,18 +464,18 @@ fn is_header_again(a: &Aliases, columns: &[(u32, &FieldDef)], row: &Row) -> bool
 }
 
 /// Turns data rows into parsed rows.
-struct Sink<'a> {
+struct Sink<'a, 'f> {
     form: &'a Form,
     sheet: &'a str,
-    columns: &'a [(u32, &'a FieldDef)],
+    columns: Vec<(u32, &'f FieldDef)>,
 }
 
-impl Sink<'_> {
+impl Sink<'_, '_> {
     fn push(&self, row: &Row, section: Option<&str>, out: &mut Emit) -> Result<(), ImportError> {
         let mut record = Record::new();
         let mut clears = Vec::new();
         let mut errors = Vec::new();
-        for (c, field) in self.columns {
+        for (c, field) in &self.columns {
             let Some(raw) = row.get(*c) else { continue };
             match convert(field, raw) {
                 Outcome::Blank => {}

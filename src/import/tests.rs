@@ -111,15 +111,17 @@ fn official_export_reads_back_to_identical_records() {
         let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
         no_errors(&parsed);
         assert_eq!(parsed.sheets[0].layout, Layout::Official);
-        assert_eq!(parsed.sheets[0].header_row, 8, "the hidden key row");
+        assert_eq!(parsed.sheets[0].header_row, 10, "the hidden key row");
         assert_eq!(records(&parsed), input, "form {}", form.code);
     }
-    // Row numbers are Excel's: 01a data starts under "I. Đất" on row 13.
+    // Row numbers are Excel's: 01a data starts under "I. Đất" on row 15.
     let form = form("01a");
     let bytes = export::official_form(&form, &header(), records_01a()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
     let numbers: Vec<u32> = parsed.rows.iter().map(|r| r.row_number).collect();
-    assert_eq!(numbers, vec![13, 14, 15, 20]);
+    // The car is on row 32: section II's empty table (key row, three head rows,
+    // section row, subtotal) and III's head lie between.
+    assert_eq!(numbers, vec![15, 16, 17, 32]);
 }
 
 #[test]
@@ -128,6 +130,10 @@ fn records_without_a_section_come_back_without_one() {
     let mut input = records_01a();
     let mut stray = input[0].clone();
     stray.remove("section");
+    // Without a section it prints in the table of the columns every section has.
+    for key in ["area_office", "area_public_service", "land_certificate_no"] {
+        stray.remove(key);
+    }
     stray.insert("code".into(), Value::Text("X-1".into()));
     input.push(stray.clone());
     let bytes = export::official_form(&form, &header(), input).unwrap();
@@ -165,6 +171,34 @@ fn an_official_sheet_saved_as_csv_still_reads_as_the_official_layout() {
 }
 
 // ── CSV ─────────────────────────────────────────────────────────────────────
+
+#[test]
+fn headers_a_vietnamese_ledger_uses_name_their_fields_through_the_definitions_aliases() {
+    let form = form("01a");
+    let text = "Phần;Mã tài sản;Tên tài sản;Số lượng;Nguyên giá;Hao mòn lũy kế\n\
+                IV;MT-1;Máy tính;2;30.000.000;12.000.000\n";
+    let parsed = read(&form, text.as_bytes(), "so_tai_san.csv").unwrap();
+    no_errors(&parsed);
+    let r = &parsed.rows[0].record;
+    assert_eq!(r.get("qty_counted"), Some(&Value::Milli(2_000)));
+    assert_eq!(r.get("original_cost"), Some(&Value::Money(30_000_000)));
+    assert_eq!(r.get("depreciation"), Some(&Value::Money(12_000_000)));
+}
+
+#[test]
+fn an_unknown_header_is_answered_with_the_nearest_known_one() {
+    let form = form("01a");
+    let text =
+        "Phần;Mã tài sản;Tên tài sản;Nguyen gia;Ghi chú thêm\nIV;MT-1;Máy tính;30.000.000;x\n";
+    match read(&form, text.as_bytes(), "x.csv") {
+        Err(ImportError::Columns { unknown, .. }) => {
+            assert_eq!(unknown.len(), 2, "{unknown:?}");
+            assert_eq!(unknown[0], "D «Nguyen gia» → «Nguyên giá - Tổng cộng»?");
+            assert!(unknown[1].starts_with("E «Ghi chú thêm»"), "{unknown:?}");
+        }
+        other => panic!("expected a columns error, got {other:?}"),
+    }
+}
 
 #[test]
 fn csv_reads_vietnamese_numbers_labels_bom_and_either_separator() {

@@ -549,6 +549,17 @@ db_test!(
     }
 );
 
+/// The ward's quarterly report (the seed, phường Tam Thanh), section on the inventory:
+/// the sentences the summary must reproduce on the demo, markdown italics removed. The
+/// seed writes `(mẫu số 01a)` once and `(Mẫu số 02a)` after; the summary writes `Mẫu số` throughout.
+const SEED_TYPES: &str = "Đã thực hiện đăng ký 03 loại tài sản/tổng số 19 loại tài sản kiểm kê theo Quyết định 213/QĐ-TTg bao gồm: Tài sản công tại cơ quan, tổ chức, đơn vị (mẫu số 01a), Tài sản kết cấu hạ tầng giao thông (Mẫu số 02a), Tài sản kết cấu hạ tầng thuộc thiết chế văn hóa, thiết chế thể thao ở cơ sở (Mẫu số 18a).";
+const SEED_UNITS: &str = "Tổng số đơn vị thuộc phạm vi quản lý thuộc đối tượng kiểm kê là 16 đơn vị, 16/16 đơn vị đã thực hiện thành lập Tổ kiểm kê, đăng ký đối tượng kiểm kê đúng thời hạn quy định, trong đó:";
+const SEED_BY_TYPE: [&str; 3] = [
+    "+ Tài sản công tại cơ quan, tổ chức, đơn vị: 16 đơn vị;",
+    "+ Tài sản kết cấu hạ tầng giao thông: 01 đơn vị;",
+    "+ Tài sản kết cấu hạ tầng thuộc thiết chế văn hóa, thiết chế thể thao ở cơ sở: 01 đơn vị.",
+];
+
 db_test!(the_summary_reads_like_the_wards_report, |app| {
     let admin = app.admin().await;
     let campaign = app.demo().await;
@@ -562,24 +573,92 @@ db_test!(the_summary_reads_like_the_wards_report, |app| {
         .await
         .expect(200)
         .json();
+    let parts = &s["parts"];
+    assert_eq!(
+        parts["types"],
+        SEED_TYPES.replace("(mẫu số 01a)", "(Mẫu số 01a)")
+    );
+    assert_eq!(parts["units"], SEED_UNITS);
+    assert_eq!(parts["units_by_type"], json!(SEED_BY_TYPE));
+    // Reports sent to the ward, stated as such: never the national software.
+    let board = app
+        .call("GET", &format!("/api/v1/campaigns/{campaign}/progress"))
+        .token(&admin)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    let sent =
+        board["submitted_on_time"].as_i64().unwrap() + board["submitted_late"].as_i64().unwrap();
+    let submissions = parts["submissions"].as_str().unwrap();
+    assert!(
+        submissions.starts_with(&format!(
+            "Số báo cáo kiểm kê các đơn vị đã gửi UBND phường: {sent}/18 báo cáo ("
+        )),
+        "{submissions}"
+    );
+    assert!(
+        submissions.contains(&format!(
+            "{}/16 đơn vị đã gửi đủ báo cáo",
+            board["units_fully_submitted"]
+        )),
+        "{submissions}"
+    );
+    assert!(submissions.ends_with("Thời hạn gửi báo cáo là trước ngày 31/03/2026."));
     let text = s["text"].as_str().unwrap();
-    assert!(text.contains("là 16 đơn vị, 16/16 đơn vị đã thực hiện thành lập Tổ kiểm kê, đăng ký đối tượng kiểm kê đúng thời hạn quy định"), "{text}");
+    assert!(!text.to_lowercase().contains("phần mềm"), "{text}");
+    // The values count sent reports only, and say so.
+    let values = parts["values"].as_str().unwrap();
     assert!(
-        text.contains("đăng ký 03 loại tài sản/tổng số 19 loại tài sản"),
-        "{text}"
+        values.starts_with(&format!(
+            "Tổng nguyên giá tài sản trong {sent} báo cáo đã gửi UBND phường: "
+        )),
+        "{values}"
     );
+    assert!(values.contains("không tính báo cáo đang nhập"), "{values}");
+    // The plain text is the parts, one per line.
+    let mut lines = vec![
+        parts["types"].as_str().unwrap().to_string(),
+        SEED_UNITS.to_string(),
+    ];
+    lines.extend(SEED_BY_TYPE.iter().map(|l| l.to_string()));
+    lines.push(submissions.to_string());
+    lines.push(values.to_string());
+    assert_eq!(text, lines.join("\n"));
+});
+
+db_test!(the_summary_values_leave_out_drafts, |app| {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let s = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/progress/summary"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    let board = app
+        .call("GET", &format!("/api/v1/campaigns/{campaign}/progress"))
+        .token(&admin)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    let all: i64 = board["totals_by_type"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|t| t["original_cost"].as_i64().unwrap())
+        .sum();
+    let all_text = kiemke::numfmt::vn_money(all);
+    let values = s["parts"]["values"].as_str().unwrap();
     assert!(
-        text.contains("(mẫu số 01a)")
-            && text.contains("(mẫu số 02a)")
-            && text.contains("(mẫu số 18a)"),
-        "{text}"
+        all > 0 && !values.contains(&format!(": {all_text} đồng,")),
+        "the demo holds drafts, so the sent total is not the total of every record: {values}"
     );
-    assert!(
-        text.contains(": 16 đơn vị") && text.contains(": 01 đơn vị"),
-        "{text}"
-    );
-    assert!(text.contains("0/16 đơn vị"), "{text}");
-    assert!(text.contains("31/03/2026"), "{text}");
 });
 
 db_test!(reminders_list_the_units_still_owing_reports, |app| {

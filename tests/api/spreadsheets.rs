@@ -109,9 +109,17 @@ db_test!(
         assert!(stt.0 < num_row);
         assert!(find(&c, "Mã tài sản").is_some());
         // Sections with their records, subtotals and the grand total.
-        let land = find(&c, "I. Đất").expect("section I");
+        // One table per section: land's under land's columns, the car under the car's.
+        let land = find(&c, "I. Đất (đơn vị tính: m²)").expect("section I");
         let car = find(&c, "XE-01").expect("the car");
         assert!(land.0 > num_row && car.0 > land.0);
+        let plate = find(&c, "Biển kiểm soát").expect("the car table's header");
+        assert!(
+            land.0 < plate.0 && plate.0 < car.0,
+            "car columns only in the car table"
+        );
+        let areas = find(&c, "Trụ sở làm việc").expect("the land table's header");
+        assert!(areas.0 < land.0, "land-use areas head the land table");
         let cost_col = c
             .iter()
             .find(|(r, _, d)| *r < num_row && matches!(d, Data::String(s) if s == "Tổng cộng"))
@@ -728,6 +736,60 @@ db_test!(an_import_into_a_submitted_report_is_refused, |app| {
 });
 
 db_test!(
+    a_unit_with_two_forms_re_uploads_its_own_unmodified_exports_without_naming_the_form,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        // Phòng Kinh tế registered 01 and 02: its two official forms, sent back as they came.
+        let unit = demo_unit(&app, &admin, "1109302").await;
+        for form in ["01a", "02a"] {
+            let body = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/{form}.xlsx"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .body;
+            assert!(
+                !body
+                    .windows("kiemke:".len())
+                    .any(|w| w == "kiemke:".as_bytes()),
+                "the marker is compressed inside the zip: the bytes do not show it"
+            );
+            let report = app
+                .call(
+                    "POST",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/imports?dry_run=true"),
+                )
+                .token(&admin)
+                .raw(XLSX, body.clone())
+                .send()
+                .await
+                .expect(200)
+                .json();
+            assert_eq!(report["form_code"], form, "{report}");
+        }
+        // A flat file names no form: the unit must say which.
+        let file = csv(&["code;name;original_cost", "X-1;Tài sản;20.000.000"]);
+        let r = app
+            .call(
+                "POST",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/imports?dry_run=true"),
+            )
+            .token(&admin)
+            .raw("text/csv", file)
+            .send()
+            .await
+            .expect(422);
+        let body = r.json().to_string();
+        assert!(body.contains("form_code"), "{body}");
+    }
+);
+
+db_test!(
     the_consolidated_report_and_progress_sheet_carry_every_unit,
     |app| {
         let admin = app.admin().await;
@@ -756,6 +818,17 @@ db_test!(
             .expect(200);
         let c = cells(&progress.body);
         assert!(find(&c, "1109302").is_some());
+        // Per type: the deadline in force and the days overdue beside the state.
+        let text_at = |row: u32, col: u32| {
+            c.iter()
+                .find(|(r, k, _)| *r == row && *k == col)
+                .map(|(_, _, d)| d.to_string())
+                .unwrap_or_default()
+        };
+        let (hr, hc, _) = find(&c, "Hạn gửi").expect("deadline column").clone();
+        assert_eq!(text_at(hr, hc + 1), "Số ngày quá hạn");
+        let row = find(&c, "1109302").unwrap().0;
+        assert_eq!(text_at(row, hc), "31/03/2026");
         assert!(
             c.iter()
                 .any(|(_, _, d)| matches!(d, Data::String(s) if s == "Đang nhập"))
@@ -763,20 +836,63 @@ db_test!(
     }
 );
 
-/// Renders the demo forms to PDF with LibreOffice, as an official would print them, and reads
-/// the PDF's text back (poppler's `pdftotext`). Skipped (with a line) where LibreOffice or
-/// poppler-utils is not installed, except under `CI=true`, where that is a failure.
-#[tokio::test]
-async fn the_demo_forms_render_to_pdf_with_libreoffice() {
-    let test = "the PDF rendering test";
-    let office = if require_program("soffice", "libreoffice-calc-nogui", test) {
-        "soffice"
-    } else {
-        return;
+/// A word of a rendered PDF page, as `pdftotext -bbox` places it (points).
+#[derive(Debug, Clone)]
+struct Word {
+    page: usize,
+    text: String,
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+/// Parses `pdftotext -bbox` output: `<page …>` then `<word xMin= yMin= xMax= yMax=>text</word>`.
+fn pdf_words(html: &str) -> Vec<Word> {
+    let attr = |tag: &str, name: &str| -> f64 {
+        let key = format!("{name}=\"");
+        tag.split(&key)
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(f64::NAN)
     };
-    if !require_program("pdftotext", "poppler-utils", test) {
+    let mut words = Vec::new();
+    for (page, chunk) in html.split("<page ").skip(1).enumerate() {
+        for w in chunk.split("<word ").skip(1) {
+            let (tag, rest) = w.split_once('>').unwrap_or((w, ""));
+            let text = rest.split("</word>").next().unwrap_or("").to_string();
+            words.push(Word {
+                page: page + 1,
+                text,
+                x0: attr(tag, "xMin"),
+                y0: attr(tag, "yMin"),
+                x1: attr(tag, "xMax"),
+                y1: attr(tag, "yMax"),
+            });
+        }
+    }
+    words
+}
+
+/// Height of a word box per point of font size: LibreOffice prints Times New Roman
+/// as Liberation Serif, whose box poppler reports 1.30 em high (an 11-pt cell printed
+/// at 77 % gives 8.47 pt and an 11.04-pt box).
+const BOX_PER_PT: f64 = 1.30;
+
+/// Renders the demo's 01a, 02a and 18a with LibreOffice, as an official prints them,
+/// and measures the PDF: A4 landscape pages, no text under 7 pt, no two words
+/// overprinting each other (a wrapped cell running into the next row), and the
+/// frame (form number, motto, title) on the first page.
+#[tokio::test]
+async fn the_demo_forms_print_legibly_on_a4_landscape() {
+    let test = "the A4 rendering test";
+    if !require_program("soffice", "libreoffice-calc-nogui", test)
+        || !require_program("pdftotext", "poppler-utils", test)
+    {
         return;
     }
+    let (office, pdftotext) = ("soffice", "pdftotext");
     run(Backend::Sqlite, move |app| async move {
         let admin = app.admin().await;
         let campaign = app.demo().await;
@@ -808,29 +924,72 @@ async fn the_demo_forms_render_to_pdf_with_libreoffice() {
                 "{}",
                 String::from_utf8_lossy(&out.stderr)
             );
-            let pdf = std::fs::read(dir.join(format!("{form}.pdf"))).expect("a PDF was written");
-            assert!(pdf.starts_with(b"%PDF"));
-            assert!(pdf.len() > 5_000);
-            let text = std::process::Command::new("pdftotext")
-                .args(["-layout", "-enc", "UTF-8"])
-                .arg(dir.join(format!("{form}.pdf")))
+            let pdf = dir.join(format!("{form}.pdf"));
+            let out = std::process::Command::new(pdftotext)
+                .arg("-bbox")
+                .arg(&pdf)
                 .arg("-")
                 .output()
                 .expect("pdftotext runs");
-            assert!(text.status.success(), "pdftotext failed on {form}.pdf");
-            let text = String::from_utf8_lossy(&text.stdout);
-            // The printed page carries the form's heading, the unit, the cut-off and the
-            // signature block: nothing was cut off the page.
-            for expected in [
-                format!("Mẫu số {form}"),
-                format!("Mã đơn vị: {code}"),
-                "Thời điểm kiểm kê: 0 giờ ngày 01/01/2026".to_string(),
-                "THỦ TRƯỞNG ĐƠN VỊ".to_string(),
-            ] {
+            assert!(out.status.success());
+            let html = String::from_utf8_lossy(&out.stdout).to_string();
+            let pages: Vec<&str> = html.split("<page ").skip(1).collect();
+            assert!(!pages.is_empty(), "{form}: pages");
+            for page in pages {
                 assert!(
-                    text.contains(&expected),
-                    "{form}.pdf lacks {expected:?}:\n{text}"
+                    page.starts_with(r#"width="841.8"#) && page.contains(r#"height="595.3"#),
+                    "{form}: A4 landscape pages, not {}",
+                    page.lines().next().unwrap_or("")
                 );
+            }
+            let words = pdf_words(&html);
+            assert!(words.len() > 100, "{form}: the PDF holds the form's text");
+
+            // The frame on page 1.
+            let first: String = words
+                .iter()
+                .filter(|w| w.page == 1)
+                .map(|w| w.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            for text in [
+                format!("Mẫu số {form}"),
+                "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM".to_string(),
+                "PHIẾU KIỂM KÊ".to_string(),
+            ] {
+                assert!(first.contains(&text), "{form}: «{text}» on page 1");
+            }
+
+            // Smallest type after fitting.
+            let smallest = words
+                .iter()
+                .map(|w| ((w.y1 - w.y0) / BOX_PER_PT, w))
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .expect("words");
+            assert!(
+                smallest.0 >= 7.0,
+                "{form}: «{}» on page {} prints at {:.1} pt",
+                smallest.1.text,
+                smallest.1.page,
+                smallest.0
+            );
+
+            // No two words overprint. Boxes of consecutive lines in one wrapped cell
+            // share 0.15 em (1.30-em boxes, 1.15-em line pitch), so a quarter of a box
+            // is allowed vertically; 0.5 pt horizontally for glyphs that touch.
+            for (i, a) in words.iter().enumerate() {
+                for b in words.iter().skip(i + 1).filter(|b| b.page == a.page) {
+                    let dx = a.x1.min(b.x1) - a.x0.max(b.x0);
+                    let dy = a.y1.min(b.y1) - a.y0.max(b.y0);
+                    let height = (a.y1 - a.y0).min(b.y1 - b.y0);
+                    assert!(
+                        dx <= 0.5 || dy <= 0.25 * height,
+                        "{form}: «{}» and «{}» overprint on page {}",
+                        a.text,
+                        b.text,
+                        a.page
+                    );
+                }
             }
         }
         let _ = std::fs::remove_dir_all(&dir);
