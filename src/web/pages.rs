@@ -1068,8 +1068,13 @@ fn body_of(record: &Record, empty: &[String], type_code: &str, version: Option<i
     Json::Object(top)
 }
 
-/// Field errors of the domain by field key (`fields.x` → `x`), and the rest.
-fn split_errors(errors: Vec<FieldError>) -> (BTreeMap<String, String>, Vec<String>) {
+/// Field errors of the domain by field key (`fields.x` → `x`), and the rest; a problem that
+/// names no field shows its detail on top.
+fn split_errors(
+    errors: Vec<FieldError>,
+    detail_vi: &str,
+    detail_en: &str,
+) -> (BTreeMap<String, String>, Vec<String>) {
     let mut by_key = BTreeMap::new();
     let mut other = Vec::new();
     for e in errors {
@@ -1089,6 +1094,9 @@ fn split_errors(errors: Vec<FieldError>) -> (BTreeMap<String, String>, Vec<Strin
                 })
                 .or_insert(e.message);
         }
+    }
+    if by_key.is_empty() && other.is_empty() {
+        other.push(lang().pick(detail_vi, detail_en).to_string());
     }
     (by_key, other)
 }
@@ -1200,12 +1208,7 @@ pub async fn create_asset(
                 detail_en,
                 ..
             }) if status.is_client_error() => {
-                let (by_key, rest) = split_errors(fe);
-                errors = by_key;
-                other = rest;
-                if errors.is_empty() && other.is_empty() {
-                    other.push(lang().pick(&detail_vi, &detail_en).to_string());
-                }
+                (errors, other) = split_errors(fe, &detail_vi, &detail_en);
             }
             Err(e) => return Err(e.into()),
         }
@@ -1392,12 +1395,7 @@ pub async fn update_asset(
                 detail_en,
                 ..
             }) if status.is_client_error() => {
-                let (by_key, rest) = split_errors(fe);
-                errors = by_key;
-                other = rest;
-                if errors.is_empty() && other.is_empty() {
-                    other.push(lang().pick(&detail_vi, &detail_en).to_string());
-                }
+                (errors, other) = split_errors(fe, &detail_vi, &detail_en);
             }
             Err(e) => return Err(e.into()),
         }
