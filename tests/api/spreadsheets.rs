@@ -889,6 +889,7 @@ async fn the_demo_forms_print_legibly_on_a4_landscape() {
     let test = "the A4 rendering test";
     if !require_program("soffice", "libreoffice-calc-nogui", test)
         || !require_program("pdftotext", "poppler-utils", test)
+        || !require_font("Liberation Serif", "fonts-liberation2", test)
     {
         return;
     }

@@ -177,6 +177,24 @@ pub fn require_program(program: &str, package: &str, test: &str) -> bool {
     found
 }
 
+/// Whether fontconfig knows `family` (as `require_program`: a skip line outside CI, a failure
+/// under `CI=true`). Without it LibreOffice substitutes a wider font and the printed form's
+/// layout is not the one a user's office prints.
+pub fn require_font(family: &str, package: &str, test: &str) -> bool {
+    let found = std::process::Command::new("fc-list")
+        .arg(family)
+        .output()
+        .is_ok_and(|out| out.status.success() && !out.stdout.is_empty());
+    if !found {
+        assert!(
+            !in_ci(),
+            "CI=true but the font {family} is missing: {test} cannot run (Debian package {package}; .ci/run installs it)"
+        );
+        eprintln!("the font {family} is not installed ({package}): {test} is skipped");
+    }
+    found
+}
+
 /// Test settings: fast password hashing, otherwise the defaults.
 pub fn test_settings() -> Settings {
     Settings {
