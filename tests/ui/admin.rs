@@ -249,3 +249,50 @@ async fn screenshots_of_the_admin_pages_at_1280_and_390_px() {
     })
     .await;
 }
+
+crate::ui_test!(
+    the_admin_disables_an_account_and_deactivates_a_unit_from_their_edit_pages,
+    |app| {
+        create_admin(&app).await;
+        let page = app.logged_in(ADMIN).await;
+        page.goto("/admin/users").await;
+        page.click_text("chutich").await;
+        page.pick("#f-active").await;
+        page.click("#save").await;
+        assert!(page.has("#flash").await, "{}", page.body().await);
+        let row = page.text("#user-table tbody tr:nth-child(1)").await;
+        assert!(
+            row.contains("chutich") && row.contains("Ngừng hoạt động"),
+            "{row}"
+        );
+        let chairman = app.browser().await;
+        chairman.login("chutich", DEMO_PASSWORD).await;
+        assert_eq!(
+            chairman.path().await,
+            "/login",
+            "a disabled account cannot log in"
+        );
+
+        page.goto("/admin/units?q=1109316").await;
+        page.click("#unit-1109316").await;
+        page.pick("#f-active").await;
+        page.click("#save").await;
+        assert!(page.has("#flash").await, "{}", page.body().await);
+        page.goto("/admin/units?active=false").await;
+        let rows = page.all("#unit-table tbody tr").await;
+        assert_eq!(rows.len(), 1);
+        assert!(page.text("#unit-table").await.contains("1109316"));
+        // The admin cannot disable their own account: refused in Vietnamese, nothing changes.
+        page.goto("/admin/users").await;
+        page.click_text(ADMIN).await;
+        page.pick("#f-active").await;
+        page.click("#save").await;
+        assert!(
+            page.text("#error-summary")
+                .await
+                .contains("Không thể tự bỏ quyền quản trị"),
+            "{}",
+            page.body().await
+        );
+    }
+);
