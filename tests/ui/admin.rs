@@ -125,6 +125,8 @@ crate::ui_test!(
         assert!(log.contains("Tên đơn vị") && log.contains("Trường Mầm non Thử Nghiệm"), "{log}");
         page.goto("/admin/audit?entity=user&action=password_reset").await;
         assert_eq!(page.all("#audit-table > section").await.len(), 1);
+        page.click("#audit-table h2 a").await;
+        assert_eq!(page.value("#f-unit_codes").await, "1109399", "the event links to the account");
 
         // The accountant logs in and sees that unit only.
         let other = app.unit_id("1109302").await;

@@ -1824,6 +1824,8 @@ struct AuditRow {
     actor: String,
     action: String,
     object: String,
+    /// Where the record's own page is (an asset's history, a unit, an account, a campaign).
+    link: Option<String>,
     unit: String,
     changes: Vec<(String, String, String)>,
     detail: Option<String>,
@@ -1986,6 +1988,13 @@ pub async fn audit_log(
                             Some(id) => format!("{} #{id}", a.entity_label(&e.entity)),
                             None => a.entity_label(&e.entity).to_string(),
                         },
+                        link: e.entity_id.and_then(|id| match e.entity.as_str() {
+                            "asset" => Some(format!("/assets/{id}/history")),
+                            "unit" if e.action != "delete" => Some(format!("/admin/units/{id}")),
+                            "user" => Some(format!("/admin/users/{id}")),
+                            "campaign" => Some(format!("/admin/campaigns/{id}")),
+                            _ => None,
+                        }),
                         unit: e
                             .unit_id
                             .map(|id| names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")))
