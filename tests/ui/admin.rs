@@ -50,7 +50,7 @@ crate::ui_test!(
             code_error.contains("«Mã đơn vị có quan hệ với ngân sách» không đúng định dạng"),
             "{code_error}"
         );
-        assert!(page.text("#err-name").await.contains("Tên đơn vị"));
+        assert_eq!(page.text("#err-name").await, "Không được để trống");
         assert!(page.text("#err-kind").await.contains("loại hình"));
         assert_eq!(page.value("#f-parent_code").await, "1109302", "what was typed stays");
         page.fill("#f-code", "1109399").await;

@@ -239,6 +239,12 @@ fn place(
             None => other.push(message),
         }
     }
+    // An empty required box needs no more than that (not "1 to 255 characters").
+    for f in fields.iter_mut() {
+        if f.required && f.kind == "text" && f.error.is_some() && f.value.trim().is_empty() {
+            f.error = Some(a().required.to_string());
+        }
+    }
     if fields.iter().all(|f| f.error.is_none()) && other.is_empty() {
         other.extend(detail);
     }
