@@ -205,3 +205,152 @@ pub async fn record_unlock(
     )
     .await
 }
+
+// ---------------------------------------------------------------- reading the trail
+
+/// Filters of the audit trail (`GET /api/v1/audit-events` and the admin's audit page).
+#[derive(Debug, Clone, Default, serde::Deserialize, validator::Validate, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AuditFilter {
+    /// Only events done by this user name (as written in the trail, e.g. `taichinh`).
+    #[validate(length(max = 100))]
+    #[param(max_length = 100)]
+    pub actor: Option<String>,
+    /// Only events about this unit.
+    #[validate(range(min = 1))]
+    #[param(minimum = 1)]
+    pub unit_id: Option<i64>,
+    /// Only events about this kind of record: `asset`, `unit`, `user`, `campaign`,
+    /// `registration`, `report`, `session`.
+    #[validate(length(max = 50))]
+    #[param(max_length = 50)]
+    pub entity: Option<String>,
+    /// Only this kind of change: `create`, `update`, `delete`, `submit`, `return`, `accept`,
+    /// `register`, `password_reset`, `login`, …
+    #[validate(length(max = 50))]
+    #[param(max_length = 50)]
+    pub action: Option<String>,
+    /// From this local day (Asia/Ho_Chi_Minh), inclusive.
+    pub from: Option<chrono::NaiveDate>,
+    /// Up to this local day (Asia/Ho_Chi_Minh), inclusive.
+    pub to: Option<chrono::NaiveDate>,
+}
+
+/// One event of the trail as the API shows it.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct AuditEventView {
+    /// Id (events are listed newest first).
+    pub id: i64,
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Who: the user's id (`null` for the system or an unknown name).
+    pub actor_id: Option<i64>,
+    /// Who: the user name.
+    pub actor_name: Option<String>,
+    /// Kind of change, e.g. `create`, `update`, `submit`.
+    pub action: String,
+    /// Kind of record, e.g. `asset`, `unit`.
+    pub entity: String,
+    /// Record id.
+    pub entity_id: Option<i64>,
+    /// Campaign concerned.
+    pub campaign_id: Option<i64>,
+    /// Unit concerned.
+    pub unit_id: Option<i64>,
+    /// The record before the change.
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    /// The record after the change.
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    /// Free text (a reason, a file name, an address).
+    pub detail: Option<String>,
+}
+
+impl From<audit_event::Model> for AuditEventView {
+    fn from(m: audit_event::Model) -> Self {
+        AuditEventView {
+            id: m.id,
+            at: m.at,
+            actor_id: m.actor_id,
+            actor_name: m.actor_name,
+            action: m.action,
+            entity: m.entity,
+            entity_id: m.entity_id,
+            campaign_id: m.campaign_id,
+            unit_id: m.unit_id,
+            before: m.before,
+            after: m.after,
+            detail: m.detail,
+        }
+    }
+}
+
+impl AuditFilter {
+    /// Fails with a field error when the range ends before it starts.
+    fn check(&self) -> AppResult<()> {
+        if let (Some(from), Some(to)) = (self.from, self.to)
+            && to < from
+        {
+            return Err(crate::error::AppError::field(
+                "to",
+                "range",
+                "Ngày kết thúc không được trước ngày bắt đầu",
+                "The last day cannot be before the first day",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// One page of the audit trail, newest first, with the filters applied.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    page: &crate::pagination::PageQuery,
+) -> AppResult<crate::pagination::Page<AuditEventView>> {
+    use sea_orm::{Condition, PaginatorTrait, QueryOrder};
+    filter.check()?;
+    let text = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let mut cond = Condition::all();
+    if let Some(a) = text(&filter.actor) {
+        cond = cond.add(audit_event::Column::ActorName.eq(a));
+    }
+    if let Some(u) = filter.unit_id {
+        cond = cond.add(audit_event::Column::UnitId.eq(u));
+    }
+    if let Some(e) = text(&filter.entity) {
+        cond = cond.add(audit_event::Column::Entity.eq(e));
+    }
+    if let Some(a) = text(&filter.action) {
+        cond = cond.add(audit_event::Column::Action.eq(a));
+    }
+    if let Some(d) = filter.from {
+        // The end of the day before is the start of this one.
+        let start = d
+            .pred_opt()
+            .map(crate::clock::deadline_end)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        cond = cond.add(audit_event::Column::At.gte(start));
+    }
+    if let Some(d) = filter.to {
+        cond = cond.add(audit_event::Column::At.lt(crate::clock::deadline_end(d)));
+    }
+    let query = audit_event::Entity::find().filter(cond);
+    let total = query.clone().count(db).await?;
+    let items = query
+        .order_by_desc(audit_event::Column::Id)
+        .offset(page.offset())
+        .limit(page.per_page())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(AuditEventView::from)
+        .collect();
+    Ok(crate::pagination::Page::new(items, page, total))
+}

@@ -574,3 +574,36 @@ pub async fn list(
         .collect();
     Ok(Page::new(items, page, total))
 }
+
+/// The units with these ids (any order; ids that do not exist are left out).
+pub async fn by_ids(db: &impl ConnectionTrait, ids: &[i64]) -> AppResult<Vec<unit::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(unit::Entity::find()
+        .filter(unit::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(unit::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// The units with these budget relationship codes, and the codes no unit has.
+pub async fn by_codes(
+    db: &impl ConnectionTrait,
+    codes: &[String],
+) -> AppResult<(Vec<unit::Model>, Vec<String>)> {
+    if codes.is_empty() {
+        return Ok((vec![], vec![]));
+    }
+    let found = unit::Entity::find()
+        .filter(unit::Column::Code.is_in(codes.to_vec()))
+        .order_by_asc(unit::Column::Code)
+        .all(db)
+        .await?;
+    let missing = codes
+        .iter()
+        .filter(|c| !found.iter().any(|u| &u.code == *c))
+        .cloned()
+        .collect();
+    Ok((found, missing))
+}

@@ -2,6 +2,7 @@
 //! document, and the layers every request passes through.
 
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod campaigns;
 pub mod catalogue;
@@ -116,6 +117,7 @@ impl Modify for ProblemMediaType {
         (name = "progress", description = "The finance office's progress board, summary and reminders"),
         (name = "exports", description = "Standard forms, flat upload layout, consolidated report and progress as .xlsx"),
         (name = "imports", description = "Accountants' workbooks in (xlsx or CSV), checked cell by cell"),
+        (name = "audit", description = "The audit trail: every change, who and when, before and after"),
     )
 )]
 struct ApiDoc;
@@ -171,6 +173,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(spreadsheets::summary))
         .routes(routes!(spreadsheets::progress))
         .routes(routes!(spreadsheets::import))
+        .routes(routes!(audit::list_audit_events))
 }
 
 /// The router and the OpenAPI document of every operation.

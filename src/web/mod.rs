@@ -12,6 +12,7 @@
 //! - **Language**: Vietnamese, or English by the `lang` cookie or `Accept-Language`;
 //!   every text comes from [`text`].
 
+pub mod admin;
 pub mod import;
 pub mod pages;
 pub mod text;
@@ -517,7 +518,31 @@ pub const PAGES: &[(&str, &str, Option<&[Role]>)] = &[
     ("GET", "/assets/{asset_id}/delete", Some(ENTRY)),
     ("POST", "/assets/{asset_id}/delete", Some(ENTRY)),
     ("GET", "/assets/{asset_id}/history", Some(READ)),
+    // The admin's pages (src/web/admin).
+    ("GET", "/admin", Some(ADMIN)),
+    ("GET", "/admin/users", Some(ADMIN)),
+    ("GET", "/admin/users/new", Some(ADMIN)),
+    ("POST", "/admin/users/new", Some(ADMIN)),
+    ("GET", "/admin/users/{user_id}", Some(ADMIN)),
+    ("POST", "/admin/users/{user_id}", Some(ADMIN)),
+    ("POST", "/admin/users/{user_id}/password", Some(ADMIN)),
+    ("GET", "/admin/units", Some(ADMIN)),
+    ("GET", "/admin/units/new", Some(ADMIN)),
+    ("POST", "/admin/units/new", Some(ADMIN)),
+    ("GET", "/admin/units/{unit_id}", Some(ADMIN)),
+    ("POST", "/admin/units/{unit_id}", Some(ADMIN)),
+    ("GET", "/admin/units/{unit_id}/registration", Some(ADMIN)),
+    ("POST", "/admin/units/{unit_id}/registration", Some(ADMIN)),
+    ("GET", "/admin/campaigns", Some(ADMIN)),
+    ("GET", "/admin/campaigns/new", Some(ADMIN)),
+    ("POST", "/admin/campaigns/new", Some(ADMIN)),
+    ("GET", "/admin/campaigns/{campaign_id}", Some(ADMIN)),
+    ("POST", "/admin/campaigns/{campaign_id}", Some(ADMIN)),
+    ("GET", "/admin/audit", Some(ADMIN)),
 ];
+
+/// The admin's pages: accounts, units, campaigns, registrations on a unit's behalf, audit log.
+pub const ADMIN: &[Role] = &[Role::Admin];
 
 /// The rule of one page: `Some(None)` public, `Some(Some(roles))`, `None` when undeclared.
 pub fn page_access(method: &Method, route: &str) -> Option<Option<&'static [Role]>> {
@@ -608,6 +633,7 @@ pub fn router(state: AppState) -> Router {
             get(pages::delete_page).post(pages::delete_asset),
         )
         .route("/assets/{asset_id}/history", get(pages::history))
+        .merge(admin::routes())
         .route_layer(middleware::from_fn_with_state(state.clone(), page_policy))
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn(page_layer))

@@ -436,6 +436,9 @@ pub async fn home(
     Query(q): Query<HomeQuery>,
 ) -> WebResult {
     let t = t();
+    if u.actor.role == Role::Admin {
+        return Ok(redirect_see_other("/admin"));
+    }
     if u.actor.role != Role::UnitAccountant {
         return html(&OtherRolePage {
             l: layout(Some(&u), None),

@@ -4,6 +4,7 @@ mod support;
 
 mod accounts;
 mod assets;
+mod audit;
 mod backup;
 mod board;
 mod crash;

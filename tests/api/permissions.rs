@@ -254,6 +254,8 @@ pub const API: &[Rule] = &[
     rule("GET", "/api/v1/users/{user_id}", ADMIN_ONLY, Ward),
     rule("PATCH", "/api/v1/users/{user_id}", ADMIN_ONLY, Ward),
     rule("POST", "/api/v1/users/{user_id}/password", ADMIN_ONLY, Ward),
+    // The audit trail: those who run the campaign.
+    rule("GET", "/api/v1/audit-events", OFFICE, Ward),
 ];
 
 /// What the table says, as "METHOD path" → `None` (public) or the role names.
