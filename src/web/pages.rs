@@ -1760,7 +1760,8 @@ pub async fn submit(
 
 // ---------------------------------------------------------------- export
 
-/// `GET …/export/{official|flat}`: the API's workbook, as a download.
+/// `GET …/export/{official|flat|<profile>}`: the API's workbook, as a download (`flat` is the
+/// default `kiemke` profile; any other export profile by its code).
 pub async fn export(
     State(state): State<AppState>,
     u: WebUser,
@@ -1770,8 +1771,9 @@ pub async fn export(
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
     let flat = match layout_name.as_str() {
-        "official" => false,
-        "flat" => true,
+        "official" => None,
+        "flat" => Some(crate::forms::DEFAULT_PROFILE),
+        p if state.forms.profiles().get(p).is_some() => Some(p),
         _ => return Err(AppError::not_found("trang", "Page").into()),
     };
     let wb =
