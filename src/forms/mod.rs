@@ -220,6 +220,15 @@ impl Registry {
         self.forms.values().find(|f| f.asset_type.code == type_code)
     }
 
+    /// The asset type named in a URL either by its code (`01`) or by its form's code (`01a`).
+    /// Anything else comes back as given (and is then not found).
+    pub fn type_code(&self, type_or_form: &str) -> String {
+        match self.form(type_or_form) {
+            Some(f) => f.asset_type.code.clone(),
+            None => type_or_form.to_string(),
+        }
+    }
+
     /// Every form, ordered by code.
     pub fn forms(&self) -> impl Iterator<Item = &Arc<Form>> {
         self.forms.values()
