@@ -633,7 +633,10 @@ async fn stale(db: &impl ConnectionTrait, id: i64) -> AppResult<AppError> {
         Some(uid) => crate::entities::user::Entity::find_by_id(uid)
             .one(db)
             .await?
-            .map(|u| format!("{} ({})", u.full_name, u.username)),
+            .map(|u| match u.full_name.trim() {
+                n if n.is_empty() || n == u.username => u.username,
+                n => format!("{n} ({})", u.username),
+            }),
         None => None,
     };
     let when = current
