@@ -10,7 +10,12 @@ fn main() {
     if env::var_os("TEST_DATABASE_URL").is_none_or(|v| v.is_empty()) {
         println!("cargo:rustc-cfg=kiemke_no_test_db");
     }
-    embed("forms", "EMBEDDED_FORMS", "Form definition files", "embedded_forms.rs");
+    embed(
+        "forms",
+        "EMBEDDED_FORMS",
+        "Form definition files",
+        "embedded_forms.rs",
+    );
     embed(
         "profiles",
         "EMBEDDED_PROFILES",

@@ -253,7 +253,9 @@ fn parse_body(
                     &path,
                     "not_at_top_level",
                     &format!("«{key}» là trường chung: đặt nó ở cấp trên cùng, ngoài «fields»"),
-                    &format!("\"{key}\" is a common field: put it at the top level, outside \"fields\""),
+                    &format!(
+                        "\"{key}\" is a common field: put it at the top level, outside \"fields\""
+                    ),
                 ));
                 continue;
             }

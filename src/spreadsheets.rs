@@ -241,8 +241,12 @@ pub async fn unit_form(
             )
         })?;
     let head = header(&state.db, &c, Some(&u)).await?;
-    let (mut rx, producer) =
-        stream_records(state, campaign_id, vec![(unit_id, unit_cells(&u))], form.clone());
+    let (mut rx, producer) = stream_records(
+        state,
+        campaign_id,
+        vec![(unit_id, unit_cells(&u))],
+        form.clone(),
+    );
     let writer_form = form.clone();
     let writer_profile = profile.clone();
     let writer = tokio::task::spawn_blocking(move || {

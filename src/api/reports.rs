@@ -35,7 +35,13 @@ pub async fn get_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::get(&state, campaign_id, unit_id, &state.forms.type_code(&asset_type)).await?,
+        submissions::get(
+            &state,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+        )
+        .await?,
     ))
 }
 
@@ -57,7 +63,15 @@ pub async fn submit_report(
     OptionalJson(req): OptionalJson<SubmitRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::submit(&state, &actor, campaign_id, unit_id, &state.forms.type_code(&asset_type), &req).await?,
+        submissions::submit(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+            &req,
+        )
+        .await?,
     ))
 }
 
@@ -77,7 +91,15 @@ pub async fn return_report(
     ApiJson(req): ApiJson<ReturnRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::return_report(&state, &actor, campaign_id, unit_id, &state.forms.type_code(&asset_type), &req).await?,
+        submissions::return_report(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+            &req,
+        )
+        .await?,
     ))
 }
 
@@ -94,7 +116,14 @@ pub async fn accept_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::accept(&state, &actor, campaign_id, unit_id, &state.forms.type_code(&asset_type)).await?,
+        submissions::accept(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+        )
+        .await?,
     ))
 }
 

@@ -14,8 +14,7 @@ use super::{
     style::{NumKind, Styles, as_f64, base, cell_text, new_workbook, write_date},
 };
 use crate::forms::{
-    DEFAULT_PROFILE, FieldDef, Form, LegalDoc, Profile, Profiles, Record, Value,
-    profile::Source,
+    DEFAULT_PROFILE, FieldDef, Form, LegalDoc, Profile, Profiles, Record, Value, profile::Source,
 };
 
 /// The unit a row belongs to, as the unit-level columns of a profile print it.
@@ -91,8 +90,14 @@ where
                     if let Some(kind) = &d.kind {
                         cols.push((Col::Docs(f, DocPart::Kind), kind.replace("{label}", label)));
                     }
-                    cols.push((Col::Docs(f, DocPart::Number), d.number.replace("{label}", label)));
-                    cols.push((Col::Docs(f, DocPart::Date), d.date.replace("{label}", label)));
+                    cols.push((
+                        Col::Docs(f, DocPart::Number),
+                        d.number.replace("{label}", label),
+                    ));
+                    cols.push((
+                        Col::Docs(f, DocPart::Date),
+                        d.date.replace("{label}", label),
+                    ));
                 }
                 _ => cols.push((Col::Field(f), header)),
             }
@@ -196,7 +201,11 @@ fn write_docs(
     let joined = match part {
         DocPart::Kind => docs
             .iter()
-            .map(|d| f.option(&d.kind).map(|o| o.label.vi.as_str()).unwrap_or(&d.kind))
+            .map(|d| {
+                f.option(&d.kind)
+                    .map(|o| o.label.vi.as_str())
+                    .unwrap_or(&d.kind)
+            })
             .collect::<Vec<_>>()
             .join("; "),
         DocPart::Number => docs
@@ -210,7 +219,11 @@ fn write_docs(
                 return Ok(());
             }
             docs.iter()
-                .map(|d| d.date.map(|d| d.format("%d/%m/%Y").to_string()).unwrap_or_default())
+                .map(|d| {
+                    d.date
+                        .map(|d| d.format("%d/%m/%Y").to_string())
+                        .unwrap_or_default()
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         }
@@ -226,10 +239,10 @@ mod tests {
     use calamine::Data;
 
     use super::*;
-    use crate::forms::profile::EMBEDDED_PROFILES;
     use crate::export::testutil::{
         at, form, num, records_01a, records_20a, sheet_names, test_form, values,
     };
+    use crate::forms::profile::EMBEDDED_PROFILES;
 
     #[test]
     fn flat_sheet_has_keys_in_row_one_and_one_typed_row_per_record() {
@@ -285,7 +298,10 @@ mod tests {
     fn the_national_draft_profile_writes_vietnamese_headers_unit_codes_and_split_documents() {
         let registry = checked_profiles(Profiles::embedded().unwrap());
         let profile = registry.profiles().get("national-draft").unwrap();
-        assert!(profile.provisional, "marked provisional until the template is published");
+        assert!(
+            profile.provisional,
+            "marked provisional until the template is published"
+        );
         let form = form("01a");
         let rows = records_01a().into_iter().map(|r| (unit(), r));
         let bytes = flat_with(profile, &form, false, rows).unwrap();
@@ -310,7 +326,11 @@ mod tests {
         assert_eq!(at(&v, 4, 4), "3", "section III crosswalked");
         assert_eq!(at(&v, 1, col("Mã tài sản")), "DAT-01");
         assert_eq!(at(&v, 1, col("Tình trạng sử dụng")), "1");
-        assert_eq!(at(&v, 1, col("Nguồn gốc hình thành")), "3", "transferred_in");
+        assert_eq!(
+            at(&v, 1, col("Nguồn gốc hình thành")),
+            "3",
+            "transferred_in"
+        );
         assert_eq!(at(&v, 1, col("Cơ sở xác định giá")), "1", "actual");
         assert_eq!(
             num(&v, 1, col("Nguyên giá - Tổng cộng (đồng)")),
@@ -321,7 +341,9 @@ mod tests {
             "Giấy chứng nhận QSDĐ"
         );
         assert_eq!(at(&v, 1, col("Hồ sơ pháp lý - Số")), "BĐ 123456");
-        let date = v.get_value((1, col("Hồ sơ pháp lý - Ngày ban hành"))).unwrap();
+        let date = v
+            .get_value((1, col("Hồ sơ pháp lý - Ngày ban hành")))
+            .unwrap();
         // 12/05/2010 is day 40310 of Excel's calendar.
         assert!(
             matches!(date, Data::DateTime(d) if d.as_f64() == 40310.0),
@@ -339,7 +361,10 @@ mod tests {
         let kiemke = profiles.get(DEFAULT_PROFILE).unwrap();
         let form = form("01a");
         let rows = || records_01a().into_iter().map(|r| (unit(), r));
-        let one = values(&flat_with(kiemke, &form, false, rows()).unwrap(), "flat_01a");
+        let one = values(
+            &flat_with(kiemke, &form, false, rows()).unwrap(),
+            "flat_01a",
+        );
         assert_eq!(at(&one, 0, 0), "section");
         let ward = values(&flat_with(kiemke, &form, true, rows()).unwrap(), "flat_01a");
         assert_eq!(at(&ward, 0, 0), "unit_code");
@@ -387,10 +412,16 @@ code = "Mã TS"
         assert_eq!(at(&v, 0, 1), "Phần");
         assert_eq!(at(&v, 0, 2), "Mã TS");
         assert_eq!(at(&v, 1, 2), "DAT-01");
-        let status = (0..80).find(|&c| at(&v, 0, c) == "Tình trạng sử dụng").unwrap();
+        let status = (0..80)
+            .find(|&c| at(&v, 0, c) == "Tình trạng sử dụng")
+            .unwrap();
         assert_eq!(at(&v, 1, status), "DSD");
         assert_eq!(
-            at(&v, 1, (0..80).find(|&c| at(&v, 0, c) == "Hồ sơ pháp lý").unwrap()),
+            at(
+                &v,
+                1,
+                (0..80).find(|&c| at(&v, 0, c) == "Hồ sơ pháp lý").unwrap()
+            ),
             "Giấy chứng nhận QSDĐ số BĐ 123456 ngày 12/05/2010",
             "documents stay one cell without [documents]"
         );

@@ -170,10 +170,7 @@ impl Profile {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !code_ok {
-            return Err(bad(
-                file,
-                "code must be lower-case letters, digits and '-'",
-            ));
+            return Err(bad(file, "code must be lower-case letters, digits and '-'"));
         }
         let sample = self.sheet.replace("{form}", "01a");
         if sample.is_empty()
@@ -191,7 +188,10 @@ impl Profile {
             .filter(|c| c.source == Source::Fields)
             .count();
         if fields != 1 {
-            return Err(bad(file, "columns must hold source = \"fields\" exactly once"));
+            return Err(bad(
+                file,
+                "columns must hold source = \"fields\" exactly once",
+            ));
         }
         for c in &self.columns {
             if c.source != Source::Fields && c.header.trim().is_empty() {

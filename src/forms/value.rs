@@ -377,7 +377,14 @@ fn bad_document_date(v: &Json) -> Option<(usize, String)> {
         let ok = date
             .as_str()
             .is_some_and(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok());
-        (!ok).then(|| (i, date.as_str().map(String::from).unwrap_or_else(|| date.to_string())))
+        (!ok).then(|| {
+            (
+                i,
+                date.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| date.to_string()),
+            )
+        })
     })
 }
 

@@ -756,7 +756,8 @@ db_test!(
         assert_eq!(a["form_code"], "01a");
         // With two registered types the body must say which.
         let other = app.unit(&c.admin, "1000002", "Trường THCS B").await;
-        app.register(&c.admin, c.campaign, other, &["01", "02"]).await;
+        app.register(&c.admin, c.campaign, other, &["01", "02"])
+            .await;
         let res = app
             .call(
                 "POST",
@@ -768,7 +769,10 @@ db_test!(
             .await
             .problem(422, "validation");
         assert_eq!(res.error_fields(), vec!["asset_type"]);
-        let msg = res.json()["errors"][0]["message"].as_str().unwrap().to_string();
+        let msg = res.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert!(msg.contains("01, 02"), "{msg}");
         let list = app
             .call(
@@ -797,11 +801,7 @@ db_test!(
         );
         for (lang, under, date) in [
             ("vi", "đặt nó trong «fields»", "ghi ngày dạng yyyy-mm-dd"),
-            (
-                "en",
-                "put it under \"fields\"",
-                "write it as yyyy-mm-dd",
-            ),
+            ("en", "put it under \"fields\"", "write it as yyyy-mm-dd"),
         ] {
             let res = app
                 .call("POST", &c.assets())

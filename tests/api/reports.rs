@@ -770,7 +770,12 @@ db_test!(
                 .unwrap()
                 .contains("KHONG-CO")
         );
-        let still = app.call("GET", &c.report("01")).token(&c.admin).send().await.json();
+        let still = app
+            .call("GET", &c.report("01"))
+            .token(&c.admin)
+            .send()
+            .await
+            .json();
         assert_eq!(still["state"], "submitted");
         let back = app
             .call("POST", &format!("{}/return", c.report("01a")))

@@ -308,7 +308,10 @@ db_test!(
                 "Nhóm tài sản"
             ]
         );
-        assert!(header.iter().all(|h| !h.is_ascii()), "Vietnamese headers: {header:?}");
+        assert!(
+            header.iter().all(|h| !h.is_ascii()),
+            "Vietnamese headers: {header:?}"
+        );
         let rows = c.iter().map(|x| x.0).max().unwrap();
         assert!(rows >= 2, "the demo unit has records");
         let (status, origin, number, date) = (
@@ -319,25 +322,35 @@ db_test!(
         );
         assert!(date == number + 1);
         for r in 1..=rows {
-            let row: std::collections::BTreeMap<u32, String> = row_text(&c, r).into_iter().collect();
+            let row: std::collections::BTreeMap<u32, String> =
+                row_text(&c, r).into_iter().collect();
             assert_eq!(row[&0], "1109301", "row {r}: the budget code");
             assert_eq!(row[&1], "TTH001", "row {r}: the registration code");
             assert_eq!(row[&3], "01", "row {r}: the asset type");
-            assert!(["1", "2", "3", "4"].contains(&row[&4].as_str()), "row {r}: section code");
+            assert!(
+                ["1", "2", "3", "4"].contains(&row[&4].as_str()),
+                "row {r}: section code"
+            );
             assert!(["1", "2", "3", "4"].contains(&row[&status].as_str()));
             if let Some(o) = row.get(&origin) {
-                assert!(o.parse::<u8>().is_ok_and(|n| (1..=7).contains(&n)), "origin {o}");
+                assert!(
+                    o.parse::<u8>().is_ok_and(|n| (1..=7).contains(&n)),
+                    "origin {o}"
+                );
             }
         }
         assert!(
-            c.iter().any(|(r, col, d)| *r > 0 && *col == date && matches!(d, Data::DateTime(_))),
+            c.iter()
+                .any(|(r, col, d)| *r > 0 && *col == date && matches!(d, Data::DateTime(_))),
             "document dates are date cells"
         );
         // The default profile is the service's own layout, unchanged.
         let own = app
             .call(
                 "GET",
-                &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=kiemke"),
+                &format!(
+                    "/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=kiemke"
+                ),
             )
             .token(&admin)
             .send()
@@ -355,7 +368,9 @@ db_test!(
         let campaign = app.demo().await;
         let unit = demo_unit(&app, &admin, "1109301").await;
         for path in [
-            format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=quocgia"),
+            format!(
+                "/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=quocgia"
+            ),
             format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx?profile=quocgia"),
         ] {
             let vi = app
@@ -365,9 +380,15 @@ db_test!(
                 .await
                 .problem(422, "validation");
             assert_eq!(vi.error_fields(), vec!["profile"]);
-            let msg = vi.json()["errors"][0]["message"].as_str().unwrap().to_string();
+            let msg = vi.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
             assert!(msg.contains("Không có hồ sơ xuất «quocgia»"), "{msg}");
-            assert!(msg.contains("kiemke") && msg.contains("national-draft"), "{msg}");
+            assert!(
+                msg.contains("kiemke") && msg.contains("national-draft"),
+                "{msg}"
+            );
             let en = app
                 .call("GET", &path)
                 .token(&admin)
@@ -375,8 +396,14 @@ db_test!(
                 .send()
                 .await
                 .problem(422, "validation");
-            let msg = en.json()["errors"][0]["message"].as_str().unwrap().to_string();
-            assert!(msg.contains("There is no export profile \"quocgia\""), "{msg}");
+            let msg = en.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                msg.contains("There is no export profile \"quocgia\""),
+                "{msg}"
+            );
         }
     }
 );
@@ -387,7 +414,10 @@ db_test!(
         let admin = app.admin().await;
         let campaign = app.demo().await;
         let res = app
-            .call("GET", &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"))
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"),
+            )
             .token(&admin)
             .send()
             .await
@@ -436,18 +466,22 @@ db_test!(
         let c = cells(&res.body);
         assert_eq!(c[0].2, Data::String("Mã đơn vị quan hệ ngân sách".into()));
         assert!(
-            c.iter().any(|(r, col, d)| *r == 1 && *col == 0 && *d == Data::String("1109302".into()))
+            c.iter()
+                .any(|(r, col, d)| *r == 1 && *col == 0 && *d == Data::String("1109302".into()))
         );
         // Not for a unit's accountant.
         let unit = demo_unit(&app, &admin, "1109301").await;
         let accountant = app
             .user(&admin, "ketoan.phang", "unit_accountant", &[unit])
             .await;
-        app.call("GET", &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"))
-            .token(&accountant)
-            .send()
-            .await
-            .expect(403);
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"),
+        )
+        .token(&accountant)
+        .send()
+        .await
+        .expect(403);
     }
 );
 
