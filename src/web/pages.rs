@@ -658,6 +658,8 @@ struct Row {
 struct ListPage {
     l: Layout,
     base: String,
+    /// Export profiles besides the default flat sheet: (code, name).
+    profiles: Vec<(String, String)>,
     type_code: String,
     type_name: String,
     form_code: String,
@@ -828,6 +830,13 @@ pub async fn asset_list(
         None
     };
     html(&ListPage {
+        profiles: state
+            .forms
+            .profiles()
+            .all()
+            .filter(|p| p.code != crate::forms::DEFAULT_PROFILE)
+            .map(|p| (p.code.clone(), p.name.get(lang()).to_string()))
+            .collect(),
         l,
         type_name: form.asset_type.name.get(lang()).to_string(),
         form_code: form.code.clone(),
