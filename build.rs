@@ -1,5 +1,5 @@
-//! Embeds every form definition in `forms/` into the binary, so that adding a
-//! form is adding a file, never editing a list in the code.
+//! Embeds every form definition in `forms/` and every export profile in `profiles/` into the
+//! binary, so that adding a form or a profile is adding a file, never editing a list in the code.
 use std::{env, fs, path::Path};
 
 fn main() {
@@ -10,26 +10,42 @@ fn main() {
     if env::var_os("TEST_DATABASE_URL").is_none_or(|v| v.is_empty()) {
         println!("cargo:rustc-cfg=kiemke_no_test_db");
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+    embed(
+        "forms",
+        "EMBEDDED_FORMS",
+        "Form definition files",
+        "embedded_forms.rs",
+    );
+    embed(
+        "profiles",
+        "EMBEDDED_PROFILES",
+        "Export profiles",
+        "embedded_profiles.rs",
+    );
+}
+
+/// Writes `OUT_DIR/<out>` with a static `name` of every `<dir>/*.toml`: (file name, contents).
+fn embed(dir: &str, name: &str, what: &str, out_file: &str) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
-        .expect("forms/ directory")
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "toml"))
         .collect();
     files.sort();
-    let mut out = String::from(
-        "/// Form definition files embedded at build time: (file name, contents).\npub static EMBEDDED_FORMS: &[(&str, &str)] = &[\n",
+    let mut out = format!(
+        "/// {what} embedded at build time: (file name, contents).\npub static {name}: &[(&str, &str)] = &[\n",
     );
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
-        let name = f.file_name().unwrap().to_string_lossy();
+        let file = f.file_name().unwrap().to_string_lossy();
         out.push_str(&format!(
-            "    ({name:?}, include_str!({:?})),\n",
+            "    ({file:?}, include_str!({:?})),\n",
             f.display().to_string()
         ));
     }
     out.push_str("];\n");
-    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join("embedded_forms.rs");
-    fs::write(dest, out).expect("write embedded_forms.rs");
+    let dest = Path::new(&env::var("OUT_DIR").unwrap()).join(out_file);
+    fs::write(dest, out).expect("write the embedded definitions");
 }

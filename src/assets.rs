@@ -232,6 +232,33 @@ fn parse_body(
             .field(&key)
             .filter(|_| Form::is_core(&key) != path.starts_with("fields."));
         let Some(field) = known else {
+            let misplaced = form.field(&key).is_some();
+            if misplaced && !path.starts_with("fields.") {
+                errors.push(FieldError::new(
+                    &path,
+                    "not_under_fields",
+                    &format!(
+                        "«{key}» là trường riêng của mẫu {}: đặt nó trong «fields», ví dụ {{\"fields\": {{\"{key}\": …}}}}",
+                        form.code
+                    ),
+                    &format!(
+                        "\"{key}\" is a field of form {} of its own: put it under \"fields\", e.g. {{\"fields\": {{\"{key}\": …}}}}",
+                        form.code
+                    ),
+                ));
+                continue;
+            }
+            if misplaced {
+                errors.push(FieldError::new(
+                    &path,
+                    "not_at_top_level",
+                    &format!("«{key}» là trường chung: đặt nó ở cấp trên cùng, ngoài «fields»"),
+                    &format!(
+                        "\"{key}\" is a common field: put it at the top level, outside \"fields\""
+                    ),
+                ));
+                continue;
+            }
             errors.push(FieldError::new(
                 &path,
                 "unknown_field",
@@ -486,15 +513,49 @@ pub async fn insert_record(
     Ok(m)
 }
 
-fn asset_type_of(body: &Json) -> AppResult<String> {
-    match body.get("asset_type").and_then(Json::as_str) {
-        Some(t) => Ok(t.to_string()),
-        None => Err(AppError::field(
+/// The asset type of a new asset: the body's `asset_type`, or, when the body names none, the
+/// one type the unit registered for the campaign.
+async fn asset_type_of(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+    body: &Json,
+) -> AppResult<String> {
+    if let Some(t) = body.get("asset_type").and_then(Json::as_str) {
+        return Ok(t.to_string());
+    }
+    let mut registered: Vec<String> = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.type_code)
+        .collect();
+    registered.sort();
+    match registered.as_slice() {
+        [only] => Ok(only.clone()),
+        [] => Err(AppError::field(
             "asset_type",
             "required",
             "Chưa chọn loại tài sản («asset_type», ví dụ \"01\")",
             "\"asset_type\" is required, e.g. \"01\"",
         )),
+        many => {
+            let list = many.join(", ");
+            Err(AppError::field(
+                "asset_type",
+                "required",
+                &format!(
+                    "Đơn vị đăng ký nhiều loại tài sản ({list}): ghi rõ «asset_type», ví dụ \"{}\"",
+                    many[0]
+                ),
+                &format!(
+                    "The unit registered several asset types ({list}): name one in \"asset_type\", e.g. \"{}\"",
+                    many[0]
+                ),
+            ))
+        }
     }
 }
 
@@ -506,7 +567,7 @@ pub async fn create(
     unit_id: i64,
     body: &Json,
 ) -> AppResult<AssetView> {
-    let type_code = asset_type_of(body)?;
+    let type_code = asset_type_of(&state.db, campaign_id, unit_id, body).await?;
     let form = state
         .forms
         .form_for_type(&type_code)
@@ -567,17 +628,50 @@ pub async fn get(state: &AppState, id: i64) -> AppResult<AssetView> {
     Ok(view(form_of(state, &m)?, &m))
 }
 
-fn stale(current: i32) -> AppError {
-    AppError::new(
+/// The 409 of a stale edit: who made the newer change, and when (Vietnam time).
+async fn stale(db: &impl ConnectionTrait, id: i64) -> AppResult<AppError> {
+    let current = get_model(db, id).await?;
+    let who = match current.updated_by.or(current.created_by) {
+        Some(uid) => crate::entities::user::Entity::find_by_id(uid)
+            .one(db)
+            .await?
+            .map(|u| match u.full_name.trim() {
+                n if n.is_empty() || n == u.username => u.username,
+                n => format!("{n} ({})", u.username),
+            }),
+        None => None,
+    };
+    let when = current
+        .updated_at
+        .with_timezone(&crate::clock::vietnam())
+        .format("%H:%M ngày %d/%m/%Y")
+        .to_string();
+    let when_en = current
+        .updated_at
+        .with_timezone(&crate::clock::vietnam())
+        .format("%H:%M on %d/%m/%Y (UTC+7)")
+        .to_string();
+    let v = current.version;
+    Ok(AppError::new(
         axum::http::StatusCode::CONFLICT,
         "stale-version",
-        format!(
-            "Tài sản đã được người khác sửa (phiên bản hiện tại {current}); hãy tải lại rồi sửa tiếp."
-        ),
-        format!(
-            "Someone else changed the asset (current version {current}); reload it and try again."
-        ),
-    )
+        match &who {
+            Some(w) => format!(
+                "Tài sản đã được {w} sửa lúc {when} (phiên bản hiện tại {v}); hãy tải lại rồi sửa tiếp."
+            ),
+            None => format!(
+                "Tài sản đã được sửa lúc {when} (phiên bản hiện tại {v}); hãy tải lại rồi sửa tiếp."
+            ),
+        },
+        match &who {
+            Some(w) => format!(
+                "{w} changed the asset at {when_en} (current version {v}); reload it and try again."
+            ),
+            None => format!(
+                "The asset was changed at {when_en} (current version {v}); reload it and try again."
+            ),
+        },
+    ))
 }
 
 /// Changes an asset: the body's fields replace the stored ones (`null` clears), the
@@ -606,7 +700,7 @@ pub async fn update(
     let current = get_model(&tx, id).await?;
     let form = form_of(state, &current)?.clone();
     if current.version != expected {
-        return Err(stale(current.version));
+        return Err(stale(&tx, id).await?);
     }
     if body
         .get("asset_type")
@@ -648,7 +742,7 @@ pub async fn update(
             _ => e.into(),
         })?;
     if result.rows_affected != 1 {
-        return Err(stale(current.version));
+        return Err(stale(&tx, id).await?);
     }
     let updated = get_model(&tx, id).await?;
     add_to_report(&tx, report.id, &current, -1, now).await?;
@@ -726,7 +820,7 @@ pub async fn delete(
     let tx = state.db.begin().await?;
     let current = get_model(&tx, id).await?;
     if expected_version.is_some_and(|v| v != current.version) {
-        return Err(stale(current.version));
+        return Err(stale(&tx, id).await?);
     }
     let form = form_of(state, &current)?.clone();
     let (_, report) = writable(&tx, &current).await?;
@@ -736,7 +830,7 @@ pub async fn delete(
         .exec(&tx)
         .await?;
     if gone.rows_affected != 1 {
-        return Err(stale(current.version));
+        return Err(stale(&tx, id).await?);
     }
     add_to_report(&tx, report.id, &current, -1, now).await?;
     audit::record(

@@ -22,6 +22,10 @@ pub struct Cli {
     #[arg(long, env = "KIEMKE_FORMS_DIR", global = true)]
     pub forms_dir: Option<std::path::PathBuf>,
 
+    /// Directory of export profiles to use instead of the built-in ones.
+    #[arg(long, env = "KIEMKE_PROFILES_DIR", global = true)]
+    pub profiles_dir: Option<std::path::PathBuf>,
+
     /// Most connections to PostgreSQL (SQLite always uses one).
     #[arg(long, env = "KIEMKE_DB_MAX_CONNECTIONS", default_value_t = crate::db::DEFAULT_MAX_CONNECTIONS, global = true)]
     pub db_max_connections: u32,
@@ -87,15 +91,18 @@ pub struct ExportArgs {
     /// Campaign id.
     #[arg(long)]
     pub campaign: i64,
-    /// Unit id (for a unit's form; omit with --summary or --progress).
+    /// Unit id (for a unit's form; omit with --summary or --progress, or with --flat for every unit).
     #[arg(long)]
     pub unit: Option<i64>,
     /// Form code, e.g. 01a.
     #[arg(long)]
     pub form: Option<String>,
-    /// The flat layout for the national software instead of the official form.
+    /// The flat layout instead of the official form.
     #[arg(long)]
     pub flat: bool,
+    /// Export profile of the flat layout (profiles/*.toml): kiemke or national-draft (provisional).
+    #[arg(long, default_value = crate::forms::DEFAULT_PROFILE)]
+    pub profile: String,
     /// The consolidated report of --form across units.
     #[arg(long)]
     pub summary: bool,

@@ -8,7 +8,7 @@ use kiemke::{
     clock::SystemClock,
     config::{Cli, Command, Settings},
     db, demo,
-    forms::Registry,
+    forms::{Profiles, Registry},
     state::AppState,
     users,
 };
@@ -37,6 +37,13 @@ async fn open(cli: &Cli, settings: Settings) -> Result<AppState, String> {
         Some(dir) => Registry::from_dir(dir),
         None => Registry::embedded(),
     }
+    .and_then(|forms| {
+        let profiles = match &cli.profiles_dir {
+            Some(dir) => Profiles::from_dir(dir)?,
+            None => Profiles::embedded()?,
+        };
+        forms.with_profiles(profiles)
+    })
     .map_err(|e| e.to_string())?;
     let conn = db::connect_with(&cli.database_url, cli.db_max_connections)
         .await
@@ -190,13 +197,23 @@ async fn run(cli: Cli) -> Result<(), String> {
                         args.campaign,
                         unit,
                         form,
-                        args.flat,
+                        args.flat.then_some(args.profile.as_str()),
+                    )
+                    .await
+                }
+                (false, false, None, Some(form)) if args.flat => {
+                    kiemke::spreadsheets::ward_flat(
+                        &state,
+                        &actor,
+                        args.campaign,
+                        form,
+                        &args.profile,
                     )
                     .await
                 }
                 _ => {
                     return Err(
-                        "name --unit and --form, or --summary with --form, or --progress".into(),
+                        "name --unit and --form, or --flat with --form (every unit), or --summary with --form, or --progress".into(),
                     );
                 }
             }

@@ -121,18 +121,20 @@ async fn header(
     })
 }
 
-/// Streams a unit's records of one form, in section order then by code, without holding them all:
-/// batches of up to [`EXPORT_BATCH`] records, two in flight.
-fn stream_records(
+/// Streams the records of one form of each unit in `units` (in that order), each unit's in
+/// section order then by code, without holding them all: batches of up to [`EXPORT_BATCH`]
+/// records, two in flight. Each record comes with its unit's tag `T`.
+#[allow(clippy::type_complexity)]
+fn stream_records<T: Clone + Send + Sync + 'static>(
     state: &AppState,
     campaign_id: i64,
-    unit_id: i64,
+    units: Vec<(i64, T)>,
     form: std::sync::Arc<Form>,
 ) -> (
-    tokio::sync::mpsc::Receiver<Vec<Record>>,
+    tokio::sync::mpsc::Receiver<Vec<(T, Record)>>,
     tokio::task::JoinHandle<AppResult<()>>,
 ) {
-    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Record>>(2);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<(T, Record)>>(2);
     let db = state.db.clone();
     let producer = tokio::spawn(async move {
         let sections: Vec<Option<String>> = if form.has_sections() {
@@ -144,33 +146,38 @@ fn stream_records(
         } else {
             vec![None]
         };
-        for section in sections {
-            let mut after = String::new();
-            loop {
-                let mut q = asset::Entity::find()
-                    .filter(asset::Column::CampaignId.eq(campaign_id))
-                    .filter(asset::Column::UnitId.eq(unit_id))
-                    .filter(asset::Column::FormCode.eq(form.code.clone()))
-                    .filter(asset::Column::Code.gt(after.clone()));
-                q = match (&section, form.has_sections()) {
-                    (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
-                    (None, true) => q.filter(asset::Column::Section.is_null()),
-                    (None, false) => q,
-                };
-                let batch = q
-                    .order_by_asc(asset::Column::Code)
-                    .limit(EXPORT_BATCH)
-                    .all(&db)
-                    .await?;
-                let Some(last) = batch.last() else { break };
-                after = last.code.clone();
-                let full = batch.len() as u64 == EXPORT_BATCH;
-                let records = batch.iter().map(|m| assets::record_of(&form, m)).collect();
-                if tx.send(records).await.is_err() {
-                    return Ok(());
-                }
-                if !full {
-                    break;
+        for (unit_id, tag) in units {
+            for section in &sections {
+                let mut after = String::new();
+                loop {
+                    let mut q = asset::Entity::find()
+                        .filter(asset::Column::CampaignId.eq(campaign_id))
+                        .filter(asset::Column::UnitId.eq(unit_id))
+                        .filter(asset::Column::FormCode.eq(form.code.clone()))
+                        .filter(asset::Column::Code.gt(after.clone()));
+                    q = match (section, form.has_sections()) {
+                        (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
+                        (None, true) => q.filter(asset::Column::Section.is_null()),
+                        (None, false) => q,
+                    };
+                    let batch = q
+                        .order_by_asc(asset::Column::Code)
+                        .limit(EXPORT_BATCH)
+                        .all(&db)
+                        .await?;
+                    let Some(last) = batch.last() else { break };
+                    after = last.code.clone();
+                    let full = batch.len() as u64 == EXPORT_BATCH;
+                    let records = batch
+                        .iter()
+                        .map(|m| (tag.clone(), assets::record_of(&form, m)))
+                        .collect();
+                    if tx.send(records).await.is_err() {
+                        return Ok(());
+                    }
+                    if !full {
+                        break;
+                    }
                 }
             }
         }
@@ -179,16 +186,48 @@ fn stream_records(
     (rx, producer)
 }
 
-/// One unit's form as an xlsx: the official layout or the flat upload layout.
+/// The export profile named `code`, or a problem listing the profiles there are.
+pub fn profile_or_400(
+    state: &AppState,
+    code: &str,
+) -> AppResult<std::sync::Arc<crate::forms::Profile>> {
+    state.forms.profiles().get(code).cloned().ok_or_else(|| {
+        let known = state
+            .forms
+            .profiles()
+            .all()
+            .map(|p| p.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        AppError::field(
+            "profile",
+            "unknown",
+            &format!("Không có hồ sơ xuất «{code}»; dùng một trong: {known}"),
+            &format!("There is no export profile \"{code}\"; use one of: {known}"),
+        )
+    })
+}
+
+fn unit_cells(u: &unit::Model) -> std::sync::Arc<export::UnitCells> {
+    std::sync::Arc::new(export::UnitCells {
+        code: u.code.clone(),
+        registration_code: u.registration_code.clone().unwrap_or_default(),
+        name: u.name.clone(),
+    })
+}
+
+/// One unit's form as an xlsx: the official layout (`flat: None`) or the flat layout under
+/// the export profile named by `flat`.
 pub async fn unit_form(
     state: &AppState,
     actor: &Actor,
     campaign_id: i64,
     unit_id: i64,
     form_code: &str,
-    flat: bool,
+    flat: Option<&str>,
 ) -> AppResult<Workbook> {
     let form = form_or_404(state, form_code)?.clone();
+    let profile = flat.map(|p| profile_or_400(state, p)).transpose()?;
     let c = campaigns::get(&state.db, campaign_id).await?;
     let u = units::get(&state.db, unit_id).await?;
     crate::submissions::find(&state.db, campaign_id, unit_id, &form.asset_type.code)
@@ -202,14 +241,19 @@ pub async fn unit_form(
             )
         })?;
     let head = header(&state.db, &c, Some(&u)).await?;
-    let (mut rx, producer) = stream_records(state, campaign_id, unit_id, form.clone());
+    let (mut rx, producer) = stream_records(
+        state,
+        campaign_id,
+        vec![(unit_id, unit_cells(&u))],
+        form.clone(),
+    );
     let writer_form = form.clone();
+    let writer_profile = profile.clone();
     let writer = tokio::task::spawn_blocking(move || {
-        let records = std::iter::from_fn(|| rx.blocking_recv()).flatten();
-        if flat {
-            export::flat(&writer_form, records)
-        } else {
-            export::official_form(&writer_form, &head, records)
+        let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+        match writer_profile {
+            Some(p) => export::flat_with(&p, &writer_form, false, rows),
+            None => export::official_form(&writer_form, &head, rows.map(|(_, r)| r)),
         }
     });
     let bytes = writer
@@ -217,12 +261,12 @@ pub async fn unit_form(
         .map_err(export_failed)?
         .map_err(export_failed)?;
     producer.await.map_err(export_failed)??;
-    let file_name = format!(
-        "{}_{}{}.xlsx",
-        form.code,
-        u.code,
-        if flat { "_flat" } else { "" }
-    );
+    let suffix = match profile.as_deref() {
+        None => String::new(),
+        Some(p) if p.code == crate::forms::DEFAULT_PROFILE => "_flat".into(),
+        Some(p) => format!("_{}", p.code),
+    };
+    let file_name = format!("{}_{}{suffix}.xlsx", form.code, u.code);
     audit::record(
         &state.db,
         actor,
@@ -237,6 +281,51 @@ pub async fn unit_form(
         },
     )
     .await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+/// Every unit's records of one form in one flat file under an export profile: the units that
+/// registered the form's type, by budget-relationship code, each unit's records in section
+/// order then by code.
+pub async fn ward_flat(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    form_code: &str,
+    profile: &str,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let profile = profile_or_400(state, profile)?;
+    campaigns::get(&state.db, campaign_id).await?;
+    let unit_ids: Vec<i64> = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::FormCode.eq(form.code.clone()))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|r| r.unit_id)
+        .collect();
+    let units: Vec<(i64, std::sync::Arc<export::UnitCells>)> = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(unit_ids))
+        .order_by_asc(unit::Column::Code)
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|u| (u.id, unit_cells(u)))
+        .collect();
+    let (mut rx, producer) = stream_records(state, campaign_id, units, form.clone());
+    let writer_form = form.clone();
+    let writer_profile = profile.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+        export::flat_with(&writer_profile, &writer_form, true, rows)
+    })
+    .await
+    .map_err(export_failed)?
+    .map_err(export_failed)?;
+    producer.await.map_err(export_failed)??;
+    let file_name = format!("{}_tat_ca_don_vi_{}.xlsx", form.code, profile.code);
+    audit_export(state, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
 }
 

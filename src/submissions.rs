@@ -148,11 +148,31 @@ pub struct ReturnRequest {
     #[validate(length(min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
-    /// Comments on individual assets.
+    /// Comments on individual assets, each naming its asset by id or by asset code.
     #[serde(default)]
     #[validate(length(max = 500), nested)]
     #[schema(max_items = 500)]
-    pub comments: Vec<AssetComment>,
+    pub comments: Vec<ReturnComment>,
+}
+
+/// A comment of a return: the asset named by `asset_id` or by `asset_code` (its code in the
+/// unit, e.g. `XE-01`); stored and shown with the asset's id.
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnComment {
+    /// Asset id.
+    #[serde(default)]
+    #[schema(minimum = 1)]
+    pub asset_id: Option<i64>,
+    /// Asset code (mã tài sản), instead of the id.
+    #[serde(default)]
+    #[validate(length(min = 1, max = 50))]
+    #[schema(min_length = 1, max_length = 50)]
+    pub asset_code: Option<String>,
+    /// What to correct.
+    #[validate(length(min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
+    pub comment: String,
 }
 
 /// `POST …/extension` body.
@@ -803,33 +823,64 @@ pub async fn return_report(
             "returned (only a submitted report can be)",
         ));
     }
-    let ids: Vec<i64> = req.comments.iter().map(|c| c.asset_id).collect();
+    let ids: Vec<i64> = req.comments.iter().filter_map(|c| c.asset_id).collect();
+    let codes: Vec<String> = req
+        .comments
+        .iter()
+        .filter_map(|c| c.asset_code.as_ref().map(|s| s.trim().to_string()))
+        .collect();
     let found = asset::Entity::find()
-        .filter(asset::Column::Id.is_in(ids.clone()))
+        .filter(
+            sea_orm::Condition::any()
+                .add(asset::Column::Id.is_in(ids))
+                .add(asset::Column::Code.is_in(codes)),
+        )
         .filter(asset::Column::CampaignId.eq(campaign_id))
         .filter(asset::Column::UnitId.eq(unit_id))
         .filter(asset::Column::TypeCode.eq(type_code))
         .all(&tx)
         .await?;
-    let bad: Vec<FieldError> = req
-        .comments
-        .iter()
-        .enumerate()
-        .filter(|(_, cm)| !found.iter().any(|a| a.id == cm.asset_id))
-        .map(|(i, cm)| {
-            FieldError::new(
-                format!("comments[{i}].asset_id"),
-                "not_found",
-                &format!("Tài sản {} không thuộc báo cáo này", cm.asset_id),
-                &format!("Asset {} is not in this report", cm.asset_id),
-            )
-        })
-        .collect();
+    let mut bad: Vec<FieldError> = Vec::new();
+    let mut resolved: Vec<AssetComment> = Vec::new();
+    for (i, cm) in req.comments.iter().enumerate() {
+        match (cm.asset_id, cm.asset_code.as_deref().map(str::trim)) {
+            (Some(id), None) => match found.iter().find(|a| a.id == id) {
+                Some(a) => resolved.push(AssetComment {
+                    asset_id: a.id,
+                    comment: cm.comment.clone(),
+                }),
+                None => bad.push(FieldError::new(
+                    format!("comments[{i}].asset_id"),
+                    "not_found",
+                    &format!("Tài sản {id} không thuộc báo cáo này"),
+                    &format!("Asset {id} is not in this report"),
+                )),
+            },
+            (None, Some(code)) => match found.iter().find(|a| a.code == code) {
+                Some(a) => resolved.push(AssetComment {
+                    asset_id: a.id,
+                    comment: cm.comment.clone(),
+                }),
+                None => bad.push(FieldError::new(
+                    format!("comments[{i}].asset_code"),
+                    "not_found",
+                    &format!("Báo cáo này không có tài sản mã «{code}»"),
+                    &format!("This report has no asset with code \"{code}\""),
+                )),
+            },
+            _ => bad.push(FieldError::new(
+                format!("comments[{i}]"),
+                "asset",
+                "Mỗi ý kiến nêu đúng một trong «asset_id» hoặc «asset_code» (mã tài sản)",
+                "Each comment names exactly one of \"asset_id\" or \"asset_code\" (the asset's code)",
+            )),
+        }
+    }
     if !bad.is_empty() {
         return Err(AppError::validation(bad));
     }
     let comments =
-        serde_json::to_value(&req.comments).map_err(|e| AppError::Internal(e.to_string()))?;
+        serde_json::to_value(&resolved).map_err(|e| AppError::Internal(e.to_string()))?;
     let updated = transition(
         &tx,
         &r,

@@ -170,6 +170,7 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(progress::get_reminders))
         .routes(routes!(spreadsheets::unit_form))
         .routes(routes!(spreadsheets::unit_flat))
+        .routes(routes!(spreadsheets::ward_flat))
         .routes(routes!(spreadsheets::summary))
         .routes(routes!(spreadsheets::progress))
         .routes(routes!(spreadsheets::import))

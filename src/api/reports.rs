@@ -26,7 +26,7 @@ pub async fn list_reports(
 /// One report, with what changed since it was returned.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}", tag = "reports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
-           ("asset_type" = String, Path, pattern = "^[0-9]{2}$")),
+           ("asset_type" = String, Path, pattern = "^[0-9]{2}a?$", description = "Asset type (`01`) or its form code (`01a`)")),
     security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
     responses((status = 200, body = ReportView), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 404, body = ProblemDoc)))]
@@ -35,7 +35,13 @@ pub async fn get_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::get(&state, campaign_id, unit_id, &asset_type).await?,
+        submissions::get(
+            &state,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+        )
+        .await?,
     ))
 }
 
@@ -44,7 +50,7 @@ pub async fn get_report(
 /// digest and locked. `{"nil_return": true}` sends an empty report ("không phát sinh").
 #[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/submit", tag = "reports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
-           ("asset_type" = String, Path, pattern = "^[0-9]{2}$")),
+           ("asset_type" = String, Path, pattern = "^[0-9]{2}a?$", description = "Asset type (`01`) or its form code (`01a`)")),
     request_body(content = Option<SubmitRequest>, description = "Optional; empty body means a normal submission"),
     security(("bearer" = ["admin", "unit_accountant"])),
     responses((status = 200, body = ReportView), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
@@ -57,14 +63,22 @@ pub async fn submit_report(
     OptionalJson(req): OptionalJson<SubmitRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::submit(&state, &actor, campaign_id, unit_id, &asset_type, &req).await?,
+        submissions::submit(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+            &req,
+        )
+        .await?,
     ))
 }
 
 /// Returns a submitted report for correction, with a reason and optional comments on assets; its records unlock.
 #[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/return", tag = "reports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
-           ("asset_type" = String, Path, pattern = "^[0-9]{2}$")),
+           ("asset_type" = String, Path, pattern = "^[0-9]{2}a?$", description = "Asset type (`01`) or its form code (`01a`)")),
     request_body = ReturnRequest,
     security(("bearer" = ["admin", "finance_officer"])),
     responses((status = 200, body = ReportView), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
@@ -77,14 +91,22 @@ pub async fn return_report(
     ApiJson(req): ApiJson<ReturnRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::return_report(&state, &actor, campaign_id, unit_id, &asset_type, &req).await?,
+        submissions::return_report(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+            &req,
+        )
+        .await?,
     ))
 }
 
 /// Accepts a submitted report; its records stay locked.
 #[utoipa::path(post, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/reports/{asset_type}/accept", tag = "reports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
-           ("asset_type" = String, Path, pattern = "^[0-9]{2}$")),
+           ("asset_type" = String, Path, pattern = "^[0-9]{2}a?$", description = "Asset type (`01`) or its form code (`01a`)")),
     security(("bearer" = ["admin", "finance_officer"])),
     responses((status = 200, body = ReportView), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 409, body = ProblemDoc)))]
@@ -94,7 +116,14 @@ pub async fn accept_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::accept(&state, &actor, campaign_id, unit_id, &asset_type).await?,
+        submissions::accept(
+            &state,
+            &actor,
+            campaign_id,
+            unit_id,
+            &state.forms.type_code(&asset_type),
+        )
+        .await?,
     ))
 }
 

@@ -57,25 +57,68 @@ pub async fn unit_form(
 ) -> AppResult<Response> {
     let code = xlsx_name(&file)?;
     Ok(xlsx(
-        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, code, false).await?,
+        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, code, None).await?,
     ))
 }
 
-/// A unit's records of one form in the flat layout for the national software: one header row
-/// of field keys, one row per asset, enum codes, plain numbers.
+/// Which export profile lays out a flat file.
+#[derive(Debug, Clone, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProfileQuery {
+    /// Export profile (`profiles/*.toml`): `kiemke` (default; field keys in row 1, our codes,
+    /// re-importable) or `national-draft` (PROVISIONAL guess at the national software's template:
+    /// Vietnamese headers, the unit's codes on every row, documents split into number and date).
+    #[validate(length(min = 1, max = 50))]
+    pub profile: Option<String>,
+}
+
+impl ProfileQuery {
+    fn code(&self) -> &str {
+        self.profile
+            .as_deref()
+            .unwrap_or(crate::forms::DEFAULT_PROFILE)
+    }
+}
+
+/// A unit's records of one form in a flat layout: one header row, one row per asset, plain
+/// numbers. The export profile chooses the headers, codes and extra columns; the default
+/// `kiemke` profile is the service's own layout (field keys, our codes), which the import reads
+/// back. The national software's own template is not published; `national-draft` is provisional.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/units/{unit_id}/forms/{form_code}/flat.xlsx", tag = "exports",
     params(("campaign_id" = i64, Path, minimum = 1), ("unit_id" = i64, Path, minimum = 1),
-           ("form_code" = String, Path, pattern = "^[0-9]{2}a$")),
+           ("form_code" = String, Path, pattern = "^[0-9]{2}a$"), ProfileQuery),
     security(("bearer" = ["admin", "finance_officer", "unit_accountant", "viewer"])),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
-              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 404, body = ProblemDoc),
+              (status = 422, description = "Unknown export profile", body = ProblemDoc)))]
 pub async fn unit_flat(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath((campaign_id, unit_id, code)): ApiPath<(i64, i64, String)>,
+    ApiQuery(q): ApiQuery<ProfileQuery>,
 ) -> AppResult<Response> {
     Ok(xlsx(
-        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, &code, true).await?,
+        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, &code, Some(q.code()))
+            .await?,
+    ))
+}
+
+/// Every unit's records of one form in one flat file (the units that registered the form's
+/// type, by budget-relationship code), under an export profile as for a unit's flat file.
+#[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/forms/{form_code}/flat.xlsx", tag = "exports",
+    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$"), ProfileQuery),
+    security(("bearer" = ["admin", "finance_officer", "viewer"])),
+    responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
+              (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
+              (status = 404, body = ProblemDoc), (status = 422, description = "Unknown export profile", body = ProblemDoc)))]
+pub async fn ward_flat(
+    State(state): State<AppState>,
+    actor: Actor,
+    ApiPath((campaign_id, code)): ApiPath<(i64, String)>,
+    ApiQuery(q): ApiQuery<ProfileQuery>,
+) -> AppResult<Response> {
+    Ok(xlsx(
+        spreadsheets::ward_flat(&state, &actor, campaign_id, &code, q.code()).await?,
     ))
 }
 

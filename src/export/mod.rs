@@ -15,7 +15,7 @@ mod style;
 
 use crate::forms::{Form, Record, Value};
 
-pub use flat::flat;
+pub use flat::{UnitCells, flat, flat_with};
 pub(crate) use official::column_header;
 pub use official::official_form;
 pub use reports::{Figures, ProgressRow, TypeProgress, UnitSummary, progress_sheet, summary};
@@ -72,6 +72,9 @@ pub enum ExportError {
     /// The xlsx writer refused (e.g. more rows than Excel allows) or could not create its temporary file.
     #[error("xlsx writer: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// The export profile named is not defined.
+    #[error("export profile {0}")]
+    Profile(String),
     /// A record of an earlier section arrived after a later one; callers sort by [`section_rank`] then code.
     #[error(
         "record {position} is in section {section} but arrived after section {after}: records must be ordered by section"

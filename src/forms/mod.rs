@@ -3,12 +3,14 @@
 //! by validation, storage, the API schema, exports and imports.
 
 pub mod definition;
+pub mod profile;
 pub mod validate;
 pub mod value;
 
 use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 pub use definition::*;
+pub use profile::{DEFAULT_PROFILE, Profile, Profiles};
 pub use value::{LegalDoc, Record, Value};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_forms.rs"));
@@ -108,6 +110,8 @@ pub struct Registry {
     forms: BTreeMap<String, Arc<Form>>,
     /// Version of `common.toml`.
     pub common_version: String,
+    /// Export profiles of the flat layout (`profiles/*.toml`).
+    profiles: Profiles,
 }
 
 /// A definition file that cannot be used, with the reason.
@@ -190,7 +194,20 @@ impl Registry {
         Ok(Registry {
             forms,
             common_version: common.version,
+            profiles: Profiles::embedded().unwrap_or_default(),
         })
+    }
+
+    /// The same forms with these export profiles, checked against the forms.
+    pub fn with_profiles(mut self, profiles: Profiles) -> Result<Self, DefinitionError> {
+        profiles.check(&self.forms.values().collect::<Vec<_>>())?;
+        self.profiles = profiles;
+        Ok(self)
+    }
+
+    /// The export profiles.
+    pub fn profiles(&self) -> &Profiles {
+        &self.profiles
     }
 
     /// The form with this code (`01a`).
@@ -201,6 +218,15 @@ impl Registry {
     /// The form recording this asset type (`01`).
     pub fn form_for_type(&self, type_code: &str) -> Option<&Arc<Form>> {
         self.forms.values().find(|f| f.asset_type.code == type_code)
+    }
+
+    /// The asset type named in a URL either by its code (`01`) or by its form's code (`01a`).
+    /// Anything else comes back as given (and is then not found).
+    pub fn type_code(&self, type_or_form: &str) -> String {
+        match self.form(type_or_form) {
+            Some(f) => f.asset_type.code.clone(),
+            None => type_or_form.to_string(),
+        }
     }
 
     /// Every form, ordered by code.

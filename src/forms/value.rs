@@ -153,10 +153,25 @@ impl Value {
                 Ok(d) if d.is_empty() => return Ok(None),
                 Ok(d) => Value::Docs(d),
                 Err(_) => {
+                    if let Some((i, date)) = bad_document_date(v) {
+                        return Err(perr(
+                            "date",
+                            format!(
+                                "«{}»: giấy tờ thứ {} có ngày «{date}» không đúng dạng; ghi ngày dạng yyyy-mm-dd, ví dụ \"2010-05-12\"",
+                                label.vi,
+                                i + 1
+                            ),
+                            format!(
+                                "\"{}\": document {} has the date \"{date}\", which is not a date; write it as yyyy-mm-dd, e.g. \"2010-05-12\"",
+                                label.en,
+                                i + 1
+                            ),
+                        ));
+                    }
                     return Err(type_error(
                         label,
-                        "danh sách giấy tờ {kind, number, date}",
-                        "a list of documents {kind, number, date}",
+                        "danh sách giấy tờ {kind, number, date}, ngày dạng yyyy-mm-dd",
+                        "a list of documents {kind, number, date}, dates as yyyy-mm-dd",
                     ));
                 }
             },
@@ -353,6 +368,24 @@ pub fn parse_vn_date(s: &str) -> Option<NaiveDate> {
     }
     let n = |p: &str| p.parse::<u32>().ok();
     NaiveDate::from_ymd_opt(parts[2].parse().ok()?, n(parts[1])?, n(parts[0])?)
+}
+
+/// The first document of a JSON list whose `date` is not a `yyyy-mm-dd` date: (index, as sent).
+fn bad_document_date(v: &Json) -> Option<(usize, String)> {
+    v.as_array()?.iter().enumerate().find_map(|(i, d)| {
+        let date = d.get("date").filter(|x| !x.is_null())?;
+        let ok = date
+            .as_str()
+            .is_some_and(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok());
+        (!ok).then(|| {
+            (
+                i,
+                date.as_str()
+                    .map(String::from)
+                    .unwrap_or_else(|| date.to_string()),
+            )
+        })
+    })
 }
 
 /// `Giấy chứng nhận QSDĐ số BĐ 123456 ngày 12/05/2010; Quyết định số 15/QĐ-UBND` → documents.

@@ -661,6 +661,8 @@ struct Row {
 struct ListPage {
     l: Layout,
     base: String,
+    /// Export profiles besides the default flat sheet: (code, name).
+    profiles: Vec<(String, String)>,
     type_code: String,
     type_name: String,
     form_code: String,
@@ -831,6 +833,13 @@ pub async fn asset_list(
         None
     };
     html(&ListPage {
+        profiles: state
+            .forms
+            .profiles()
+            .all()
+            .filter(|p| p.code != crate::forms::DEFAULT_PROFILE)
+            .map(|p| (p.code.clone(), p.name.get(lang()).to_string()))
+            .collect(),
         l,
         type_name: form.asset_type.name.get(lang()).to_string(),
         form_code: form.code.clone(),
@@ -1763,7 +1772,8 @@ pub async fn submit(
 
 // ---------------------------------------------------------------- export
 
-/// `GET …/export/{official|flat}`: the API's workbook, as a download.
+/// `GET …/export/{official|flat|<profile>}`: the API's workbook, as a download (`flat` is the
+/// default `kiemke` profile; any other export profile by its code).
 pub async fn export(
     State(state): State<AppState>,
     u: WebUser,
@@ -1773,8 +1783,9 @@ pub async fn export(
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
     let flat = match layout_name.as_str() {
-        "official" => false,
-        "flat" => true,
+        "official" => None,
+        "flat" => Some(crate::forms::DEFAULT_PROFILE),
+        p if state.forms.profiles().get(p).is_some() => Some(p),
         _ => return Err(AppError::not_found("trang", "Page").into()),
     };
     let wb =

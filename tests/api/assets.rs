@@ -737,3 +737,166 @@ db_test!(a_deactivated_unit_can_be_read_but_not_written_to, |app| {
         .await
         .expect(200);
 });
+
+db_test!(
+    the_asset_type_is_inferred_when_the_unit_registered_only_one,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let mut body = land("D-01");
+        body.as_object_mut().unwrap().remove("asset_type");
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect(201)
+            .json();
+        assert_eq!(a["asset_type"], "01");
+        assert_eq!(a["form_code"], "01a");
+        // With two registered types the body must say which.
+        let other = app.unit(&c.admin, "1000002", "Trường THCS B").await;
+        app.register(&c.admin, c.campaign, other, &["01", "02"])
+            .await;
+        let res = app
+            .call(
+                "POST",
+                &format!("/api/v1/campaigns/{}/units/{other}/assets", c.campaign),
+            )
+            .token(&c.admin)
+            .json(&body)
+            .send()
+            .await
+            .problem(422, "validation");
+        assert_eq!(res.error_fields(), vec!["asset_type"]);
+        let msg = res.json()["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(msg.contains("01, 02"), "{msg}");
+        let list = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{}/units/{other}/assets", c.campaign),
+            )
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing stored");
+    }
+);
+
+db_test!(
+    a_form_field_at_the_top_level_and_a_bad_document_date_are_explained,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let mut body = land("D-01");
+        let o = body.as_object_mut().unwrap();
+        o.insert("land_certificate_no".into(), json!("BĐ 1"));
+        o.insert(
+            "legal_documents".into(),
+            json!([{"kind": "land_use_certificate", "number": "BĐ 1", "date": "12/05/2010"}]),
+        );
+        for (lang, under, date) in [
+            ("vi", "đặt nó trong «fields»", "ghi ngày dạng yyyy-mm-dd"),
+            ("en", "put it under \"fields\"", "write it as yyyy-mm-dd"),
+        ] {
+            let res = app
+                .call("POST", &c.assets())
+                .token(&c.admin)
+                .header("accept-language", lang)
+                .json(&body)
+                .send()
+                .await
+                .problem(422, "validation");
+            let errors = res.json()["errors"].as_array().unwrap().clone();
+            let by = |f: &str| {
+                errors
+                    .iter()
+                    .find(|e| e["field"] == f)
+                    .unwrap_or_else(|| panic!("no error on {f}: {errors:?}"))
+                    .clone()
+            };
+            let top = by("land_certificate_no");
+            assert_eq!(top["code"], "not_under_fields");
+            assert!(top["message"].as_str().unwrap().contains(under), "{top}");
+            let doc = by("legal_documents");
+            assert_eq!(doc["code"], "date");
+            let m = doc["message"].as_str().unwrap();
+            assert!(m.contains(date) && m.contains("12/05/2010"), "{m}");
+        }
+        // Under "fields", with an ISO date, the same asset is stored.
+        let o = body.as_object_mut().unwrap();
+        o.remove("land_certificate_no");
+        o["fields"]["land_certificate_no"] = json!("BĐ 1");
+        o["legal_documents"][0]["date"] = json!("2010-05-12");
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&body)
+            .send()
+            .await
+            .expect(201)
+            .json();
+        assert_eq!(a["fields"]["land_certificate_no"], "BĐ 1");
+        assert_eq!(a["legal_documents"][0]["date"], "2010-05-12");
+    }
+);
+
+db_test!(
+    the_409_of_a_stale_edit_names_who_made_the_newer_change_and_when,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&land("D-01"))
+            .send()
+            .await
+            .expect(201)
+            .json();
+        let path = format!("/api/v1/assets/{}", a["id"]);
+        let accountant = app
+            .user(&c.admin, "ketoan.lan", "unit_accountant", &[c.unit])
+            .await;
+        app.clock.set(at("2026-02-10T10:35:00+07:00"));
+        app.call("PATCH", &path)
+            .token(&accountant)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Khu đất A"}))
+            .send()
+            .await
+            .expect(200);
+        let vi = app
+            .call("PATCH", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .json(&json!({"name": "Khu đất B"}))
+            .send()
+            .await
+            .problem(409, "stale-version");
+        let detail = vi.json()["detail"].as_str().unwrap().to_string();
+        assert!(
+            detail.contains("ketoan.lan sửa lúc 10:35 ngày 10/02/2026"),
+            "{detail}"
+        );
+        assert!(detail.contains("phiên bản hiện tại 2"), "{detail}");
+        let en = app
+            .call("DELETE", &path)
+            .token(&c.admin)
+            .header("if-match", "\"1\"")
+            .header("accept-language", "en")
+            .send()
+            .await
+            .problem(409, "stale-version");
+        let detail = en.json()["detail"].as_str().unwrap().to_string();
+        assert!(
+            detail.contains("ketoan.lan changed the asset at 10:35 on 10/02/2026"),
+            "{detail}"
+        );
+        let now = app.call("GET", &path).token(&c.admin).send().await.json();
+        assert_eq!(now["name"], "Khu đất A", "the stale edit changed nothing");
+    }
+);

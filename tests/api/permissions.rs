@@ -244,6 +244,12 @@ pub const API: &[Rule] = &[
     ),
     rule(
         "GET",
+        "/api/v1/campaigns/{campaign_id}/forms/{form_code}/flat.xlsx",
+        WARD_READERS,
+        Ward,
+    ),
+    rule(
+        "GET",
         "/api/v1/campaigns/{campaign_id}/reminders",
         OFFICE,
         Ward,

@@ -711,3 +711,82 @@ db_test!(reminders_list_the_units_still_owing_reports, |app| {
     .await
     .problem(422, "validation");
 });
+
+db_test!(
+    report_urls_take_the_form_code_and_return_comments_name_assets_by_code,
+    |app| {
+        let c = setup(&app, &["01"]).await;
+        let a = app
+            .call("POST", &c.assets())
+            .token(&c.admin)
+            .json(&computer("MT-01"))
+            .send()
+            .await
+            .expect(201)
+            .json();
+        let by_type = app
+            .call("GET", &c.report("01"))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let by_form = app
+            .call("GET", &c.report("01a"))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(by_form, by_type, "01a names the report of type 01");
+        app.call("GET", &c.report("02a"))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(404);
+        app.call("POST", &format!("{}/submit", c.report("01a")))
+            .token(&c.admin)
+            .send()
+            .await
+            .expect(200);
+        // An unknown code, and a comment naming its asset twice, are refused; nothing changes.
+        let bad = app
+            .call("POST", &format!("{}/return", c.report("01a")))
+            .token(&c.admin)
+            .json(&json!({"reason": "Sửa lại", "comments": [
+                {"asset_code": "KHONG-CO", "comment": "?"},
+                {"asset_id": a["id"], "asset_code": "MT-01", "comment": "?"}
+            ]}))
+            .send()
+            .await
+            .problem(422, "validation");
+        assert_eq!(
+            bad.error_fields(),
+            vec!["comments[0].asset_code", "comments[1]"]
+        );
+        assert!(
+            bad.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("KHONG-CO")
+        );
+        let still = app
+            .call("GET", &c.report("01"))
+            .token(&c.admin)
+            .send()
+            .await
+            .json();
+        assert_eq!(still["state"], "submitted");
+        let back = app
+            .call("POST", &format!("{}/return", c.report("01a")))
+            .token(&c.admin)
+            .json(&json!({"reason": "Sửa lại", "comments": [{"asset_code": "MT-01", "comment": "Kiểm lại số lượng"}]}))
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(back["state"], "returned");
+        assert_eq!(back["return_comments"][0]["asset_id"], a["id"]);
+        assert_eq!(back["return_comments"][0]["comment"], "Kiểm lại số lượng");
+    }
+);

@@ -252,6 +252,239 @@ db_test!(
     }
 );
 
+/// The text of every non-empty cell of row `row`, by column.
+fn row_text(c: &[(u32, u32, Data)], row: u32) -> Vec<(u32, String)> {
+    c.iter()
+        .filter(|(r, _, _)| *r == row)
+        .map(|(_, col, d)| (*col, d.to_string()))
+        .collect()
+}
+
+fn column_of(c: &[(u32, u32, Data)], header: &str) -> u32 {
+    find(c, header)
+        .filter(|(r, _, _)| *r == 0)
+        .unwrap_or_else(|| panic!("no header {header:?}"))
+        .1
+}
+
+db_test!(
+    the_national_draft_profile_puts_the_units_codes_on_every_row_under_vietnamese_headers,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let unit = demo_unit(&app, &admin, "1109301").await;
+        app.call("PATCH", &format!("/api/v1/units/{unit}"))
+            .token(&admin)
+            .json(&json!({"registration_code": "TTH001"}))
+            .send()
+            .await
+            .expect(200);
+        let res = app
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=national-draft"
+                ),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        assert!(
+            res.headers["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains("01a_1109301_national-draft.xlsx")
+        );
+        let c = cells(&res.body);
+        let header: Vec<String> = row_text(&c, 0).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(
+            header[..5],
+            [
+                "Mã đơn vị quan hệ ngân sách",
+                "Mã đăng ký kiểm kê",
+                "Tên đơn vị",
+                "Mã loại tài sản",
+                "Nhóm tài sản"
+            ]
+        );
+        assert!(
+            header.iter().all(|h| !h.is_ascii()),
+            "Vietnamese headers: {header:?}"
+        );
+        let rows = c.iter().map(|x| x.0).max().unwrap();
+        assert!(rows >= 2, "the demo unit has records");
+        let (status, origin, number, date) = (
+            column_of(&c, "Tình trạng sử dụng"),
+            column_of(&c, "Nguồn gốc hình thành"),
+            column_of(&c, "Hồ sơ pháp lý - Số"),
+            column_of(&c, "Hồ sơ pháp lý - Ngày ban hành"),
+        );
+        assert!(date == number + 1);
+        for r in 1..=rows {
+            let row: std::collections::BTreeMap<u32, String> =
+                row_text(&c, r).into_iter().collect();
+            assert_eq!(row[&0], "1109301", "row {r}: the budget code");
+            assert_eq!(row[&1], "TTH001", "row {r}: the registration code");
+            assert_eq!(row[&3], "01", "row {r}: the asset type");
+            assert!(
+                ["1", "2", "3", "4"].contains(&row[&4].as_str()),
+                "row {r}: section code"
+            );
+            assert!(["1", "2", "3", "4"].contains(&row[&status].as_str()));
+            if let Some(o) = row.get(&origin) {
+                assert!(
+                    o.parse::<u8>().is_ok_and(|n| (1..=7).contains(&n)),
+                    "origin {o}"
+                );
+            }
+        }
+        assert!(
+            c.iter()
+                .any(|(r, col, d)| *r > 0 && *col == date && matches!(d, Data::DateTime(_))),
+            "document dates are date cells"
+        );
+        // The default profile is the service's own layout, unchanged.
+        let own = app
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=kiemke"
+                ),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&own.body);
+        assert_eq!(c[0].2, Data::String("section".into()));
+    }
+);
+
+db_test!(
+    an_unknown_export_profile_is_refused_in_vietnamese_and_english,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let unit = demo_unit(&app, &admin, "1109301").await;
+        for path in [
+            format!(
+                "/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx?profile=quocgia"
+            ),
+            format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx?profile=quocgia"),
+        ] {
+            let vi = app
+                .call("GET", &path)
+                .token(&admin)
+                .send()
+                .await
+                .problem(422, "validation");
+            assert_eq!(vi.error_fields(), vec!["profile"]);
+            let msg = vi.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(msg.contains("Không có hồ sơ xuất «quocgia»"), "{msg}");
+            assert!(
+                msg.contains("kiemke") && msg.contains("national-draft"),
+                "{msg}"
+            );
+            let en = app
+                .call("GET", &path)
+                .token(&admin)
+                .header("accept-language", "en")
+                .send()
+                .await
+                .problem(422, "validation");
+            let msg = en.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                msg.contains("There is no export profile \"quocgia\""),
+                "{msg}"
+            );
+        }
+    }
+);
+
+db_test!(
+    every_unit_of_the_ward_comes_in_one_flat_file_per_form,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let res = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&res.body);
+        assert_eq!(c[0].2, Data::String("unit_code".into()));
+        assert_eq!(c[1].2, Data::String("section".into()));
+        let codes: Vec<String> = c
+            .iter()
+            .filter(|(r, col, _)| *r > 0 && *col == 0)
+            .map(|(_, _, d)| d.to_string())
+            .collect();
+        let rows = c.iter().map(|x| x.0).max().unwrap() as usize;
+        assert_eq!(codes.len(), rows, "every row names its unit");
+        let mut sorted = codes.clone();
+        sorted.sort();
+        assert_eq!(codes, sorted, "units in code order");
+        sorted.dedup();
+        assert!(sorted.len() > 1, "rows of several units: {sorted:?}");
+        // As many rows as the units' own files together.
+        let mut total = 0;
+        for code in &sorted {
+            let unit = demo_unit(&app, &admin, code).await;
+            let own = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a/flat.xlsx"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .expect(200);
+            total += cells(&own.body).iter().map(|x| x.0).max().unwrap_or(0) as usize;
+        }
+        assert_eq!(rows, total);
+        // Under the national draft the file for 02a has the unit's code on its rows.
+        let res = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/forms/02a/flat.xlsx?profile=national-draft"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&res.body);
+        assert_eq!(c[0].2, Data::String("Mã đơn vị quan hệ ngân sách".into()));
+        assert!(
+            c.iter()
+                .any(|(r, col, d)| *r == 1 && *col == 0 && *d == Data::String("1109302".into()))
+        );
+        // Not for a unit's accountant.
+        let unit = demo_unit(&app, &admin, "1109301").await;
+        let accountant = app
+            .user(&admin, "ketoan.phang", "unit_accountant", &[unit])
+            .await;
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/forms/01a/flat.xlsx"),
+        )
+        .token(&accountant)
+        .send()
+        .await
+        .expect(403);
+    }
+);
+
 fn strip(list: &Value) -> Vec<Value> {
     let mut items: Vec<Value> = list["items"]
         .as_array()

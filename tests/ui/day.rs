@@ -336,3 +336,50 @@ crate::ui_test!(
         assert!(page.has("#locked-banner").await, "{}", page.body().await);
     }
 );
+
+crate::ui_test!(
+    the_list_page_offers_every_export_profile_and_each_downloads_its_layout,
+    |app| {
+        let unit = app.unit_id("1109302").await;
+        let page = app.logged_in(ACCOUNTANT).await;
+        page.goto(&format!("/units/{unit}/types/02")).await;
+        assert!(page.has("#export-flat").await);
+        let link = page.text("#export-national-draft").await;
+        assert!(
+            link.contains("tạm thời"),
+            "the draft says it is provisional: {link}"
+        );
+        let cookie = page.cookie_header().await;
+        let res = app
+            .request(
+                "GET",
+                &format!("/units/{unit}/types/02/export/national-draft"),
+                &[("cookie", &cookie)],
+                vec![],
+            )
+            .await;
+        assert_eq!(res.status, 200);
+        let path = scratch().join(format!("national-draft-{}.xlsx", std::process::id()));
+        std::fs::write(&path, &res.body).unwrap();
+        let mut wb = open_workbook_auto(&path).unwrap();
+        let range = wb.worksheet_range("Mau_02a").unwrap();
+        assert_eq!(
+            range.get_value((0, 0)),
+            Some(&Data::String("Mã đơn vị quan hệ ngân sách".into()))
+        );
+        assert_eq!(
+            range.get_value((1, 0)),
+            Some(&Data::String("1109302".into()))
+        );
+        let _ = std::fs::remove_file(&path);
+        let res = app
+            .request(
+                "GET",
+                &format!("/units/{unit}/types/02/export/no-such-profile"),
+                &[("cookie", &cookie)],
+                vec![],
+            )
+            .await;
+        assert_eq!(res.status, 404);
+    }
+);
