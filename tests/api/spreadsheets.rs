@@ -1096,3 +1096,329 @@ db_test!(
         crate::invariants::assert_consistent(&app.state).await;
     }
 );
+
+/// The parts of an xlsx, by name.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            (f.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// The xlsx with its first worksheet's XML rewritten by `edit`.
+fn edit_sheet(bytes: &[u8], edit: impl Fn(String) -> String) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in unzip(bytes) {
+        let data = if name == "xl/worksheets/sheet1.xml" {
+            edit(String::from_utf8(data).unwrap()).into_bytes()
+        } else {
+            data
+        };
+        z.start_file(name, options).unwrap();
+        z.write_all(&data).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+/// The XML of cell `cell` (`G15`): `<c r="G15" …>…</c>`, as a byte range.
+fn cell_xml(xml: &str, cell: &str) -> std::ops::Range<usize> {
+    let start = xml
+        .find(&format!("<c r=\"{cell}\""))
+        .unwrap_or_else(|| panic!("cell {cell}"));
+    let tail = &xml[start..];
+    let end = match (tail.find("/>"), tail.find("</c>")) {
+        (Some(a), Some(b)) if a < tail.find('>').unwrap_or(0) + 1 && a < b => a + 2,
+        (_, Some(b)) => b + 4,
+        (Some(a), None) => a + 2,
+        _ => panic!("cell {cell} unterminated"),
+    };
+    start..start + end
+}
+
+/// Sets the number saved in `cell`, leaving any formula (and so its result) as it was.
+fn set_number(xml: String, cell: &str, value: f64) -> String {
+    let r = cell_xml(&xml, cell);
+    let c = &xml[r.clone()];
+    let v0 = c.find("<v>").expect("a value") + 3;
+    let v1 = c.find("</v>").unwrap();
+    format!(
+        "{}{}{value}{}{}",
+        &xml[..r.start],
+        &c[..v0],
+        &c[v1..],
+        &xml[r.end..]
+    )
+}
+
+/// Replaces `cell` by a typed number: its formula is gone.
+fn type_number(xml: String, cell: &str, value: i64) -> String {
+    let r = cell_xml(&xml, cell);
+    let c = &xml[r.clone()];
+    let style = c
+        .split(" s=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("0");
+    format!(
+        "{}<c r=\"{cell}\" s=\"{style}\"><v>{value}</v></c>{}",
+        &xml[..r.start],
+        &xml[r.end..]
+    )
+}
+
+/// What openpyxl saves: formulas without their results.
+fn drop_results(xml: String) -> String {
+    let mut out = String::new();
+    let mut rest = xml.as_str();
+    while let Some(i) = rest.find("</f><v>") {
+        out.push_str(&rest[..i + 4]);
+        let after = &rest[i + 4..];
+        rest = &after[after.find("</v>").unwrap() + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn col_letter(col: u32) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    out.iter().rev().map(|&b| b as char).collect()
+}
+
+// Issue 14 point 2: an accountant edits a counted quantity and a cost in the official form;
+// Chênh lệch, Giá trị còn lại and Nguồn khác, still our formulas, follow whatever the
+// editor saved with them (stale results, none, or LibreOffice's recalculation), while a
+// contradicting value typed over a formula is still refused.
+db_test!(
+    an_edited_official_form_imports_with_its_derived_cells_following_the_edits,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let from = demo_unit(&app, &admin, "1109301").await;
+        let unit = app.unit(&admin, "1801999", "Đơn vị sửa phiếu").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        let export = |u: i64| {
+            let app = &app;
+            let admin = &admin;
+            async move {
+                app.call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{u}/forms/01a.xlsx"),
+                )
+                .token(admin)
+                .send()
+                .await
+                .expect(200)
+                .body
+            }
+        };
+        let imports = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let first = export(from).await;
+        app.call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, first)
+            .send()
+            .await
+            .expect(200);
+        let file = export(unit).await;
+
+        // The first table's key row names each column; its first record with our formulas.
+        let c = cells(&file);
+        let marker = find(&c, "kiemke:01a").expect("the key row").0;
+        let col = |key: &str| {
+            c.iter()
+                .find(|(r, _, d)| *r == marker && matches!(d, Data::String(s) if s == key))
+                .map(|(_, col, _)| col_letter(*col))
+                .unwrap_or_else(|| panic!("column {key}"))
+        };
+        let xml = String::from_utf8(
+            unzip(&file)
+                .into_iter()
+                .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        let (remaining, other) = (col("remaining_value"), col("original_cost_other"));
+        let row = (marker + 2..marker + 40)
+            .map(|r| r + 1)
+            .find(|r| {
+                let rv = cell_xml(&xml, &format!("{remaining}{r}"));
+                let ot = xml.find(&format!("<c r=\"{other}{r}\""));
+                xml[rv].contains("<f>") && ot.is_some()
+            })
+            .expect("a record whose derived cells are formulas");
+        let code_col = c
+            .iter()
+            .find(|(r, _, d)| *r == marker && matches!(d, Data::String(s) if s == "code"))
+            .unwrap()
+            .1;
+        let code = match &c
+            .iter()
+            .find(|(r, col, _)| *r == row - 1 && *col == code_col)
+            .unwrap()
+            .2
+        {
+            Data::String(s) => s.clone(),
+            d => panic!("code {d:?}"),
+        };
+        let asset = |app: &TestApp| {
+            let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?per_page=500");
+            let code = code.clone();
+            let admin = admin.clone();
+            let app = app.clone();
+            async move {
+                let list = app.call("GET", &path).token(&admin).send().await.json();
+                list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|a| a["code"] == code.as_str())
+                    .cloned()
+                    .unwrap()
+            }
+        };
+        let before = asset(&app).await;
+        let books = before["qty_books"].as_f64().unwrap();
+        let budget = before["original_cost_budget"].as_i64().unwrap();
+        let depreciation = before["depreciation"].as_i64().unwrap();
+        let cost = before["original_cost"].as_i64().unwrap();
+        let (counted_cell, cost_cell) = (
+            format!("{}{row}", col("qty_counted")),
+            format!("{}{row}", col("original_cost")),
+        );
+
+        let check = |after: Value, counted: f64, cost: i64| {
+            assert_eq!(after["qty_counted"].as_f64(), Some(counted), "{after}");
+            assert_eq!(after["original_cost"].as_i64(), Some(cost));
+            assert_eq!(after["qty_difference"].as_f64(), Some(books - counted));
+            assert_eq!(after["remaining_value"].as_i64(), Some(cost - depreciation));
+            assert_eq!(after["original_cost_budget"].as_i64(), Some(budget));
+            assert_eq!(after["original_cost_other"].as_i64(), Some(cost - budget));
+        };
+
+        // An editor that does not recalculate: the derived cells keep their old results.
+        let stale = edit_sheet(&file, |x| {
+            let x = set_number(x, &counted_cell, books + 1.0);
+            set_number(x, &cost_cell, (cost + 2_000_000) as f64)
+        });
+        let report = app
+            .call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, stale.clone())
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(report["updated"], 1, "{report}");
+        check(asset(&app).await, books + 1.0, cost + 2_000_000);
+
+        // openpyxl: the formulas are saved without results.
+        let bare = edit_sheet(&file, |x| {
+            let x = set_number(x, &counted_cell, books + 2.0);
+            drop_results(set_number(x, &cost_cell, (cost + 3_000_000) as f64))
+        });
+        app.call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, bare)
+            .send()
+            .await
+            .expect(200);
+        check(asset(&app).await, books + 2.0, cost + 3_000_000);
+
+        // A value typed over Giá trị còn lại that contradicts cost − depreciation is refused.
+        let typed = edit_sheet(&file, |x| {
+            let x = set_number(x, &cost_cell, (cost + 4_000_000) as f64);
+            type_number(x, &format!("{remaining}{row}"), cost - depreciation)
+        });
+        let body = app
+            .call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, typed)
+            .send()
+            .await
+            .problem(422, "import-rejected")
+            .json();
+        let errors = body["report"]["errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e["field"] == "remaining_value"
+                && e["row"] == row
+                && e["column_letter"] == remaining.as_str()),
+            "{body}"
+        );
+        check(asset(&app).await, books + 2.0, cost + 3_000_000);
+
+        // LibreOffice opens the stale file and saves it again (recalculating or not).
+        if require_program(
+            "soffice",
+            "libreoffice-calc-nogui",
+            "the LibreOffice round trip",
+        ) {
+            // One profile per run: two LibreOffice instances on one profile refuse to start.
+            let dir = std::env::temp_dir().join(format!(
+                "kiemke-lo-{}-{:?}",
+                std::process::id(),
+                app.backend
+            ));
+            let out_dir = dir.join("out");
+            std::fs::create_dir_all(&out_dir).unwrap();
+            let input = dir.join("01a.xlsx");
+            std::fs::write(&input, &stale).unwrap();
+            let out = std::process::Command::new("soffice")
+                .arg(format!(
+                    "-env:UserInstallation=file://{}",
+                    dir.join("profile").display()
+                ))
+                .args([
+                    "--headless",
+                    "--calc",
+                    "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML",
+                    "--outdir",
+                ])
+                .arg(&out_dir)
+                .arg(&input)
+                .env("HOME", &dir)
+                .output()
+                .expect("LibreOffice runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let saved = std::fs::read(out_dir.join("01a.xlsx")).expect("LibreOffice saved");
+            let _ = std::fs::remove_dir_all(&dir);
+            // Back to the first figures first, so that the LibreOffice file changes them.
+            app.call("POST", &imports)
+                .token(&admin)
+                .raw(XLSX, file.clone())
+                .send()
+                .await
+                .expect(200);
+            let report = app
+                .call("POST", &imports)
+                .token(&admin)
+                .raw(XLSX, saved)
+                .send()
+                .await
+                .expect(200)
+                .json();
+            assert_eq!(report["errors"], json!([]));
+            check(asset(&app).await, books + 1.0, cost + 2_000_000);
+        }
+    }
+);
