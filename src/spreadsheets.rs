@@ -7,7 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter,
     QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
 };
 use serde::Serialize;
@@ -254,9 +255,11 @@ pub async fn consolidated(
         unit_id: i64,
         section: Option<String>,
         usage_status: String,
+        unit_of_measure: Option<String>,
         count: i64,
         original_cost: i64,
         remaining_value: i64,
+        qty_counted: i64,
     }
     use sea_orm::{
         ExprTrait,
@@ -270,17 +273,20 @@ pub async fn consolidated(
         .column(asset::Column::UnitId)
         .column(asset::Column::Section)
         .column(asset::Column::UsageStatus)
+        .column(asset::Column::UnitOfMeasure)
         .column_as(
             Expr::col(asset::Column::Id).count().cast_as("bigint"),
             "count",
         )
         .column_as(sum(asset::Column::OriginalCost), "original_cost")
         .column_as(sum(asset::Column::RemainingValue), "remaining_value")
+        .column_as(sum(asset::Column::QtyCounted), "qty_counted")
         .filter(asset::Column::CampaignId.eq(campaign_id))
         .filter(asset::Column::FormCode.eq(form.code.clone()))
         .group_by(asset::Column::UnitId)
         .group_by(asset::Column::Section)
         .group_by(asset::Column::UsageStatus)
+        .group_by(asset::Column::UnitOfMeasure)
         .into_model::<Row>()
         .all(&state.db)
         .await?;
@@ -295,21 +301,40 @@ pub async fn consolidated(
         .order_by_asc(unit::Column::Code)
         .all(&state.db)
         .await?;
+    let state_of: HashMap<i64, ReportState> = reports
+        .iter()
+        .map(|r| (r.unit_id, ReportState::of(r)))
+        .collect();
     let mut by_unit: HashMap<i64, UnitSummary> = units
         .iter()
         .map(|u| {
+            let st = state_of.get(&u.id).copied().unwrap_or(ReportState::NotStarted);
             (
                 u.id,
                 UnitSummary {
                     unit_code: u.code.clone(),
                     unit_name: u.name.clone(),
+                    state: state_label(st).to_string(),
+                    sent: st.is_sent(),
                     ..Default::default()
                 },
             )
         })
         .collect();
+    let measures = export::measures(&form);
+    // A section's quantity counts the records in the section's unit (or with none).
+    let same_unit = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
     for r in rows {
         if let Some(s) = by_unit.get_mut(&r.unit_id) {
+            for m in measures.iter().filter(|m| {
+                m.field == "qty_counted"
+                    && m.section == r.section
+                    && r.unit_of_measure
+                        .as_deref()
+                        .is_none_or(|u| u.trim().is_empty() || same_unit(u, &m.unit))
+            }) {
+                *s.measures.entry(m.key.clone()).or_default() += r.qty_counted;
+            }
             let f = s
                 .by_section
                 .entry(r.section.unwrap_or_default())
@@ -318,6 +343,44 @@ pub async fn consolidated(
             f.original_cost += r.original_cost;
             f.remaining_value += r.remaining_value;
             *s.by_status.entry(r.usage_status).or_default() += u64::try_from(r.count).unwrap_or(0);
+        }
+    }
+    // Measures kept in the form's own fields (JSON), read a batch at a time.
+    let in_fields: Vec<&export::Measure> = measures
+        .iter()
+        .filter(|m| m.section.is_none() && !Form::is_core(&m.field))
+        .collect();
+    if !in_fields.is_empty() {
+        #[derive(Debug, sea_orm::FromQueryResult)]
+        struct Fields {
+            unit_id: i64,
+            fields: serde_json::Value,
+        }
+        let mut pages = asset::Entity::find()
+            .select_only()
+            .column(asset::Column::UnitId)
+            .column(asset::Column::Fields)
+            .filter(asset::Column::CampaignId.eq(campaign_id))
+            .filter(asset::Column::FormCode.eq(form.code.clone()))
+            .order_by_asc(asset::Column::Id)
+            .into_model::<Fields>()
+            .paginate(&state.db, 1_000);
+        while let Some(batch) = pages.fetch_and_next().await? {
+            for a in batch {
+                let Some(s) = by_unit.get_mut(&a.unit_id) else {
+                    continue;
+                };
+                for m in &in_fields {
+                    let value = form
+                        .field(&m.field)
+                        .zip(a.fields.get(&m.field))
+                        .and_then(|(f, v)| crate::forms::Value::from_json(f, v).ok().flatten())
+                        .and_then(|v| v.number());
+                    if let Some(n) = value {
+                        *s.measures.entry(m.key.clone()).or_default() += n;
+                    }
+                }
+            }
         }
     }
     let summaries: Vec<UnitSummary> = units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
