@@ -8,8 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
 };
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -308,7 +307,10 @@ pub async fn consolidated(
     let mut by_unit: HashMap<i64, UnitSummary> = units
         .iter()
         .map(|u| {
-            let st = state_of.get(&u.id).copied().unwrap_or(ReportState::NotStarted);
+            let st = state_of
+                .get(&u.id)
+                .copied()
+                .unwrap_or(ReportState::NotStarted);
             (
                 u.id,
                 UnitSummary {

@@ -154,8 +154,14 @@ pub fn summary(
         .sections
         .iter()
         .map(|s| {
-            let m = measures.iter().find(|m| m.section.as_ref() == Some(&s.code));
-            (format!("{}. {}", s.code, s.name.vi), vec![s.code.clone()], m)
+            let m = measures
+                .iter()
+                .find(|m| m.section.as_ref() == Some(&s.code));
+            (
+                format!("{}. {}", s.code, s.name.vi),
+                vec![s.code.clone()],
+                m,
+            )
         })
         .collect();
     let strays: Vec<String> = units
@@ -182,9 +188,7 @@ pub fn summary(
         .iter()
         .flat_map(|u| u.by_status.keys())
         .any(|k| !statuses.iter().any(|(c, _)| c == k));
-    let scale = |m: &Measure| {
-        NumKind::Decimal(form.field(&m.field).map_or(2, |f| f.scale()))
-    };
+    let scale = |m: &Measure| NumKind::Decimal(form.field(&m.field).map_or(2, |f| f.scale()));
 
     let mut cols: Vec<Col> = vec![
         Col::text("Mã đơn vị", 12.0),
@@ -304,7 +308,8 @@ pub fn summary(
 /// The summary's two parts and their subtotals; the total counts the first only.
 pub const SENT_HEADING: &str = "A. Báo cáo đã gửi, đã chấp nhận";
 pub const SENT_SUBTOTAL: &str = "Cộng A (đã gửi, đã chấp nhận)";
-pub const UNSENT_HEADING: &str = "B. Báo cáo chưa gửi (đang nhập, bị trả lại, chưa bắt đầu) — không cộng vào tổng";
+pub const UNSENT_HEADING: &str =
+    "B. Báo cáo chưa gửi (đang nhập, bị trả lại, chưa bắt đầu) — không cộng vào tổng";
 pub const UNSENT_SUBTOTAL: &str = "Cộng B (chưa gửi)";
 pub const SUMMARY_TOTAL: &str = "TỔNG CỘNG (= A: báo cáo đã gửi, đã chấp nhận)";
 
@@ -613,14 +618,8 @@ impl Report<'_> {
                 }
                 row += 1;
             }
-            let range = |i: usize| {
-                format!(
-                    "{l}{}:{l}{}",
-                    start + 1,
-                    row.max(start + 1),
-                    l = letter(i)
-                )
-            };
+            let range =
+                |i: usize| format!("{l}{}:{l}{}", start + 1, row.max(start + 1), l = letter(i));
             let aggregate = |c: &Col, i: usize| match c.total {
                 Total::None => None,
                 _ if row == start => Some("0".to_string()),
@@ -640,7 +639,8 @@ impl Report<'_> {
                             continue;
                         };
                         let bold = formats.get(i).map_or(&st.blank, |f| &f.1);
-                        let formula = Formula::new(format!("={f}")).set_result(result(c.kind, sums[i]));
+                        let formula =
+                            Formula::new(format!("={f}")).set_result(result(c.kind, sums[i]));
                         ws.write_formula_with_format(row, col, formula, bold)?;
                         if block.in_total {
                             total_refs[i].push(format!("{}{}", letter(i), row + 1));
@@ -736,7 +736,10 @@ mod tests {
         assert!(m01.contains(&("II/qty_counted".into(), "Diện tích (m²)".into())));
         assert!(m01.contains(&("III/qty_counted".into(), "Số lượng (chiếc)".into())));
         let m02 = keys("02a");
-        assert!(m02.contains(&("length_km".into(), "Chiều dài (km)".into())), "{m02:?}");
+        assert!(
+            m02.contains(&("length_km".into(), "Chiều dài (km)".into())),
+            "{m02:?}"
+        );
         assert!(m02.iter().any(|(k, _)| k == "land_area"));
         assert!(keys("18a").iter().any(|(k, _)| k == "floor_area"));
     }

@@ -794,6 +794,25 @@ db_test!(
     |app| {
         let admin = app.admin().await;
         let campaign = app.demo().await;
+        // Two units send their 01a report; the ward accepts one.
+        for (code, accept) in [("1109301", false), ("1109302", true)] {
+            let unit = demo_unit(&app, &admin, code).await;
+            let report = format!("/api/v1/campaigns/{campaign}/units/{unit}/reports/01");
+            app.call("POST", &format!("{report}/submit"))
+                .token(&admin)
+                .json(&json!({"nil_return": false}))
+                .send()
+                .await
+                .expect(200);
+            if accept {
+                app.call("POST", &format!("{report}/accept"))
+                    .token(&admin)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect(200);
+            }
+        }
         let res = app
             .call(
                 "GET",
@@ -807,6 +826,114 @@ db_test!(
         for code in ["1109301", "1109316"] {
             assert!(find(&c, code).is_some(), "unit {code}");
         }
+        // Each unit's 01a report as the board states it.
+        let board = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress?per_page=100"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .json();
+        let mut reports = Vec::new();
+        for r in board["rows"].as_array().unwrap() {
+            for t in r["reports"].as_array().unwrap() {
+                if t["form_code"] == "01a" {
+                    reports.push((
+                        r["code"].as_str().unwrap().to_string(),
+                        r["unit_id"].as_i64().unwrap(),
+                        t["state"].as_str().unwrap().to_string(),
+                        t["record_count"].as_f64().unwrap(),
+                        t["original_cost"].as_f64().unwrap(),
+                    ));
+                }
+            }
+        }
+        let sent = |state: &str| state == "submitted" || state == "accepted";
+        assert!(
+            reports.iter().any(|r| sent(&r.2)) && reports.iter().any(|r| !sent(&r.2)),
+            "{reports:?}"
+        );
+        let (h, state_col, _) = find(&c, "Trạng thái báo cáo").unwrap().clone();
+        let sum_col = find(&c, "Cộng").unwrap().1;
+        let land_col = c
+            .iter()
+            .find(|(r, _, d)| *r == h + 1 && matches!(d, Data::String(s) if s == "Diện tích (m²)"))
+            .map(|(_, col, _)| *col)
+            .expect("the land area beside the values");
+        let row_of = |text: &str| {
+            find(&c, text)
+                .map(|x| x.0)
+                .unwrap_or_else(|| panic!("{text}"))
+        };
+        let (sub_a, head_b, sub_b, total) = (
+            row_of("Cộng A (đã gửi, đã chấp nhận)"),
+            row_of(
+                "B. Báo cáo chưa gửi (đang nhập, bị trả lại, chưa bắt đầu) — không cộng vào tổng",
+            ),
+            row_of("Cộng B (chưa gửi)"),
+            row_of("TỔNG CỘNG (= A: báo cáo đã gửi, đã chấp nhận)"),
+        );
+        let value = |row: u32, col: u32| match c.iter().find(|(r, k, _)| *r == row && *k == col) {
+            Some((_, _, Data::Float(f))) => *f,
+            Some((_, _, Data::Int(i))) => *i as f64,
+            Some((_, _, Data::String(s))) => panic!("text {s} at {row},{col}"),
+            _ => 0.0,
+        };
+        let (mut sent_count, mut sent_cost, mut draft_cost) = (0.0, 0.0, 0.0);
+        for (code, unit, state, count, cost) in &reports {
+            let row = find(&c, code).unwrap().0;
+            let label = match state.as_str() {
+                "submitted" => "Đã gửi",
+                "accepted" => "Đã chấp nhận",
+                "returned" => "Bị trả lại",
+                "draft" => "Đang nhập",
+                _ => "Chưa bắt đầu",
+            };
+            assert!(
+                matches!(&c.iter().find(|(r, k, _)| *r == row && *k == state_col).unwrap().2,
+                    Data::String(s) if s == label),
+                "unit {code}: {label}"
+            );
+            if sent(state) {
+                assert!(row < sub_a, "unit {code} is in part A");
+                sent_count += count;
+                sent_cost += cost;
+            } else {
+                assert!(row > head_b && row < sub_b, "unit {code} is in part B");
+                draft_cost += cost;
+            }
+            assert_eq!(value(row, sum_col), *count, "unit {code}: assets");
+            // m² of land: the counted areas of its land records.
+            let assets = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?asset_type=01&per_page=500"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .json();
+            let land: f64 = assets["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["section"] == "I")
+                .filter_map(|a| a["qty_counted"].as_f64())
+                .sum();
+            assert!(
+                (value(row, land_col) - land).abs() < 0.001,
+                "unit {code}: {land} m²"
+            );
+        }
+        assert_eq!(
+            value(total, sum_col),
+            sent_count,
+            "the total counts sent reports only"
+        );
+        assert_eq!(value(total, sum_col + 1), sent_cost);
+        assert_eq!(value(sub_b, sum_col + 1), draft_cost, "drafts apart");
         let progress = app
             .call(
                 "GET",
