@@ -10,7 +10,10 @@ fn main() {
     if env::var_os("TEST_DATABASE_URL").is_none_or(|v| v.is_empty()) {
         println!("cargo:rustc-cfg=kiemke_no_test_db");
     }
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("forms");
+    // The variable as cargo sets it for this run, not as it was when the script was compiled:
+    // a build directory shared by several checkouts would embed another checkout's forms.
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join("forms");
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
         .expect("forms/ directory")

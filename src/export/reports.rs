@@ -10,7 +10,7 @@ use rust_xlsxwriter::{ColNum, Formula, Worksheet, XlsxError, column_number_to_na
 use super::{
     ExportError, GRAND_TOTAL, SheetHeader, UNCLASSIFIED,
     frame::{Frame, Head, SIGNERS, print_setup},
-    style::{NumKind, Styles, cell_text, new_workbook},
+    style::{LINE, NumKind, Styles, cell_text, lines, new_workbook},
 };
 use crate::forms::{FieldType, Form};
 
@@ -49,9 +49,9 @@ pub struct UnitSummary {
 
 /// A physical quantity the summary adds up beside the values, taken from the form
 /// definition ([`measures`]): on a form with sections, the counted quantity of each section
-/// that names its unit of measure (land and buildings in m², cars in chiếc…), counting only
-/// the records in that unit; on a form without sections, every area (m²) and length (km)
-/// column (road length, land area, floor area…).
+/// that fixes its unit (`units = ["m²"]`: land and buildings in m², cars in chiếc); on a
+/// form without sections, every area (m²) and length (km) column (road length, land area,
+/// floor area…).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Measure {
     /// Key in [`UnitSummary::measures`]: `I/qty_counted` for a section's quantity, else the field key.
@@ -73,12 +73,16 @@ pub fn measures(form: &Form) -> Vec<Measure> {
         form.sections
             .iter()
             .filter_map(|s| {
-                let unit = s.unit_of_measure.clone()?;
-                // A section that fixes its units counts areas (land, buildings).
-                let what = if s.units.is_empty() {
-                    "Số lượng"
-                } else {
+                // Only a section that fixes its unit can add its quantities up (others
+                // count in cái, bộ, chiếc… at once).
+                let [unit] = s.units.as_slice() else {
+                    return None;
+                };
+                let unit = unit.clone();
+                let what = if unit.ends_with('²') {
                     "Diện tích"
+                } else {
+                    "Số lượng"
                 };
                 Some(Measure {
                     key: format!("{}/{qty}", s.code),
@@ -534,6 +538,8 @@ impl Report<'_> {
             .iter()
             .map(|c| (st.number(c.kind, false), st.number(c.kind, true)))
             .collect();
+        let whole = st.number(NumKind::Whole, false);
+        let whole_bold = st.number(NumKind::Whole, true);
         let mut widths = vec![6.0];
         widths.extend(self.cols.iter().map(|c| c.width));
         let frame = Frame::new(widths);
@@ -575,6 +581,19 @@ impl Report<'_> {
             let mut sums = vec![0i128; self.cols.len()];
             for (n, cells) in block.rows.iter().enumerate() {
                 ws.write_number_with_format(row, 0, (n + 1) as f64, &st.center)?;
+                // Wrapped text needs its lines: a row without height overprints the next one.
+                let needed = cells
+                    .iter()
+                    .zip(self.cols)
+                    .filter_map(|(cell, c)| match cell {
+                        Out::Text(s) => Some(lines(s, c.width)),
+                        _ => None,
+                    })
+                    .max()
+                    .unwrap_or(1);
+                if needed > 1 {
+                    ws.set_row_height(row, LINE * f64::from(needed.min(27)) + 3.0)?;
+                }
                 for (i, cell) in cells.iter().enumerate().take(self.cols.len()) {
                     let col = (i + 1) as ColNum;
                     let Some((plain, _)) = formats.get(i) else {
@@ -592,7 +611,9 @@ impl Report<'_> {
                             sums[i] += v;
                         }
                         Out::Milli(v) => {
-                            ws.write_number_with_format(row, col, *v as f64 / 1000.0, plain)?;
+                            // Whole quantities without decimals (12 chiếc, 1.350 m²).
+                            let f = if v % 1000 == 0 { &whole } else { plain };
+                            ws.write_number_with_format(row, col, *v as f64 / 1000.0, f)?;
                             sums[i] += v;
                         }
                         Out::Yes(b) => {
@@ -638,7 +659,11 @@ impl Report<'_> {
                             ws.write_blank(row, col, &st.blank)?;
                             continue;
                         };
-                        let bold = formats.get(i).map_or(&st.blank, |f| &f.1);
+                        let bold = match formats.get(i) {
+                            Some(_) if sums[i] % 1000 == 0 => &whole_bold,
+                            Some(f) => &f.1,
+                            None => &st.blank,
+                        };
                         let formula =
                             Formula::new(format!("={f}")).set_result(result(c.kind, sums[i]));
                         ws.write_formula_with_format(row, col, formula, bold)?;
@@ -679,7 +704,11 @@ impl Report<'_> {
             } else {
                 format!("={}", refs.join("+"))
             };
-            let bold = formats.get(i).map_or(&st.blank, |f| &f.1);
+            let bold = match formats.get(i) {
+                Some(_) if grand[i] % 1000 == 0 => &whole_bold,
+                Some(f) => &f.1,
+                None => &st.blank,
+            };
             let formula = Formula::new(formula).set_result(result(c.kind, grand[i]));
             ws.write_formula_with_format(row, col, formula, bold)?;
         }
@@ -734,7 +763,14 @@ mod tests {
         let m01 = keys("01a");
         assert!(m01.contains(&("I/qty_counted".into(), "Diện tích (m²)".into())));
         assert!(m01.contains(&("II/qty_counted".into(), "Diện tích (m²)".into())));
-        assert!(m01.contains(&("III/qty_counted".into(), "Số lượng (chiếc)".into())));
+        assert!(
+            m01.contains(&("III/qty_counted".into(), "Số lượng (chiếc)".into())),
+            "{m01:?}"
+        );
+        assert!(
+            !m01.iter().any(|(k, _)| k == "IV/qty_counted"),
+            "other fixed assets count in cái, bộ, chiếc… at once: no sum"
+        );
         let m02 = keys("02a");
         assert!(
             m02.contains(&("length_km".into(), "Chiều dài (km)".into())),
