@@ -484,11 +484,49 @@ db_test!(a_bad_file_lists_every_bad_cell_and_imports_nothing, |app| {
         .await
         .expect(422);
     assert_eq!(annotated.content_type(), XLSX);
+    // First a sheet listing every error, each with a link to its cell; then the copy, every
+    // cell at its own address.
     let c = cells(&annotated.body);
     assert!(find(&c, "Lỗi / Errors").is_some());
+    let text = |row: u32, col: u32| {
+        c.iter()
+            .find(|(r, k, _)| (*r, *k) == (row, col))
+            .map(|(_, _, d)| d.to_string())
+            .unwrap_or_default()
+    };
+    let listed: Vec<(String, String, String)> = (1..=6)
+        .map(|r| (text(r, 1), text(r, 2), text(r, 3)))
+        .collect();
+    for (cell, field) in [
+        ("C3", "original_cost"),
+        ("C4", "original_cost"),
+        ("G4", "year_in_use"),
+        ("A5", "code"),
+        ("D6", "usage_status"),
+        ("G6", "year_in_use"),
+    ] {
+        assert!(
+            listed.contains(&("upload.csv".into(), cell.into(), field.into())),
+            "{cell} {field} in {listed:?}"
+        );
+    }
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(annotated.body.clone())).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["Lỗi - Errors", "upload.csv"]);
+    let copy = wb.worksheet_range("upload.csv").unwrap();
+    assert_eq!(
+        copy.get_value((2, 2)),
+        Some(&Data::String("abc".into())),
+        "C3 stays C3"
+    );
+    let list_xml = unzip(&annotated.body)
+        .into_iter()
+        .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+        .map(|(_, d)| String::from_utf8(d).unwrap())
+        .unwrap();
     assert!(
-        c.iter().any(|(r, _, d)| *r == 2
-            && matches!(d, Data::String(s) if s.starts_with("C (original_cost)")))
+        list_xml.contains("location=\"'upload.csv'!C3\""),
+        "a link to the cell"
     );
     // A good file, dry run first.
     let good = csv(&[
