@@ -26,7 +26,10 @@ fn main() {
 
 /// Writes `OUT_DIR/<out>` with a static `name` of every `<dir>/*.toml`: (file name, contents).
 fn embed(dir: &str, name: &str, what: &str, out_file: &str) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+    // The variable as cargo sets it for this run, not as it was when the script was compiled:
+    // a build directory shared by several checkouts would embed another checkout's files.
+    let manifest = env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let dir = Path::new(&manifest).join(dir);
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files: Vec<_> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))

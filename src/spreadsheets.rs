@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, TryIntoModel,
 };
 use serde::Serialize;
 use serde_json::Value as Json;
@@ -343,9 +343,11 @@ pub async fn consolidated(
         unit_id: i64,
         section: Option<String>,
         usage_status: String,
+        unit_of_measure: Option<String>,
         count: i64,
         original_cost: i64,
         remaining_value: i64,
+        qty_counted: i64,
     }
     use sea_orm::{
         ExprTrait,
@@ -359,17 +361,20 @@ pub async fn consolidated(
         .column(asset::Column::UnitId)
         .column(asset::Column::Section)
         .column(asset::Column::UsageStatus)
+        .column(asset::Column::UnitOfMeasure)
         .column_as(
             Expr::col(asset::Column::Id).count().cast_as("bigint"),
             "count",
         )
         .column_as(sum(asset::Column::OriginalCost), "original_cost")
         .column_as(sum(asset::Column::RemainingValue), "remaining_value")
+        .column_as(sum(asset::Column::QtyCounted), "qty_counted")
         .filter(asset::Column::CampaignId.eq(campaign_id))
         .filter(asset::Column::FormCode.eq(form.code.clone()))
         .group_by(asset::Column::UnitId)
         .group_by(asset::Column::Section)
         .group_by(asset::Column::UsageStatus)
+        .group_by(asset::Column::UnitOfMeasure)
         .into_model::<Row>()
         .all(&state.db)
         .await?;
@@ -384,21 +389,43 @@ pub async fn consolidated(
         .order_by_asc(unit::Column::Code)
         .all(&state.db)
         .await?;
+    let state_of: HashMap<i64, ReportState> = reports
+        .iter()
+        .map(|r| (r.unit_id, ReportState::of(r)))
+        .collect();
     let mut by_unit: HashMap<i64, UnitSummary> = units
         .iter()
         .map(|u| {
+            let st = state_of
+                .get(&u.id)
+                .copied()
+                .unwrap_or(ReportState::NotStarted);
             (
                 u.id,
                 UnitSummary {
                     unit_code: u.code.clone(),
                     unit_name: u.name.clone(),
+                    state: state_label(st).to_string(),
+                    sent: st.is_sent(),
                     ..Default::default()
                 },
             )
         })
         .collect();
+    let measures = export::measures(&form);
+    // A section's quantity counts the records in the section's unit (or with none).
+    let same_unit = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
     for r in rows {
         if let Some(s) = by_unit.get_mut(&r.unit_id) {
+            for m in measures.iter().filter(|m| {
+                m.field == "qty_counted"
+                    && m.section == r.section
+                    && r.unit_of_measure
+                        .as_deref()
+                        .is_none_or(|u| u.trim().is_empty() || same_unit(u, &m.unit))
+            }) {
+                *s.measures.entry(m.key.clone()).or_default() += r.qty_counted;
+            }
             let f = s
                 .by_section
                 .entry(r.section.unwrap_or_default())
@@ -407,6 +434,44 @@ pub async fn consolidated(
             f.original_cost += r.original_cost;
             f.remaining_value += r.remaining_value;
             *s.by_status.entry(r.usage_status).or_default() += u64::try_from(r.count).unwrap_or(0);
+        }
+    }
+    // Measures kept in the form's own fields (JSON), read a batch at a time.
+    let in_fields: Vec<&export::Measure> = measures
+        .iter()
+        .filter(|m| m.section.is_none() && !Form::is_core(&m.field))
+        .collect();
+    if !in_fields.is_empty() {
+        #[derive(Debug, sea_orm::FromQueryResult)]
+        struct Fields {
+            unit_id: i64,
+            fields: serde_json::Value,
+        }
+        let mut pages = asset::Entity::find()
+            .select_only()
+            .column(asset::Column::UnitId)
+            .column(asset::Column::Fields)
+            .filter(asset::Column::CampaignId.eq(campaign_id))
+            .filter(asset::Column::FormCode.eq(form.code.clone()))
+            .order_by_asc(asset::Column::Id)
+            .into_model::<Fields>()
+            .paginate(&state.db, 1_000);
+        while let Some(batch) = pages.fetch_and_next().await? {
+            for a in batch {
+                let Some(s) = by_unit.get_mut(&a.unit_id) else {
+                    continue;
+                };
+                for m in &in_fields {
+                    let value = form
+                        .field(&m.field)
+                        .zip(a.fields.get(&m.field))
+                        .and_then(|(f, v)| crate::forms::Value::from_json(f, v).ok().flatten())
+                        .and_then(|v| v.number());
+                    if let Some(n) = value {
+                        *s.measures.entry(m.key.clone()).or_default() += n;
+                    }
+                }
+            }
         }
     }
     let summaries: Vec<UnitSummary> = units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
@@ -1294,80 +1359,127 @@ fn event(
     }
 }
 
-/// The user's own workbook back, with an error column ("Lỗi / Errors") after the last used
-/// column on each row that has a problem. Only the sheets the import read are copied (hidden and
-/// other sheets are not), values only, formatting not kept; a CSV upload comes back as one sheet.
+/// The user's own workbook back with its errors: a first sheet `Lỗi - Errors` lists every
+/// listed error (sheet, cell, field, message), each cell a link to the cell in the copy; then
+/// the sheets the import read (hidden and other sheets are not), values only, every cell at its
+/// own address, the cells in error filled red. Formatting is not kept; a CSV upload comes back
+/// as one sheet.
 ///
 /// Built from the streaming reader ([`import::copy_rows`]) with the import's own limits, written
-/// by rust_xlsxwriter in constant-memory mode: one pass finds each sheet's last column, a second
-/// writes the rows. Nothing is ever held as a dense range, so a far cell costs nothing.
+/// by rust_xlsxwriter in constant-memory mode in one pass. Nothing is ever held as a dense
+/// range, so a far cell costs nothing; the list holds at most [`MAX_LISTED_ERRORS`] lines.
 pub fn annotated_workbook(
     bytes: &[u8],
     report: &ImportReport,
     max_rows: usize,
     lang: Lang,
 ) -> AppResult<Vec<u8>> {
-    use rust_xlsxwriter::{Format, Workbook as XlsxBook};
+    use rust_xlsxwriter::{Color, Format, FormatBorder, Url, Workbook as XlsxBook};
     let limits = Limits {
         max_rows,
         ..Limits::default()
     };
-    let mut by_cell: HashMap<(&str, u32), Vec<String>> = HashMap::new();
-    for e in &report.errors {
-        let place = if e.column_letter.is_empty() {
-            e.field.clone()
-        } else {
-            format!("{} ({})", e.column_letter, e.field)
-        };
-        by_cell
-            .entry((e.sheet.as_str(), e.row))
-            .or_default()
-            .push(format!(
-                "{place}: {}",
-                lang.pick(&e.message.vi, &e.message.en)
-            ));
-    }
-    // Each sheet's last used column; the error column goes after it (or on it, at XFD).
-    let mut widths: HashMap<String, u32> = HashMap::new();
-    import::copy_rows(
-        bytes,
-        &report.file_name,
-        &report.sheets,
-        &limits,
-        |sheet, _, cells| {
-            if let Some((c, _)) = cells.last() {
-                let w = widths.entry(sheet.to_string()).or_default();
-                *w = (*w).max(c + 1);
-            }
-            true
-        },
-    )
-    .map_err(import_error)?;
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
     let mut book = XlsxBook::new();
     let bold = Format::new().set_bold();
+    let wrap = Format::new().set_text_wrap();
     let date = Format::new().set_num_format("dd/mm/yyyy");
-    let mut sheets: Vec<(String, u16)> = Vec::new();
-    for (i, name) in report.sheets.iter().enumerate() {
+    let red = Format::new()
+        .set_background_color(Color::RGB(0xFFC7CE))
+        .set_border(FormatBorder::Thin)
+        .set_border_color(Color::RGB(0xC00000));
+    let red_date = red.clone().set_num_format("dd/mm/yyyy");
+    // The copies' sheet names, as Excel allows them.
+    let names: Vec<(String, String)> = report
+        .sheets
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let safe: String = name
+                .chars()
+                .filter(|c| !"[]:*?/\\".contains(*c))
+                .take(31)
+                .collect();
+            let safe = if safe.is_empty()
+                || safe.starts_with('\'')
+                || safe.eq_ignore_ascii_case(ERRORS_SHEET)
+            {
+                format!("Sheet{}", i + 1)
+            } else {
+                safe
+            };
+            (name.clone(), safe)
+        })
+        .collect();
+    let mut bad: std::collections::HashSet<(&str, u32, u32)> = std::collections::HashSet::new();
+    {
         let ws = book.add_worksheet_with_constant_memory().map_err(fail)?;
-        let safe: String = name
-            .chars()
-            .filter(|c| !"[]:*?/\\".contains(*c))
-            .take(31)
-            .collect();
-        let safe = if safe.is_empty() || safe.starts_with('\'') {
-            format!("Sheet{}", i + 1)
-        } else {
-            safe
-        };
-        if ws.set_name(&safe).is_err() {
+        ws.set_name(ERRORS_SHEET).map_err(fail)?;
+        for (c, (head, width)) in [
+            ("STT", 5.0),
+            ("Trang / Sheet", 14.0),
+            ("Ô / Cell", 9.0),
+            ("Trường / Field", 22.0),
+            ("Lỗi / Errors", 90.0),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            ws.set_column_width(c as u16, width).map_err(fail)?;
+            ws.write_string_with_format(0, c as u16, head, &bold)
+                .map_err(fail)?;
+        }
+        ws.set_freeze_panes(1, 0).map_err(fail)?;
+        let mut row = 1u32;
+        for (n, e) in report.errors.iter().enumerate() {
+            let col = column_index(&e.column_letter);
+            if let Some(c) = col {
+                bad.insert((e.sheet.as_str(), e.row, c));
+            }
+            ws.write_number(row, 0, (n + 1) as f64).map_err(fail)?;
+            ws.write_string(row, 1, cell_text(&e.sheet)).map_err(fail)?;
+            let cell = format!("{}{}", col.map_or("A", |_| e.column_letter.as_str()), e.row);
+            match names.iter().find(|(n, _)| n == &e.sheet) {
+                Some((_, safe)) => {
+                    let target = format!("internal:'{}'!{cell}", safe.replace('\'', "''"));
+                    ws.write_url(row, 2, Url::new(target).set_text(&cell))
+                        .map_err(fail)?;
+                }
+                None => {
+                    ws.write_string(row, 2, &cell).map_err(fail)?;
+                }
+            }
+            ws.write_string(row, 3, cell_text(&e.field)).map_err(fail)?;
+            ws.write_string_with_format(
+                row,
+                4,
+                cell_text(lang.pick(&e.message.vi, &e.message.en)),
+                &wrap,
+            )
+            .map_err(fail)?;
+            row += 1;
+        }
+        if report.error_count > report.errors.len() {
+            let more = report.error_count - report.errors.len();
+            ws.write_string(
+                row,
+                4,
+                lang.pick(
+                    &format!("… và {more} lỗi khác (sửa các lỗi trên rồi nhập lại để xem tiếp)"),
+                    &format!(
+                        "… and {more} more (fix the errors above and import again to see them)"
+                    ),
+                ),
+            )
+            .map_err(fail)?;
+        }
+    }
+    for (i, (_, safe)) in names.iter().enumerate() {
+        let ws = book.add_worksheet_with_constant_memory().map_err(fail)?;
+        if ws.set_name(safe).is_err() {
             ws.set_name(format!("Sheet{}", i + 1)).map_err(fail)?;
         }
-        let width = widths.get(name).copied().unwrap_or(0).min(MAX_COL) as u16;
-        ws.set_column_width(width, 60).map_err(fail)?;
-        sheets.push((name.clone(), width));
     }
-    let mut current: Option<usize> = None;
     let mut failed = None;
     let csv = report.file_kind == import::FileKind::Csv;
     import::copy_rows(
@@ -1376,39 +1488,63 @@ pub fn annotated_workbook(
         &report.sheets,
         &limits,
         |sheet, r, cells| {
-            let Some(i) = sheets.iter().position(|(n, _)| n == sheet) else {
+            let Some(i) = names.iter().position(|(n, _)| n == sheet) else {
                 return true;
             };
-            let width = sheets[i].1;
-            let Ok(ws) = book.worksheet_from_index(i) else {
+            let Ok(ws) = book.worksheet_from_index(i + 1) else {
                 return true;
             };
+            let mut marked: Vec<u32> = Vec::new();
             let write = || -> Result<(), rust_xlsxwriter::XlsxError> {
-                if current != Some(i) {
-                    current = Some(i);
-                    ws.write_string_with_format(0, width, "Lỗi / Errors", &bold)?;
-                }
                 for (c, v) in cells {
-                    if c >= u32::from(width) {
+                    if c > MAX_COL {
                         continue;
                     }
+                    let is_bad = bad.contains(&(sheet, r + 1, c));
+                    if is_bad {
+                        marked.push(c);
+                    }
                     let c = c as u16;
-                    match v {
-                        import::Copied::Text(t) if csv && plain_number(&t).is_some() => {
-                            ws.write_number(r, c, plain_number(&t).unwrap_or_default())?
+                    match (v, is_bad) {
+                        (import::Copied::Text(t), b) if csv && plain_number(&t).is_some() => {
+                            let n = plain_number(&t).unwrap_or_default();
+                            match b {
+                                true => ws.write_number_with_format(r, c, n, &red)?,
+                                false => ws.write_number(r, c, n)?,
+                            }
                         }
-                        import::Copied::Text(t) => ws.write_string(r, c, cell_text(&t))?,
-                        import::Copied::Number(n) => ws.write_number(r, c, n)?,
-                        import::Copied::Date(n) => ws.write_number_with_format(r, c, n, &date)?,
-                        import::Copied::Bool(b) => ws.write_boolean(r, c, b)?,
+                        (import::Copied::Text(t), true) => {
+                            ws.write_string_with_format(r, c, cell_text(&t), &red)?
+                        }
+                        (import::Copied::Text(t), false) => ws.write_string(r, c, cell_text(&t))?,
+                        (import::Copied::Number(n), true) => {
+                            ws.write_number_with_format(r, c, n, &red)?
+                        }
+                        (import::Copied::Number(n), false) => ws.write_number(r, c, n)?,
+                        (import::Copied::Date(n), true) => {
+                            ws.write_number_with_format(r, c, n, &red_date)?
+                        }
+                        (import::Copied::Date(n), false) => {
+                            ws.write_number_with_format(r, c, n, &date)?
+                        }
+                        (import::Copied::Bool(b), true) => {
+                            ws.write_boolean_with_format(r, c, b, &red)?
+                        }
+                        (import::Copied::Bool(b), false) => ws.write_boolean(r, c, b)?,
                     };
-                }
-                if let Some(msgs) = by_cell.get(&(sheet, r + 1)) {
-                    ws.write_string(r, width, cell_text(&msgs.join("; ")))?;
                 }
                 Ok(())
             };
-            match write() {
+            let done = write();
+            // A cell in error left blank (a required value) is marked too.
+            let blanks = report
+                .errors
+                .iter()
+                .filter(|e| e.sheet == sheet && e.row == r + 1)
+                .filter_map(|e| column_index(&e.column_letter))
+                .filter(|c| !marked.contains(c) && *c <= MAX_COL)
+                .try_for_each(|c| ws.write_blank(r, c as u16, &red).map(|_| ()));
+            match done.and(blanks) {
                 Ok(()) => true,
                 Err(e) => {
                     failed = Some(e);
@@ -1422,6 +1558,23 @@ pub fn annotated_workbook(
         return Err(fail(e));
     }
     book.save_to_buffer().map_err(fail)
+}
+
+/// The first sheet of an annotated workbook.
+pub const ERRORS_SHEET: &str = "Lỗi - Errors";
+
+/// `A` → 0, `AB` → 27; none for an empty or invalid letter.
+fn column_index(letters: &str) -> Option<u32> {
+    if letters.is_empty() || letters.len() > 3 {
+        return None;
+    }
+    letters
+        .bytes()
+        .try_fold(0u32, |n, b| {
+            b.is_ascii_uppercase()
+                .then(|| n * 26 + u32::from(b - b'A') + 1)
+        })
+        .map(|n| n - 1)
 }
 
 /// Excel's last column (0-based, XFD).

@@ -122,8 +122,9 @@ pub async fn ward_flat(
     ))
 }
 
-/// The consolidated report of one form: a row per unit with counts and values by section and
-/// usage status, and a ward total.
+/// The consolidated report of one form: a row per unit with its report state, physical
+/// quantities, counts and values by section and usage status; the units whose report was sent
+/// (submitted or accepted) totalled, the others listed apart.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/forms/{form_code}/summary.xlsx", tag = "exports",
     params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$")),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),

@@ -18,7 +18,9 @@ use crate::forms::{Form, Record, Value};
 pub use flat::{UnitCells, flat, flat_with};
 pub(crate) use official::column_header;
 pub use official::official_form;
-pub use reports::{Figures, ProgressRow, TypeProgress, UnitSummary, progress_sheet, summary};
+pub use reports::{
+    Figures, Measure, ProgressRow, TypeProgress, UnitSummary, measures, progress_sheet, summary,
+};
 pub(crate) use style::MAX_CELL_CHARS;
 
 /// What the top of a sheet says about who reports: printed, never read back.

@@ -14,7 +14,7 @@ use super::{
     is_summed, section_rank,
     style::{LINE, NumKind, Styles, as_f64, cell_text, lines, new_workbook, write_date},
 };
-use crate::forms::{ColumnDef, FieldDef, Form, Record, Value};
+use crate::forms::{ColumnDef, Derived, FieldDef, Form, Record, Value};
 
 /// Writes the official form of `form` for one unit. `records` must come ordered by
 /// [`section_rank`](super::section_rank) then code; they are consumed one at a time.
@@ -101,9 +101,8 @@ struct Sheet<'a> {
     tables: Vec<Table>,
     /// The table being written.
     table: usize,
-    /// Derived cells of the open table: per column of `cols`, the columns of `cols` it
-    /// adds and subtracts (from the form's `difference` and `sum` rules).
-    derived: Vec<(usize, Vec<usize>, Vec<usize>)>,
+    /// Derived cells of the open table (from the form's `difference` and `sum` rules).
+    derived: Vec<Derived<'a>>,
     frame: Frame,
     row: u32,
     /// First data row of the open table (sums run from it to the row above the subtotal).
@@ -426,34 +425,20 @@ impl<'a> Sheet<'a> {
         Ok(())
     }
 
-    /// Which cells of the open table are computed from others, by the rules that apply
-    /// to `section`: a `difference` rule's result (`Chênh lệch` = books − counted, `Giá
-    /// trị còn lại` = cost − depreciation) and a `sum` rule's last part (`Nguồn khác` =
-    /// total − budget). Only when every cell the formula reads is in the table.
-    fn derived_cells(&self, section: Option<&str>) -> Vec<(usize, Vec<usize>, Vec<usize>)> {
-        use crate::forms::RuleKind;
+    /// Which cells of the open table are computed from others ([`Form::derived`] for
+    /// `section`): only those whose every input is in the table too.
+    fn derived_cells(&self, section: Option<&str>) -> Vec<Derived<'a>> {
+        let form: &'a Form = self.form;
         let table = self.tables.get(self.table).cloned().unwrap_or_default();
-        let at = |key: &str| {
+        let has = |key: &str| {
             table
                 .iter()
-                .copied()
-                .find(|&k| self.cols.get(k).is_some_and(|c| c.def.field == key))
+                .any(|&k| self.cols.get(k).is_some_and(|c| c.def.field == key))
         };
-        let mut out = Vec::new();
-        for rule in self.form.rules.iter().filter(|r| r.applies_to(section)) {
-            let keys: Vec<Option<usize>> = rule.fields.iter().map(|f| at(f)).collect();
-            let Some(keys) = keys.into_iter().collect::<Option<Vec<usize>>>() else {
-                continue;
-            };
-            match (rule.kind, keys.as_slice()) {
-                (RuleKind::Difference, [a, b, c]) => out.push((*c, vec![*a], vec![*b])),
-                (RuleKind::Sum, [parts @ .., last_part, total]) if !parts.is_empty() => {
-                    out.push((*last_part, vec![*total], parts.to_vec()));
-                }
-                _ => {}
-            }
-        }
-        out
+        form.derived(section)
+            .into_iter()
+            .filter(|d| has(d.field) && d.plus.iter().chain(&d.minus).all(|k| has(k)))
+            .collect()
     }
 
     /// The sheet column of column `k` of `cols` in the open table.
@@ -498,19 +483,18 @@ impl<'a> Sheet<'a> {
                     };
                     // A derived cell is a formula over its inputs (cached: the stored value), so
                     // that editing a quantity or a cost in Excel or LibreOffice updates it.
-                    let formula = self.derived.iter().find(|(d, _, _)| *d == k).and_then(
-                        |(_, plus, minus)| {
-                            let cell = |j: &usize| -> Option<String> {
-                                let key = &self.cols.get(*j)?.def.field;
+                    let formula = self
+                        .derived
+                        .iter()
+                        .find(|d| d.field == c.def.field)
+                        .and_then(|d| {
+                            d.formula(row + 1, |key| {
                                 record.get(key)?;
-                                let at = self.col_of(*j)?;
-                                Some(format!("{}{}", column_number_to_name(at), row + 1))
-                            };
-                            let plus: Option<Vec<String>> = plus.iter().map(cell).collect();
-                            let minus: Option<Vec<String>> = minus.iter().map(cell).collect();
-                            Some(format!("={}-{}", plus?.join("+"), minus?.join("-")))
-                        },
-                    );
+                                let j = self.cols.iter().position(|c| c.def.field == key)?;
+                                Some(column_number_to_name(self.col_of(j)?))
+                            })
+                        })
+                        .map(|f| format!("={f}"));
                     match formula {
                         Some(f) => {
                             let f = Formula::new(f).set_result(milli_text(milli_of(value)));

@@ -102,6 +102,56 @@ impl Form {
     pub fn has_sections(&self) -> bool {
         !self.sections.is_empty()
     }
+
+    /// Fields computed from others in a record of `section`, by the form's rules: a
+    /// `difference` rule's result (`Chênh lệch` = books − counted, `Giá trị còn lại` =
+    /// cost − depreciation) and a `sum` rule's last part (`Nguồn khác` = total − budget).
+    /// The official sheet writes them as formulas; the importer recomputes a cell that
+    /// still holds that formula.
+    pub fn derived(&self, section: Option<&str>) -> Vec<Derived<'_>> {
+        let mut out = Vec::new();
+        for rule in self.rules.iter().filter(|r| r.applies_to(section)) {
+            let f: Vec<&str> = rule.fields.iter().map(String::as_str).collect();
+            match (rule.kind, f.as_slice()) {
+                (RuleKind::Difference, [a, b, c]) => out.push(Derived {
+                    field: c,
+                    plus: vec![a],
+                    minus: vec![b],
+                }),
+                (RuleKind::Sum, [parts @ .., last_part, total]) if !parts.is_empty() => {
+                    out.push(Derived {
+                        field: last_part,
+                        plus: vec![total],
+                        minus: parts.to_vec(),
+                    });
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// A field computed from others: `field = Σ plus − Σ minus` (see [`Form::derived`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Derived<'f> {
+    /// The computed field.
+    pub field: &'f str,
+    /// Fields added.
+    pub plus: Vec<&'f str>,
+    /// Fields subtracted.
+    pub minus: Vec<&'f str>,
+}
+
+impl Derived<'_> {
+    /// The formula of the derived cell on sheet row `row` (1-based), given the column
+    /// letter of each input; `None` when an input has no column. `F15-G15`, without `=`.
+    pub fn formula(&self, row: u32, letter: impl Fn(&str) -> Option<String>) -> Option<String> {
+        let cell = |k: &&str| letter(k).map(|l| format!("{l}{row}"));
+        let plus: Option<Vec<String>> = self.plus.iter().map(cell).collect();
+        let minus: Option<Vec<String>> = self.minus.iter().map(cell).collect();
+        Some(format!("{}-{}", plus?.join("+"), minus?.join("-")))
+    }
 }
 
 /// All forms, by form code, and the asset-type catalogue they make up.

@@ -31,12 +31,36 @@ pub(super) struct Row {
     /// 0-based row index.
     pub index: u32,
     cells: Vec<(u32, Raw)>,
+    /// Cells holding a formula (xlsx only), by column, whether or not a value was saved with it.
+    formulas: Vec<(u32, Formula)>,
+}
+
+/// A cell's formula as the file holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Formula {
+    /// The text, without `=`.
+    pub text: String,
+    /// 0-based (row, column) of the cell the text is written for: the cell itself, or the
+    /// first cell of a shared formula (Excel writes a filled-down formula once).
+    pub at: (u32, u32),
 }
 
 impl Row {
-    pub(super) fn new(index: u32, mut cells: Vec<(u32, Raw)>) -> Row {
+    pub(super) fn new(index: u32, cells: Vec<(u32, Raw)>) -> Row {
+        Row::with_formulas(index, cells, Vec::new())
+    }
+
+    pub(super) fn with_formulas(
+        index: u32,
+        mut cells: Vec<(u32, Raw)>,
+        formulas: Vec<(u32, Formula)>,
+    ) -> Row {
         cells.sort_by_key(|(c, _)| *c);
-        Row { index, cells }
+        Row {
+            index,
+            cells,
+            formulas,
+        }
     }
 
     /// The cells, by column.
@@ -470,7 +494,46 @@ struct Sink<'a, 'f> {
     columns: Vec<(u32, &'f FieldDef)>,
 }
 
-impl Sink<'_, '_> {
+impl<'f> Sink<'_, 'f> {
+    /// Fields of `row` whose cell holds the formula [`Form::derived`] gives for it, at the
+    /// cell's own place (or, for a shared formula, at its first cell's).
+    fn our_formulas(&self, row: &Row, record: &Record) -> Vec<&'f str> {
+        if row.formulas.is_empty() {
+            return Vec::new();
+        }
+        let section = match record.get("section") {
+            Some(Value::Code(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let letter = |key: &str| {
+            self.columns
+                .iter()
+                .find(|(_, f)| f.key == key)
+                .map(|(c, _)| column_letter(*c))
+        };
+        let mut out = Vec::new();
+        for (c, formula) in &row.formulas {
+            let Some((_, field)) = self.columns.iter().find(|(col, _)| col == c) else {
+                continue;
+            };
+            let field: &'f FieldDef = field;
+            if formula.at.1 != *c {
+                continue;
+            }
+            let ours = self
+                .form
+                .derived(section)
+                .iter()
+                .filter(|d| d.field == field.key)
+                .filter_map(|d| d.formula(formula.at.0.saturating_add(1), letter))
+                .any(|expected| same_formula(&formula.text, &expected));
+            if ours {
+                out.push(field.key.as_str());
+            }
+        }
+        out
+    }
+
     fn push(&self, row: &Row, section: Option<&str>, out: &mut Emit) -> Result<(), ImportError> {
         let mut record = Record::new();
         let mut clears = Vec::new();
@@ -502,6 +565,17 @@ impl Sink<'_, '_> {
         {
             record.insert("section".into(), Value::Code(s.to_string()));
         }
+        // A derived cell that still holds the formula our sheet wrote is not a value the user
+        // gave: its cached result may be stale (an editor that does not recalculate, or none
+        // saved at all). Its stored value is cleared and validation derives it again from the
+        // inputs. A value typed over the formula is kept, and checked against its inputs.
+        for key in self.our_formulas(row, &record) {
+            record.remove(key);
+            errors.retain(|e| e.field != key);
+            if !clears.iter().any(|k| k == key) {
+                clears.push(key.to_string());
+            }
+        }
         out.push(ParsedRow {
             sheet: self.sheet.to_string(),
             row_number: row.index.saturating_add(1),
@@ -510,6 +584,19 @@ impl Sink<'_, '_> {
             errors,
         })
     }
+}
+
+/// Formulas compared as Excel would treat them: case, spaces and a leading `=` aside.
+fn same_formula(found: &str, ours: &str) -> bool {
+    let norm = |s: &str| -> String {
+        s.trim()
+            .trim_start_matches('=')
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .flat_map(char::to_uppercase)
+            .collect()
+    };
+    norm(found) == norm(ours)
 }
 
 #[cfg(test)]

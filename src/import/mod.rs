@@ -82,7 +82,8 @@ pub struct ParsedRow {
     pub row_number: u32,
     /// The cells that were read; a blank cell leaves its field out.
     pub record: Record,
-    /// Fields whose cell says `<xóa>`: clear the stored value.
+    /// Fields whose cell says `<xóa>`, or (official layout) still holds the formula our sheet
+    /// wrote for a derived field: clear the stored value (validation derives the latter again).
     pub clears: Vec<String>,
     /// Cells that could not be read; their fields are left out of `record`.
     pub errors: Vec<CellError>,

@@ -104,6 +104,38 @@ fn flat_export_reads_back_to_identical_records() {
     }
 }
 
+/// The records with the cells left out because they held our formula derived again by the
+/// form's rules, as the caller's validation does. Only the derived fields `like` holds are
+/// taken (the fixtures are export fixtures: the rules would fill in other fields too, and a
+/// derived field the fixture leaves empty had no formula).
+fn checked(form: &Form, parsed: &Parsed, like: &[Record]) -> Vec<Record> {
+    let ctx = crate::forms::validate::Context {
+        cutoff_year: 2026,
+        for_submission: false,
+    };
+    records(parsed)
+        .into_iter()
+        .zip(like)
+        .map(|(mut r, like)| {
+            let mut full = r.clone();
+            crate::forms::validate::check(form, &mut full, ctx);
+            let section = match r.get("section") {
+                Some(Value::Code(s)) => Some(s.clone()),
+                _ => None,
+            };
+            for d in form.derived(section.as_deref()) {
+                if !r.contains_key(d.field)
+                    && like.contains_key(d.field)
+                    && let Some(v) = full.get(d.field)
+                {
+                    r.insert(d.field.to_string(), v.clone());
+                }
+            }
+            r
+        })
+        .collect()
+}
+
 #[test]
 fn official_export_reads_back_to_identical_records() {
     for (form, input) in round_trip_cases() {
@@ -112,7 +144,7 @@ fn official_export_reads_back_to_identical_records() {
         no_errors(&parsed);
         assert_eq!(parsed.sheets[0].layout, Layout::Official);
         assert_eq!(parsed.sheets[0].header_row, 10, "the hidden key row");
-        assert_eq!(records(&parsed), input, "form {}", form.code);
+        assert_eq!(checked(&form, &parsed, &input), input, "form {}", form.code);
     }
     // Row numbers are Excel's: 01a data starts under "I. Đất" on row 15.
     let form = form("01a");
@@ -136,9 +168,179 @@ fn records_without_a_section_come_back_without_one() {
     }
     stray.insert("code".into(), Value::Text("X-1".into()));
     input.push(stray.clone());
-    let bytes = export::official_form(&form, &header(), input).unwrap();
+    let bytes = export::official_form(&form, &header(), input.clone()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
-    assert_eq!(parsed.rows.last().map(|r| &r.record), Some(&stray));
+    assert_eq!(checked(&form, &parsed, &input).last(), Some(&stray));
+}
+
+/// Rewrites the first worksheet of an xlsx: `edit` gets its XML.
+fn edit_sheet(bytes: &[u8], edit: impl Fn(String) -> String) -> Vec<u8> {
+    use std::io::Read;
+    let mut zin = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
+    let mut parts = Vec::new();
+    for i in 0..zin.len() {
+        let mut f = zin.by_index(i).unwrap();
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).unwrap();
+        parts.push((f.name().unwrap().to_string(), data));
+    }
+    for (name, data) in &mut parts {
+        if name == "xl/worksheets/sheet1.xml" {
+            *data = edit(String::from_utf8(data.clone()).unwrap()).into_bytes();
+        }
+    }
+    let refs: Vec<(&str, &[u8])> = parts
+        .iter()
+        .map(|(n, d)| (n.as_str(), d.as_slice()))
+        .collect();
+    zip_of(&refs)
+}
+
+/// Sets the value saved in cell `cell` (`G15`), formula or not.
+fn set_value(xml: String, cell: &str, value: &str) -> String {
+    let start = xml
+        .find(&format!("<c r=\"{cell}\""))
+        .unwrap_or_else(|| panic!("cell {cell}"));
+    let end = start + xml[start..].find("</c>").unwrap();
+    let v0 = start + xml[start..end].find("<v>").unwrap() + 3;
+    let v1 = start + xml[start..end].find("</v>").unwrap();
+    format!("{}{value}{}", &xml[..v0], &xml[v1..])
+}
+
+/// A derived cell that still holds our formula follows its inputs, even when the value
+/// saved with it is stale (an editor that does not recalculate) or missing (openpyxl);
+/// a value typed over it is kept, for the rules to judge.
+#[test]
+fn a_derived_cell_holding_our_formula_is_derived_again_from_its_inputs() {
+    let form = form("01a");
+    let input = records_01a();
+    let bytes = export::official_form(&form, &header(), input.clone()).unwrap();
+    let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
+    let letter = |key: &str| parsed.sheets[0].columns.get(key).cloned().unwrap();
+    let counted = letter("qty_counted");
+    let (cost, remaining) = (letter("original_cost"), letter("remaining_value"));
+    // The first land record sits on row 15; its derived cells are our formulas.
+    let xml = {
+        let mut zin = zip::ZipArchive::new(Cursor::new(bytes.as_slice())).unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(
+            &mut zin.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut s,
+        )
+        .unwrap();
+        s
+    };
+    assert!(xml.contains(&format!("<f>{}15-{counted}15</f>", letter("qty_books"))));
+
+    // Counted 1,000 m² instead of 1,250.5; cost 5 billion; the cached results left stale.
+    let stale = edit_sheet(&bytes, |x| {
+        let x = set_value(x, &format!("{counted}15"), "1000");
+        set_value(x, &format!("{cost}15"), "5000000000")
+    });
+    let parsed = read(&form, &stale, "mau.xlsx").unwrap();
+    no_errors(&parsed);
+    let first = &parsed.rows[0].record;
+    for key in ["qty_difference", "remaining_value", "original_cost_other"] {
+        assert!(!first.contains_key(key), "{key} is left to be derived");
+    }
+    let records = checked(&form, &parsed, &input);
+    assert_eq!(
+        records[0].get("qty_counted"),
+        Some(&Value::Milli(1_000_000))
+    );
+    let books = match input[0].get("qty_books") {
+        Some(Value::Milli(m)) => *m,
+        v => panic!("{v:?}"),
+    };
+    assert_eq!(
+        records[0].get("qty_difference"),
+        Some(&Value::Milli(books - 1_000_000))
+    );
+    let depreciation = match input[0].get("depreciation") {
+        Some(Value::Money(m)) => *m,
+        v => panic!("{v:?}"),
+    };
+    assert_eq!(
+        records[0].get("remaining_value"),
+        Some(&Value::Money(5_000_000_000 - depreciation))
+    );
+    assert_eq!(records[1..], input[1..], "the other rows are untouched");
+
+    // openpyxl saves formulas without results.
+    let bare = edit_sheet(&stale, |x| {
+        let mut out = String::new();
+        let mut rest = x.as_str();
+        while let Some(i) = rest.find("</f><v>") {
+            out.push_str(&rest[..i + 4]);
+            let after = &rest[i + 4..];
+            rest = &after[after.find("</v>").unwrap() + 4..];
+        }
+        out.push_str(rest);
+        out
+    });
+    assert!(!bare.is_empty());
+    let parsed = read(&form, &bare, "mau.xlsx").unwrap();
+    no_errors(&parsed);
+    assert_eq!(checked(&form, &parsed, &input)[0], records[0]);
+
+    // A contradicting value typed over the formula is the user's: kept, and refused by the rules.
+    let typed = edit_sheet(&stale, |x| {
+        let cell = format!("{remaining}15");
+        let start = x.find(&format!("<c r=\"{cell}\"")).unwrap();
+        let end = start + x[start..].find("</c>").unwrap() + 4;
+        let style = x[start..end]
+            .split(" s=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        format!(
+            "{}<c r=\"{cell}\" s=\"{style}\"><v>123</v></c>{}",
+            &x[..start],
+            &x[end..]
+        )
+    });
+    let parsed = read(&form, &typed, "mau.xlsx").unwrap();
+    let mut first = parsed.rows[0].record.clone();
+    assert_eq!(first.get("remaining_value"), Some(&Value::Money(123)));
+    assert!(
+        !first.contains_key("original_cost_other"),
+        "the untouched formula cell is still derived"
+    );
+    let issues = crate::forms::validate::check(
+        &form,
+        &mut first,
+        crate::forms::validate::Context {
+            cutoff_year: 2026,
+            for_submission: false,
+        },
+    );
+    assert!(
+        issues.iter().any(|i| i.field == "remaining_value"),
+        "{issues:#?}"
+    );
+}
+
+/// Only our own formula, at its own place, is recomputed: another formula in a derived
+/// cell gives its cached value like any formula cell.
+#[test]
+fn another_formula_in_a_derived_cell_is_read_as_its_value() {
+    let form = form("01a");
+    let bytes = export::official_form(&form, &header(), records_01a()).unwrap();
+    let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
+    let letter = |key: &str| parsed.sheets[0].columns.get(key).cloned().unwrap();
+    let (books, counted) = (letter("qty_books"), letter("qty_counted"));
+    // The formula of the row below: not this row's own.
+    let moved = edit_sheet(&bytes, |x| {
+        x.replace(
+            &format!("<f>{books}15-{counted}15</f>"),
+            &format!("<f>{books}16-{counted}16</f>"),
+        )
+    });
+    let parsed = read(&form, &moved, "mau.xlsx").unwrap();
+    assert!(parsed.rows[0].record.contains_key("qty_difference"));
+    assert!(!parsed.rows[0].record.contains_key("remaining_value"));
 }
 
 #[test]

@@ -2,17 +2,18 @@
 //! a sheet without a header is abandoned after its first rows.
 
 use std::{
+    collections::HashMap,
     io::{Cursor, Read, Seek},
     panic::{AssertUnwindSafe, catch_unwind},
 };
 
-use calamine::{DataRef, Reader, SheetType, SheetVisible, Xlsx, XlsxError};
+use calamine::{DataRef, Reader, SheetType, SheetVisible, Xlsx, XlsxError, XlsxFormulaMetadata};
 use chrono::NaiveDate;
 
 use super::{
     Emit, ImportError, Limits, SheetRead,
     cells::Raw,
-    layout::{self, Aliases, Row},
+    layout::{self, Aliases, Formula, Row},
 };
 use crate::forms::Form;
 
@@ -125,7 +126,9 @@ fn looks_like_form_code(s: &str) -> bool {
 /// past the row limit, ends the sheet with an error before anything is kept of it.
 pub(super) struct Rows<'a, RS: Read + Seek> {
     reader: calamine::XlsxCellReader<'a, RS>,
-    pending: Option<(u32, u32, Raw)>,
+    pending: Option<Pending>,
+    /// First cells of shared formulas (few, short: a hostile file cannot grow this).
+    shared: HashMap<usize, Formula>,
     done: bool,
     sheet: String,
     last_row: u64,
@@ -141,6 +144,7 @@ impl<'a, RS: Read + Seek> Rows<'a, RS> {
         Rows {
             reader,
             pending: None,
+            shared: HashMap::new(),
             done: false,
             sheet: sheet.to_string(),
             last_row: limits.max_rows as u64 + FRAME_ROWS,
@@ -165,6 +169,45 @@ impl<'a, RS: Read + Seek> Rows<'a, RS> {
     }
 }
 
+/// A cell read ahead: it starts the next row.
+type Pending = (u32, u32, Raw, Option<Formula>);
+
+/// Shared formulas remembered per sheet, and the longest text kept: ours are short.
+const MAX_SHARED: usize = 1024;
+const MAX_SHARED_TEXT: usize = 256;
+
+impl<RS: Read + Seek> Rows<'_, RS> {
+    /// The formula of a cell, with the place its text is written for.
+    fn formula(&mut self, pos: (u32, u32), meta: Option<XlsxFormulaMetadata>) -> Option<Formula> {
+        match meta? {
+            XlsxFormulaMetadata::Normal { formula } => Some(Formula {
+                text: formula,
+                at: pos,
+            }),
+            XlsxFormulaMetadata::Shared {
+                shared_index,
+                formula,
+                ..
+            } => {
+                let f = Formula {
+                    text: formula,
+                    at: pos,
+                };
+                if f.text.len() <= MAX_SHARED_TEXT
+                    && (self.shared.len() < MAX_SHARED || self.shared.contains_key(&shared_index))
+                {
+                    self.shared.insert(shared_index, f.clone());
+                }
+                Some(f)
+            }
+            XlsxFormulaMetadata::SharedDerived { shared_index } => {
+                self.shared.get(&shared_index).cloned()
+            }
+            _ => None,
+        }
+    }
+}
+
 impl<RS: Read + Seek> Iterator for Rows<'_, RS> {
     type Item = Result<Row, ImportError>;
 
@@ -174,38 +217,52 @@ impl<RS: Read + Seek> Iterator for Rows<'_, RS> {
         }
         let mut index = None;
         let mut cells = Vec::new();
-        if let Some((r, c, raw)) = self.pending.take() {
+        let mut formulas = Vec::new();
+        let keep = |cells: &mut Vec<(u32, Raw)>,
+                    formulas: &mut Vec<(u32, Formula)>,
+                    c: u32,
+                    raw: Raw,
+                    f: Option<Formula>| {
+            if raw != Raw::Empty {
+                cells.push((c, raw));
+            }
+            if let Some(f) = f {
+                formulas.push((c, f));
+            }
+        };
+        if let Some((r, c, raw, f)) = self.pending.take() {
             index = Some(r);
-            cells.push((c, raw));
+            keep(&mut cells, &mut formulas, c, raw, f);
         }
         loop {
-            match guarded(|| self.reader.next_cell()) {
+            match guarded(|| self.reader.next_cell_with_formula_metadata()) {
                 Err(e) => {
                     self.done = true;
                     return Some(Err(e));
                 }
                 Ok(None) => {
                     self.done = true;
-                    return index.map(|i| Ok(Row::new(i, cells)));
+                    return index.map(|i| Ok(Row::with_formulas(i, cells, formulas)));
                 }
                 Ok(Some(cell)) => {
-                    let (r, c) = cell.get_position();
+                    let (r, c) = cell.pos;
                     if let Err(e) = self.check(r, c) {
                         self.done = true;
                         return Some(Err(e));
                     }
-                    let raw = raw(cell.get_value());
-                    if raw == Raw::Empty {
+                    let raw = raw(&cell.value);
+                    let formula = self.formula(cell.pos, cell.formula);
+                    if raw == Raw::Empty && formula.is_none() {
                         continue;
                     }
                     match index {
                         Some(i) if i != r => {
-                            self.pending = Some((r, c, raw));
-                            return Some(Ok(Row::new(i, cells)));
+                            self.pending = Some((r, c, raw, formula));
+                            return Some(Ok(Row::with_formulas(i, cells, formulas)));
                         }
                         _ => {
                             index = Some(r);
-                            cells.push((c, raw));
+                            keep(&mut cells, &mut formulas, c, raw, formula);
                         }
                     }
                 }

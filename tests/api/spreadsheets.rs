@@ -717,11 +717,49 @@ db_test!(a_bad_file_lists_every_bad_cell_and_imports_nothing, |app| {
         .await
         .expect(422);
     assert_eq!(annotated.content_type(), XLSX);
+    // First a sheet listing every error, each with a link to its cell; then the copy, every
+    // cell at its own address.
     let c = cells(&annotated.body);
     assert!(find(&c, "Lỗi / Errors").is_some());
+    let text = |row: u32, col: u32| {
+        c.iter()
+            .find(|(r, k, _)| (*r, *k) == (row, col))
+            .map(|(_, _, d)| d.to_string())
+            .unwrap_or_default()
+    };
+    let listed: Vec<(String, String, String)> = (1..=6)
+        .map(|r| (text(r, 1), text(r, 2), text(r, 3)))
+        .collect();
+    for (cell, field) in [
+        ("C3", "original_cost"),
+        ("C4", "original_cost"),
+        ("G4", "year_in_use"),
+        ("A5", "code"),
+        ("D6", "usage_status"),
+        ("G6", "year_in_use"),
+    ] {
+        assert!(
+            listed.contains(&("upload.csv".into(), cell.into(), field.into())),
+            "{cell} {field} in {listed:?}"
+        );
+    }
+    let mut wb: Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(annotated.body.clone())).unwrap();
+    assert_eq!(wb.sheet_names(), vec!["Lỗi - Errors", "upload.csv"]);
+    let copy = wb.worksheet_range("upload.csv").unwrap();
+    assert_eq!(
+        copy.get_value((2, 2)),
+        Some(&Data::String("abc".into())),
+        "C3 stays C3"
+    );
+    let list_xml = unzip(&annotated.body)
+        .into_iter()
+        .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+        .map(|(_, d)| String::from_utf8(d).unwrap())
+        .unwrap();
     assert!(
-        c.iter().any(|(r, _, d)| *r == 2
-            && matches!(d, Data::String(s) if s.starts_with("C (original_cost)")))
+        list_xml.contains("location=\"'upload.csv'!C3\""),
+        "a link to the cell"
     );
     // A good file, dry run first.
     let good = csv(&[
@@ -1027,6 +1065,25 @@ db_test!(
     |app| {
         let admin = app.admin().await;
         let campaign = app.demo().await;
+        // Two units send their 01a report; the ward accepts one.
+        for (code, accept) in [("1109301", false), ("1109302", true)] {
+            let unit = demo_unit(&app, &admin, code).await;
+            let report = format!("/api/v1/campaigns/{campaign}/units/{unit}/reports/01");
+            app.call("POST", &format!("{report}/submit"))
+                .token(&admin)
+                .json(&json!({"nil_return": false}))
+                .send()
+                .await
+                .expect(200);
+            if accept {
+                app.call("POST", &format!("{report}/accept"))
+                    .token(&admin)
+                    .json(&json!({}))
+                    .send()
+                    .await
+                    .expect(200);
+            }
+        }
         let res = app
             .call(
                 "GET",
@@ -1040,6 +1097,114 @@ db_test!(
         for code in ["1109301", "1109316"] {
             assert!(find(&c, code).is_some(), "unit {code}");
         }
+        // Each unit's 01a report as the board states it.
+        let board = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress?per_page=100"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .json();
+        let mut reports = Vec::new();
+        for r in board["rows"].as_array().unwrap() {
+            for t in r["reports"].as_array().unwrap() {
+                if t["form_code"] == "01a" {
+                    reports.push((
+                        r["code"].as_str().unwrap().to_string(),
+                        r["unit_id"].as_i64().unwrap(),
+                        t["state"].as_str().unwrap().to_string(),
+                        t["record_count"].as_f64().unwrap(),
+                        t["original_cost"].as_f64().unwrap(),
+                    ));
+                }
+            }
+        }
+        let sent = |state: &str| state == "submitted" || state == "accepted";
+        assert!(
+            reports.iter().any(|r| sent(&r.2)) && reports.iter().any(|r| !sent(&r.2)),
+            "{reports:?}"
+        );
+        let (h, state_col, _) = find(&c, "Trạng thái báo cáo").unwrap().clone();
+        let sum_col = find(&c, "Cộng").unwrap().1;
+        let land_col = c
+            .iter()
+            .find(|(r, _, d)| *r == h + 1 && matches!(d, Data::String(s) if s == "Diện tích (m²)"))
+            .map(|(_, col, _)| *col)
+            .expect("the land area beside the values");
+        let row_of = |text: &str| {
+            find(&c, text)
+                .map(|x| x.0)
+                .unwrap_or_else(|| panic!("{text}"))
+        };
+        let (sub_a, head_b, sub_b, total) = (
+            row_of("Cộng A (đã gửi, đã chấp nhận)"),
+            row_of(
+                "B. Báo cáo chưa gửi (đang nhập, bị trả lại, chưa bắt đầu) — không cộng vào tổng",
+            ),
+            row_of("Cộng B (chưa gửi)"),
+            row_of("TỔNG CỘNG (= A: báo cáo đã gửi, đã chấp nhận)"),
+        );
+        let value = |row: u32, col: u32| match c.iter().find(|(r, k, _)| *r == row && *k == col) {
+            Some((_, _, Data::Float(f))) => *f,
+            Some((_, _, Data::Int(i))) => *i as f64,
+            Some((_, _, Data::String(s))) => panic!("text {s} at {row},{col}"),
+            _ => 0.0,
+        };
+        let (mut sent_count, mut sent_cost, mut draft_cost) = (0.0, 0.0, 0.0);
+        for (code, unit, state, count, cost) in &reports {
+            let row = find(&c, code).unwrap().0;
+            let label = match state.as_str() {
+                "submitted" => "Đã gửi",
+                "accepted" => "Đã chấp nhận",
+                "returned" => "Bị trả lại",
+                "draft" => "Đang nhập",
+                _ => "Chưa bắt đầu",
+            };
+            assert!(
+                matches!(&c.iter().find(|(r, k, _)| *r == row && *k == state_col).unwrap().2,
+                    Data::String(s) if s == label),
+                "unit {code}: {label}"
+            );
+            if sent(state) {
+                assert!(row < sub_a, "unit {code} is in part A");
+                sent_count += count;
+                sent_cost += cost;
+            } else {
+                assert!(row > head_b && row < sub_b, "unit {code} is in part B");
+                draft_cost += cost;
+            }
+            assert_eq!(value(row, sum_col), *count, "unit {code}: assets");
+            // m² of land: the counted areas of its land records.
+            let assets = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?asset_type=01&per_page=500"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .json();
+            let land: f64 = assets["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|a| a["section"] == "I")
+                .filter_map(|a| a["qty_counted"].as_f64())
+                .sum();
+            assert!(
+                (value(row, land_col) - land).abs() < 0.001,
+                "unit {code}: {land} m²"
+            );
+        }
+        assert_eq!(
+            value(total, sum_col),
+            sent_count,
+            "the total counts sent reports only"
+        );
+        assert_eq!(value(total, sum_col + 1), sent_cost);
+        assert_eq!(value(sub_b, sum_col + 1), draft_cost, "drafts apart");
         let progress = app
             .call(
                 "GET",
@@ -1328,5 +1493,331 @@ db_test!(
         }
         assert_eq!(total, 150 * landed.len() + 1);
         crate::invariants::assert_consistent(&app.state).await;
+    }
+);
+
+/// The parts of an xlsx, by name.
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut data = Vec::new();
+            f.read_to_end(&mut data).unwrap();
+            (f.name().unwrap().to_string(), data)
+        })
+        .collect()
+}
+
+/// The xlsx with its first worksheet's XML rewritten by `edit`.
+fn edit_sheet(bytes: &[u8], edit: impl Fn(String) -> String) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    let mut z = zip::ZipWriter::new(&mut out);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in unzip(bytes) {
+        let data = if name == "xl/worksheets/sheet1.xml" {
+            edit(String::from_utf8(data).unwrap()).into_bytes()
+        } else {
+            data
+        };
+        z.start_file(name, options).unwrap();
+        z.write_all(&data).unwrap();
+    }
+    z.finish().unwrap();
+    out.into_inner()
+}
+
+/// The XML of cell `cell` (`G15`): `<c r="G15" …>…</c>`, as a byte range.
+fn cell_xml(xml: &str, cell: &str) -> std::ops::Range<usize> {
+    let start = xml
+        .find(&format!("<c r=\"{cell}\""))
+        .unwrap_or_else(|| panic!("cell {cell}"));
+    let tail = &xml[start..];
+    let end = match (tail.find("/>"), tail.find("</c>")) {
+        (Some(a), Some(b)) if a < tail.find('>').unwrap_or(0) + 1 && a < b => a + 2,
+        (_, Some(b)) => b + 4,
+        (Some(a), None) => a + 2,
+        _ => panic!("cell {cell} unterminated"),
+    };
+    start..start + end
+}
+
+/// Sets the number saved in `cell`, leaving any formula (and so its result) as it was.
+fn set_number(xml: String, cell: &str, value: f64) -> String {
+    let r = cell_xml(&xml, cell);
+    let c = &xml[r.clone()];
+    let v0 = c.find("<v>").expect("a value") + 3;
+    let v1 = c.find("</v>").unwrap();
+    format!(
+        "{}{}{value}{}{}",
+        &xml[..r.start],
+        &c[..v0],
+        &c[v1..],
+        &xml[r.end..]
+    )
+}
+
+/// Replaces `cell` by a typed number: its formula is gone.
+fn type_number(xml: String, cell: &str, value: i64) -> String {
+    let r = cell_xml(&xml, cell);
+    let c = &xml[r.clone()];
+    let style = c
+        .split(" s=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap_or("0");
+    format!(
+        "{}<c r=\"{cell}\" s=\"{style}\"><v>{value}</v></c>{}",
+        &xml[..r.start],
+        &xml[r.end..]
+    )
+}
+
+/// What openpyxl saves: formulas without their results.
+fn drop_results(xml: String) -> String {
+    let mut out = String::new();
+    let mut rest = xml.as_str();
+    while let Some(i) = rest.find("</f><v>") {
+        out.push_str(&rest[..i + 4]);
+        let after = &rest[i + 4..];
+        rest = &after[after.find("</v>").unwrap() + 4..];
+    }
+    out.push_str(rest);
+    out
+}
+
+fn col_letter(col: u32) -> String {
+    let mut n = col + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        out.push(b'A' + ((n - 1) % 26) as u8);
+        n = (n - 1) / 26;
+    }
+    out.iter().rev().map(|&b| b as char).collect()
+}
+
+// Issue 14 point 2: an accountant edits a counted quantity and a cost in the official form;
+// Chênh lệch, Giá trị còn lại and Nguồn khác, still our formulas, follow whatever the
+// editor saved with them (stale results, none, or LibreOffice's recalculation), while a
+// contradicting value typed over a formula is still refused.
+db_test!(
+    an_edited_official_form_imports_with_its_derived_cells_following_the_edits,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let from = demo_unit(&app, &admin, "1109301").await;
+        let unit = app.unit(&admin, "1801999", "Đơn vị sửa phiếu").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        let export = |u: i64| {
+            let app = &app;
+            let admin = &admin;
+            async move {
+                app.call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{u}/forms/01a.xlsx"),
+                )
+                .token(admin)
+                .send()
+                .await
+                .expect(200)
+                .body
+            }
+        };
+        let imports = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let first = export(from).await;
+        app.call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, first)
+            .send()
+            .await
+            .expect(200);
+        let file = export(unit).await;
+
+        // The first table's key row names each column; its first record with our formulas.
+        let c = cells(&file);
+        let marker = find(&c, "kiemke:01a").expect("the key row").0;
+        let col = |key: &str| {
+            c.iter()
+                .find(|(r, _, d)| *r == marker && matches!(d, Data::String(s) if s == key))
+                .map(|(_, col, _)| col_letter(*col))
+                .unwrap_or_else(|| panic!("column {key}"))
+        };
+        let xml = String::from_utf8(
+            unzip(&file)
+                .into_iter()
+                .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+                .unwrap()
+                .1,
+        )
+        .unwrap();
+        let (remaining, other) = (col("remaining_value"), col("original_cost_other"));
+        let row = (marker + 2..marker + 40)
+            .map(|r| r + 1)
+            .find(|r| {
+                let rv = cell_xml(&xml, &format!("{remaining}{r}"));
+                let ot = xml.find(&format!("<c r=\"{other}{r}\""));
+                xml[rv].contains("<f>") && ot.is_some()
+            })
+            .expect("a record whose derived cells are formulas");
+        let code_col = c
+            .iter()
+            .find(|(r, _, d)| *r == marker && matches!(d, Data::String(s) if s == "code"))
+            .unwrap()
+            .1;
+        let code = match &c
+            .iter()
+            .find(|(r, col, _)| *r == row - 1 && *col == code_col)
+            .unwrap()
+            .2
+        {
+            Data::String(s) => s.clone(),
+            d => panic!("code {d:?}"),
+        };
+        let asset = |app: &TestApp| {
+            let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?per_page=500");
+            let code = code.clone();
+            let admin = admin.clone();
+            let app = app.clone();
+            async move {
+                let list = app.call("GET", &path).token(&admin).send().await.json();
+                list["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|a| a["code"] == code.as_str())
+                    .cloned()
+                    .unwrap()
+            }
+        };
+        let before = asset(&app).await;
+        let books = before["qty_books"].as_f64().unwrap();
+        let budget = before["original_cost_budget"].as_i64().unwrap();
+        let depreciation = before["depreciation"].as_i64().unwrap();
+        let cost = before["original_cost"].as_i64().unwrap();
+        let (counted_cell, cost_cell) = (
+            format!("{}{row}", col("qty_counted")),
+            format!("{}{row}", col("original_cost")),
+        );
+
+        let check = |after: Value, counted: f64, cost: i64| {
+            assert_eq!(after["qty_counted"].as_f64(), Some(counted), "{after}");
+            assert_eq!(after["original_cost"].as_i64(), Some(cost));
+            assert_eq!(after["qty_difference"].as_f64(), Some(books - counted));
+            assert_eq!(after["remaining_value"].as_i64(), Some(cost - depreciation));
+            assert_eq!(after["original_cost_budget"].as_i64(), Some(budget));
+            assert_eq!(after["original_cost_other"].as_i64(), Some(cost - budget));
+        };
+
+        // An editor that does not recalculate: the derived cells keep their old results.
+        let stale = edit_sheet(&file, |x| {
+            let x = set_number(x, &counted_cell, books + 1.0);
+            set_number(x, &cost_cell, (cost + 2_000_000) as f64)
+        });
+        let report = app
+            .call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, stale.clone())
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(report["updated"], 1, "{report}");
+        check(asset(&app).await, books + 1.0, cost + 2_000_000);
+
+        // openpyxl: the formulas are saved without results.
+        let bare = edit_sheet(&file, |x| {
+            let x = set_number(x, &counted_cell, books + 2.0);
+            drop_results(set_number(x, &cost_cell, (cost + 3_000_000) as f64))
+        });
+        app.call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, bare)
+            .send()
+            .await
+            .expect(200);
+        check(asset(&app).await, books + 2.0, cost + 3_000_000);
+
+        // A value typed over Giá trị còn lại that contradicts cost − depreciation is refused.
+        let typed = edit_sheet(&file, |x| {
+            let x = set_number(x, &cost_cell, (cost + 4_000_000) as f64);
+            type_number(x, &format!("{remaining}{row}"), cost - depreciation)
+        });
+        let body = app
+            .call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, typed)
+            .send()
+            .await
+            .problem(422, "import-rejected")
+            .json();
+        let errors = body["report"]["errors"].as_array().unwrap();
+        assert!(
+            errors.iter().any(|e| e["field"] == "remaining_value"
+                && e["row"] == row
+                && e["column_letter"] == remaining.as_str()),
+            "{body}"
+        );
+        check(asset(&app).await, books + 2.0, cost + 3_000_000);
+
+        // LibreOffice opens the stale file and saves it again (recalculating or not).
+        if require_program(
+            "soffice",
+            "libreoffice-calc-nogui",
+            "the LibreOffice round trip",
+        ) {
+            // One profile per run: two LibreOffice instances on one profile refuse to start.
+            let dir = std::env::temp_dir().join(format!(
+                "kiemke-lo-{}-{:?}",
+                std::process::id(),
+                app.backend
+            ));
+            let out_dir = dir.join("out");
+            std::fs::create_dir_all(&out_dir).unwrap();
+            let input = dir.join("01a.xlsx");
+            std::fs::write(&input, &stale).unwrap();
+            let out = std::process::Command::new("soffice")
+                .arg(format!(
+                    "-env:UserInstallation=file://{}",
+                    dir.join("profile").display()
+                ))
+                .args([
+                    "--headless",
+                    "--calc",
+                    "--convert-to",
+                    "xlsx:Calc MS Excel 2007 XML",
+                    "--outdir",
+                ])
+                .arg(&out_dir)
+                .arg(&input)
+                .env("HOME", &dir)
+                .output()
+                .expect("LibreOffice runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let saved = std::fs::read(out_dir.join("01a.xlsx")).expect("LibreOffice saved");
+            let _ = std::fs::remove_dir_all(&dir);
+            // Back to the first figures first, so that the LibreOffice file changes them.
+            app.call("POST", &imports)
+                .token(&admin)
+                .raw(XLSX, file.clone())
+                .send()
+                .await
+                .expect(200);
+            let report = app
+                .call("POST", &imports)
+                .token(&admin)
+                .raw(XLSX, saved)
+                .send()
+                .await
+                .expect(200)
+                .json();
+            assert_eq!(report["errors"], json!([]));
+            check(asset(&app).await, books + 1.0, cost + 2_000_000);
+        }
     }
 );
