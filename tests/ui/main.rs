@@ -11,6 +11,7 @@ mod day;
 mod harness;
 mod keyboard;
 mod login;
+mod office;
 mod roles;
 mod screenshots;
 mod search;
