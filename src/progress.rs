@@ -1069,3 +1069,56 @@ pub fn reminder_message(r: &Reminder) -> String {
         owed.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owed(form: &str, state: ReportState, deadline: &str, days_left: i64) -> Owed {
+        Owed {
+            asset_type: form[..2].to_string(),
+            form_code: form.to_string(),
+            state,
+            deadline: NaiveDate::parse_from_str(deadline, "%Y-%m-%d").expect("date"),
+            days_left,
+        }
+    }
+
+    #[test]
+    fn a_reminder_names_the_unit_each_report_its_deadline_and_the_days_left_or_overdue() {
+        let r = Reminder {
+            unit_id: 2,
+            code: "1109302".into(),
+            name: "Phòng Kinh tế, Hạ tầng và Đô thị phường Tam Thanh".into(),
+            accountant_name: Some("Nguyễn Thị Hoa".into()),
+            accountant_email: None,
+            accountant_phone: None,
+            owed: vec![
+                owed("01a", ReportState::Draft, "2026-03-31", 5),
+                owed("02a", ReportState::NotStarted, "2026-03-31", -3),
+            ],
+        };
+        let m = reminder_message(&r);
+        assert!(
+            m.starts_with("Kính gửi Nguyễn Thị Hoa - Phòng Kinh tế"),
+            "{m}"
+        );
+        assert!(m.contains("(mã 1109302)"));
+        assert!(
+            m.contains("Mẫu số 01a (đang nhập), hạn gửi 31/03/2026 — còn 5 ngày"),
+            "{m}"
+        );
+        assert!(
+            m.contains("Mẫu số 02a (chưa bắt đầu), hạn gửi 31/03/2026 — đã quá hạn 3 ngày"),
+            "{m}"
+        );
+        let today = Reminder {
+            accountant_name: None,
+            owed: vec![owed("18a", ReportState::Returned, "2026-04-20", 0)],
+            ..r
+        };
+        let m = reminder_message(&today);
+        assert!(m.starts_with("Kính gửi Kế toán đơn vị - "), "{m}");
+        assert!(m.contains("hết hạn hôm nay"), "{m}");
+    }
+}
