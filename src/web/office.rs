@@ -510,6 +510,8 @@ struct ReportBlock {
     digest: Option<String>,
     history: Vec<HistoryLine>,
     heads: Vec<String>,
+    /// Whether each column holds a number (aligned right).
+    nums: Vec<bool>,
     record_rows: Vec<Vec<String>>,
     more: bool,
     changes: Option<(Vec<String>, Vec<String>, Vec<ChangeLine>)>,
@@ -734,6 +736,21 @@ pub async fn unit_page(
                 digest: r.digest.clone(),
                 history,
                 heads: keys.iter().map(|k| label(&form, k)).collect(),
+                nums: keys
+                    .iter()
+                    .map(|k| {
+                        form.field(k).is_some_and(|f| {
+                            matches!(
+                                f.kind,
+                                crate::forms::FieldType::Money
+                                    | crate::forms::FieldType::Decimal
+                                    | crate::forms::FieldType::Integer
+                                    | crate::forms::FieldType::Area
+                                    | crate::forms::FieldType::LengthKm
+                            )
+                        })
+                    })
+                    .collect(),
                 record_rows,
                 more: page.total > RECORDS_SHOWN,
                 changes,
@@ -907,7 +924,6 @@ pub async fn return_report(
     Path((unit_id, type_code)): Path<(i64, String)>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    let o = o();
     let f: BTreeMap<String, String> = parse_form(&body)?;
     let r = target(&state, &u, unit_id, &type_code).await?;
     let c = campaign_or_404(&state).await?;
@@ -975,7 +991,6 @@ pub async fn return_report(
         ))),
         Err(e) if e.status().is_client_error() && e.status() != StatusCode::CONFLICT => {
             let problems = problems(&e);
-            let _ = o;
             return_form(&state, &u, r, reason, rows, problems).await
         }
         Err(e) => Err(e.into()),
@@ -1128,7 +1143,7 @@ struct SummaryPage {
 
 /// `GET /summary`: the paragraph for the quarterly report, with a copy button and its figures.
 pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
-    let (t, o) = (t(), o());
+    let o = o();
     let c = campaign_or_404(&state).await?;
     let s = progress::summary(&state, c.id).await?;
     let b = progress::board(
@@ -1168,7 +1183,6 @@ pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
         let (form, name) = form_name(&state, ty);
         figures.push((o.registrations_by_type, format!("{form} ({name}): {n}")));
     }
-    let _ = t;
     html(&SummaryPage {
         l: layout_for(&u, None),
         o,
