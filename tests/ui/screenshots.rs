@@ -94,7 +94,9 @@ async fn screenshots_of_every_page_at_1280_and_390_px() {
         let office = app.logged_in(FINANCE).await;
         office.goto(&format!("/units/{unit}/extension")).await;
         shoot(&office, "office-extension").await;
-        office.fill("#f-reason", "Đơn vị thay kế toán giữa kỳ").await;
+        office
+            .fill("#f-reason", "Đơn vị thay kế toán giữa kỳ")
+            .await;
         office
             .client
             .execute(
@@ -104,10 +106,10 @@ async fn screenshots_of_every_page_at_1280_and_390_px() {
             .await
             .expect("set date");
         office.click("#confirm-extension").await;
+        office.goto(&format!("/units/{unit}/types/01/return")).await;
         office
-            .goto(&format!("/units/{unit}/types/01/return"))
+            .fill("#f-reason", "Đề nghị kiểm tra lại nguyên giá")
             .await;
-        office.fill("#f-reason", "Đề nghị kiểm tra lại nguyên giá").await;
         office.select("#f-code_1", "DAT-ANH-01").await;
         office
             .fill("#f-comment_1", "Nguyên giá chưa khớp sổ kế toán")
@@ -128,9 +130,7 @@ async fn screenshots_of_every_page_at_1280_and_390_px() {
         shoot(&office, "office-board-filtered").await;
         office.goto(&format!("/units/{unit}")).await;
         shoot(&office, "office-unit").await;
-        office
-            .goto(&format!("/units/{unit}/types/01/accept"))
-            .await;
+        office.goto(&format!("/units/{unit}/types/01/accept")).await;
         shoot(&office, "office-accept").await;
         office.goto("/summary").await;
         shoot(&office, "office-summary").await;
