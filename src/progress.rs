@@ -977,7 +977,7 @@ pub struct Timeline {
 
 #[derive(Debug, FromQueryResult)]
 struct DayCount {
-    day: String,
+    day: NaiveDate,
     n: i64,
 }
 
@@ -989,7 +989,7 @@ pub async fn timeline(state: &AppState, campaign_id: i64) -> AppResult<Timeline>
     let backend = db.get_database_backend();
     // Vietnam keeps UTC+7 all year, so a local day is the UTC instant shifted by seven hours.
     let day = if backend == DbBackend::Postgres {
-        "to_char(first_submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD')"
+        "CAST(first_submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)"
     } else {
         "date(first_submitted_at, '+7 hours')"
     };
@@ -1022,11 +1022,9 @@ pub async fn timeline(state: &AppState, campaign_id: i64) -> AppResult<Timeline>
     let mut days = Vec::with_capacity(rows.len());
     let mut cumulative = 0;
     for r in rows {
-        let date = NaiveDate::parse_from_str(&r.day, "%Y-%m-%d")
-            .map_err(|e| crate::error::AppError::Internal(format!("day {}: {e}", r.day)))?;
         cumulative += r.n;
         days.push(DaySent {
-            date,
+            date: r.day,
             sent: r.n,
             cumulative,
         });
