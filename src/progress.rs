@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Statement,
-    sea_query::{Expr, Query},
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    sea_query::{Expr, LikeExpr, Query},
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -22,8 +22,10 @@ use crate::{
     error::AppResult,
     numfmt,
     pagination::PageQuery,
+    search,
     state::AppState,
     submissions::{self, ReportState},
+    units::UnitKind,
 };
 
 /// Filters of the unit rows (the counts always cover the whole campaign).
@@ -38,6 +40,49 @@ pub struct ProgressFilter {
     pub asset_type: Option<String>,
     /// `true`: only overdue reports.
     pub overdue: Option<bool>,
+    /// Only units whose code or name contains this text (diacritics and case ignored).
+    #[validate(length(max = 100))]
+    #[param(max_length = 100)]
+    pub q: Option<String>,
+    /// Only units of this kind.
+    pub kind: Option<UnitKind>,
+    /// Order of the unit rows (default: by code).
+    pub sort: Option<UnitSort>,
+}
+
+/// Orders of the board's unit rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitSort {
+    /// By budget code (default).
+    #[default]
+    Code,
+    /// By budget code, descending.
+    CodeDesc,
+    /// By name.
+    Name,
+    /// By name, descending.
+    NameDesc,
+}
+
+impl UnitSort {
+    /// Every order, as the pages offer them.
+    pub const ALL: [UnitSort; 4] = [
+        UnitSort::Code,
+        UnitSort::CodeDesc,
+        UnitSort::Name,
+        UnitSort::NameDesc,
+    ];
+
+    /// Name in a query string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitSort::Code => "code",
+            UnitSort::CodeDesc => "code_desc",
+            UnitSort::Name => "name",
+            UnitSort::NameDesc => "name_desc",
+        }
+    }
 }
 
 /// One report in a unit's row.
@@ -86,6 +131,12 @@ pub struct UnitRow {
     pub accountant_email: Option<String>,
     /// Accountant's phone.
     pub accountant_phone: Option<String>,
+    /// Kind of unit.
+    pub kind: UnitKind,
+    /// Days the most overdue of its reports is past its deadline (`None`: none overdue).
+    pub days_overdue: Option<i64>,
+    /// Last change to any of its reports or their records (UTC).
+    pub last_activity: Option<DateTime<Utc>>,
     /// The unit's reports.
     pub reports: Vec<RowReport>,
 }
@@ -128,6 +179,8 @@ pub struct Board {
     pub obligations: i64,
     /// Reports per state (sums to `obligations`).
     pub reports_by_state: BTreeMap<String, i64>,
+    /// Reports per asset type and state (every state present, zeros included).
+    pub states_by_type: BTreeMap<String, BTreeMap<String, i64>>,
     /// Reports sent (submitted or accepted) whose first submission met the deadline.
     pub submitted_on_time: i64,
     /// Reports sent whose first submission was late.
@@ -444,6 +497,24 @@ fn report_filter(
     Some(cond)
 }
 
+/// The filters on the units themselves (search and kind), as a condition on `units`.
+fn unit_filter(filter: &ProgressFilter) -> Option<Condition> {
+    let q = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if q.is_none() && filter.kind.is_none() {
+        return None;
+    }
+    let mut cond = Condition::all();
+    if let Some(q) = q {
+        // Code and name, folded like the query (`search::fold`): "truong" finds "Trường".
+        let pattern = LikeExpr::new(search::contains_pattern(q)).escape('\\');
+        cond = cond.add(unit::Column::Search.like(pattern));
+    }
+    if let Some(k) = filter.kind {
+        cond = cond.add(unit::Column::Kind.eq(k.as_str()));
+    }
+    Some(cond)
+}
+
 /// Computes the board at the clock's now.
 ///
 /// The counts come from SQL aggregates over the campaign's reports and registrations; only the
@@ -461,12 +532,19 @@ pub async fn board(
     let db = &state.db;
     let c = campaigns::get(db, campaign_id).await?;
     let report_cond = report_filter(&c, filter, now);
+    let unit_cond = unit_filter(filter);
     let rows_query = async {
         let mut units = unit::Entity::find();
-        let total = match &report_cond {
-            None => None,
-            Some(cond) => {
-                units = units.filter(has_report(cond.clone()));
+        match &report_cond {
+            Some(cond) => units = units.filter(has_report(cond.clone())),
+            None => units = units.filter(in_scope(c.id)),
+        }
+        if let Some(uc) = &unit_cond {
+            units = units.filter(uc.clone());
+        }
+        let total = match (&report_cond, &unit_cond) {
+            (None, None) => None,
+            (Some(cond), None) => {
                 let n: Option<i64> = report::Entity::find()
                     .select_only()
                     .expr_as(
@@ -481,12 +559,19 @@ pub async fn board(
                     .await?;
                 Some(n.unwrap_or(0))
             }
+            (_, Some(_)) => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
         };
-        if report_cond.is_none() {
-            units = units.filter(in_scope(c.id));
-        }
+        let units = match filter.sort.unwrap_or_default() {
+            UnitSort::Code => units.order_by_asc(unit::Column::Code),
+            UnitSort::CodeDesc => units.order_by_desc(unit::Column::Code),
+            UnitSort::Name => units
+                .order_by_asc(unit::Column::Name)
+                .order_by_asc(unit::Column::Code),
+            UnitSort::NameDesc => units
+                .order_by_desc(unit::Column::Name)
+                .order_by_asc(unit::Column::Code),
+        };
         let rows = units
-            .order_by_asc(unit::Column::Code)
             .offset(page.offset())
             .limit(page.per_page())
             .all(db)
@@ -516,6 +601,7 @@ pub async fn board(
             .iter()
             .map(|s| (s.as_str().to_string(), 0))
             .collect(),
+        states_by_type: BTreeMap::new(),
         submitted_on_time: 0,
         submitted_late: 0,
         overdue: 0,
@@ -531,6 +617,16 @@ pub async fn board(
             if n > 0 {
                 let s = ReportState::from_stored(&g.state, records);
                 *b.reports_by_state
+                    .entry(s.as_str().to_string())
+                    .or_default() += n;
+                *b.states_by_type
+                    .entry(g.type_code.clone())
+                    .or_insert_with(|| {
+                        ReportState::ALL
+                            .iter()
+                            .map(|s| (s.as_str().to_string(), 0))
+                            .collect()
+                    })
                     .entry(s.as_str().to_string())
                     .or_default() += n;
             }
@@ -571,10 +667,15 @@ pub async fn board(
     }
     for u in &units {
         let reg = regs.get(&u.id);
-        let shown: Vec<RowReport> = by_unit
-            .get(&u.id)
-            .into_iter()
-            .flatten()
+        let all = by_unit.get(&u.id).map(Vec::as_slice).unwrap_or_default();
+        let days_overdue = all
+            .iter()
+            .filter(|r| submissions::is_overdue(&c, r, now))
+            .map(|r| -clock::days_left(now, submissions::deadline(&c, r)))
+            .max();
+        let last_activity = all.iter().map(|r| r.updated_at).max();
+        let shown: Vec<RowReport> = all
+            .iter()
             .map(|r| row_report(&c, r, now))
             .filter(|r| filter.state.is_none_or(|s| s == r.state))
             .filter(|r| {
@@ -595,6 +696,9 @@ pub async fn board(
                 .map(|r| clock::on_time(r.registered_at, c.registration_deadline)),
             accountant_email: u.accountant_email.clone(),
             accountant_phone: u.accountant_phone.clone(),
+            kind: UnitKind::parse(&u.kind),
+            days_overdue,
+            last_activity,
             reports: shown,
         });
     }
@@ -845,4 +949,174 @@ pub async fn reminders(
         )
     });
     Ok(out)
+}
+
+/// Reports first sent on one local day.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DaySent {
+    /// Local date (Vietnam).
+    pub date: NaiveDate,
+    /// Reports first sent that day.
+    pub sent: i64,
+    /// Reports first sent up to and including that day.
+    pub cumulative: i64,
+}
+
+/// Submissions over time against the deadline.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Timeline {
+    /// Reports owed.
+    pub obligations: i64,
+    /// The campaign's submission deadline.
+    pub deadline: NaiveDate,
+    /// Extended deadlines granted (distinct, ascending).
+    pub extensions: Vec<NaiveDate>,
+    /// One entry per day on which a report was first sent, ascending.
+    pub days: Vec<DaySent>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct DayCount {
+    day: NaiveDate,
+    n: i64,
+}
+
+/// The cumulative count of first submissions per local day (grouped in SQL, so it reads one
+/// row per day whatever the number of reports).
+pub async fn timeline(state: &AppState, campaign_id: i64) -> AppResult<Timeline> {
+    let db = &state.db;
+    let c = campaigns::get(db, campaign_id).await?;
+    let backend = db.get_database_backend();
+    // Vietnam keeps UTC+7 all year, so a local day is the UTC instant shifted by seven hours.
+    let day = if backend == DbBackend::Postgres {
+        "CAST(first_submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)"
+    } else {
+        "date(first_submitted_at, '+7 hours')"
+    };
+    let mut q = Sql::new(backend);
+    q.push("SELECT ")
+        .push(day)
+        .push(" AS day, CAST(COUNT(*) AS BIGINT) AS n FROM reports WHERE campaign_id = ")
+        .bind(c.id)
+        .push(" AND first_submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1");
+    let mut o = Sql::new(backend);
+    o.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM reports WHERE campaign_id = ")
+        .bind(c.id);
+    let (rows, obligations, extensions) = tokio::try_join!(
+        async { AppResult::Ok(DayCount::find_by_statement(q.statement()).all(db).await?,) },
+        count(db, &o),
+        async {
+            AppResult::Ok(
+                report::Entity::find()
+                    .select_only()
+                    .column(report::Column::ExtensionDeadline)
+                    .distinct()
+                    .filter(report::Column::CampaignId.eq(c.id))
+                    .filter(report::Column::ExtensionDeadline.is_not_null())
+                    .into_tuple::<Option<NaiveDate>>()
+                    .all(db)
+                    .await?,
+            )
+        },
+    )?;
+    let mut days = Vec::with_capacity(rows.len());
+    let mut cumulative = 0;
+    for r in rows {
+        cumulative += r.n;
+        days.push(DaySent {
+            date: r.day,
+            sent: r.n,
+            cumulative,
+        });
+    }
+    let mut extensions: Vec<NaiveDate> = extensions.into_iter().flatten().collect();
+    extensions.sort();
+    Ok(Timeline {
+        obligations,
+        deadline: c.submission_deadline,
+        extensions,
+        days,
+    })
+}
+
+/// The Vietnamese message a finance officer sends a unit that still owes reports: the unit,
+/// each report with its deadline and the days left or overdue, and what to do.
+pub fn reminder_message(r: &Reminder) -> String {
+    let to = r.accountant_name.as_deref().unwrap_or("Kế toán đơn vị");
+    let owed: Vec<String> = r
+        .owed
+        .iter()
+        .map(|o| {
+            let when = match o.days_left {
+                0 => "hết hạn hôm nay".to_string(),
+                d if d > 0 => format!("còn {d} ngày"),
+                d => format!("đã quá hạn {} ngày", -d),
+            };
+            format!(
+                "báo cáo kiểm kê Mẫu số {} ({}), hạn gửi {} — {when}",
+                o.form_code,
+                o.state.label_vi(),
+                o.deadline.format("%d/%m/%Y")
+            )
+        })
+        .collect();
+    format!(
+        "Kính gửi {to} - {} (mã {}): đơn vị chưa gửi {}. Đề nghị đơn vị hoàn thiện số liệu và gửi báo cáo trên phần mềm kiểm kê tài sản công đúng hạn.",
+        r.name,
+        r.code,
+        owed.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owed(form: &str, state: ReportState, deadline: &str, days_left: i64) -> Owed {
+        Owed {
+            asset_type: form[..2].to_string(),
+            form_code: form.to_string(),
+            state,
+            deadline: NaiveDate::parse_from_str(deadline, "%Y-%m-%d").expect("date"),
+            days_left,
+        }
+    }
+
+    #[test]
+    fn a_reminder_names_the_unit_each_report_its_deadline_and_the_days_left_or_overdue() {
+        let r = Reminder {
+            unit_id: 2,
+            code: "1109302".into(),
+            name: "Phòng Kinh tế, Hạ tầng và Đô thị phường Tam Thanh".into(),
+            accountant_name: Some("Nguyễn Thị Hoa".into()),
+            accountant_email: None,
+            accountant_phone: None,
+            owed: vec![
+                owed("01a", ReportState::Draft, "2026-03-31", 5),
+                owed("02a", ReportState::NotStarted, "2026-03-31", -3),
+            ],
+        };
+        let m = reminder_message(&r);
+        assert!(
+            m.starts_with("Kính gửi Nguyễn Thị Hoa - Phòng Kinh tế"),
+            "{m}"
+        );
+        assert!(m.contains("(mã 1109302)"));
+        assert!(
+            m.contains("Mẫu số 01a (đang nhập), hạn gửi 31/03/2026 — còn 5 ngày"),
+            "{m}"
+        );
+        assert!(
+            m.contains("Mẫu số 02a (chưa bắt đầu), hạn gửi 31/03/2026 — đã quá hạn 3 ngày"),
+            "{m}"
+        );
+        let today = Reminder {
+            accountant_name: None,
+            owed: vec![owed("18a", ReportState::Returned, "2026-04-20", 0)],
+            ..r
+        };
+        let m = reminder_message(&today);
+        assert!(m.starts_with("Kính gửi Kế toán đơn vị - "), "{m}");
+        assert!(m.contains("hết hạn hôm nay"), "{m}");
+    }
 }

@@ -783,6 +783,12 @@ async fn audit_report(
         m.insert("asset_type".into(), Json::from(r.type_code.clone()));
         m.insert("state".into(), Json::from(ReportState::of(r).as_str()));
         m.insert("record_count".into(), Json::from(r.record_count));
+        // A return's comments stay in its event, so the report's history shows every round.
+        if r.state == "returned"
+            && let Some(c) = &r.return_comments
+        {
+            m.insert("return_comments".into(), c.clone());
+        }
         Json::Object(m)
     };
     audit::record(
@@ -801,6 +807,50 @@ async fn audit_report(
         },
     )
     .await
+}
+
+/// One step in a report's life, as its audit trail recorded it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReportEvent {
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// Who.
+    pub actor: Option<String>,
+    /// `submit`, `return`, `accept` or `extension`.
+    pub action: String,
+    /// The reason given (return, extension).
+    pub detail: Option<String>,
+    /// A return's comments on assets.
+    pub comments: Vec<AssetComment>,
+}
+
+/// The report's history: its submissions, returns (with their comments), acceptance and
+/// extensions, oldest first.
+pub async fn history(db: &impl ConnectionTrait, report_id: i64) -> AppResult<Vec<ReportEvent>> {
+    use crate::entities::audit_event;
+    let events = audit_event::Entity::find()
+        .filter(audit_event::Column::Entity.eq("report"))
+        .filter(audit_event::Column::EntityId.eq(report_id))
+        .filter(audit_event::Column::Action.is_in(["submit", "return", "accept", "extension"]))
+        .order_by_asc(audit_event::Column::At)
+        .order_by_asc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(events
+        .into_iter()
+        .map(|e| ReportEvent {
+            comments: e
+                .after
+                .as_ref()
+                .and_then(|a| a.get("return_comments"))
+                .and_then(|c| serde_json::from_value(c.clone()).ok())
+                .unwrap_or_default(),
+            at: e.at,
+            actor: e.actor_name,
+            action: e.action,
+            detail: e.detail,
+        })
+        .collect())
 }
 
 /// Returns a submitted report for correction, with a reason and comments on assets.

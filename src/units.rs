@@ -53,6 +53,17 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
+    /// Every kind, in the order forms list them.
+    pub const ALL: [UnitKind; 7] = [
+        UnitKind::StateAgency,
+        UnitKind::PublicServiceUnit,
+        UnitKind::School,
+        UnitKind::PartyAgency,
+        UnitKind::SocioPoliticalOrganisation,
+        UnitKind::ArmedForcesUnit,
+        UnitKind::Other,
+    ];
+
     /// Stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -13,7 +13,10 @@
 //!   every text comes from [`text`].
 
 pub mod admin;
+pub mod charts;
 pub mod import;
+pub mod office;
+pub mod office_text;
 pub mod pages;
 pub mod text;
 
@@ -70,7 +73,7 @@ fn asset(name: &'static str, content_type: &'static str, bytes: &'static [u8]) -
 }
 
 /// The static files: Pico CSS, the site's own rules, htmx.
-pub static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
+pub static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
     [
         asset(
             "pico.min.css",
@@ -87,6 +90,11 @@ pub static ASSETS: LazyLock<[Asset; 3]> = LazyLock::new(|| {
             "text/javascript; charset=utf-8",
             include_bytes!("static/htmx.min.js"),
         ),
+        asset(
+            "copy.js",
+            "text/javascript; charset=utf-8",
+            include_bytes!("static/copy.js"),
+        ),
     ]
 });
 
@@ -95,6 +103,7 @@ pub struct StaticUrls {
     pub pico: &'static str,
     pub site: &'static str,
     pub htmx: &'static str,
+    pub copy: &'static str,
 }
 
 /// The content-hashed URLs of the static files.
@@ -104,6 +113,7 @@ pub fn static_urls() -> StaticUrls {
         pico: &a[0].url,
         site: &a[1].url,
         htmx: &a[2].url,
+        copy: &a[3].url,
     }
 }
 
@@ -452,6 +462,10 @@ pub const SIGNED_IN: &[Role] = &[
 pub const READ: &[Role] = SIGNED_IN;
 /// Roles that change a unit's assets and reports, as the API's operations declare.
 pub const ENTRY: &[Role] = &[Role::Admin, Role::UnitAccountant];
+/// Roles that read the board and every unit's reports (the chairman reads only).
+pub const OFFICE: &[Role] = &[Role::Admin, Role::FinanceOfficer, Role::Viewer];
+/// Roles that return and accept reports and grant extensions, as the API's operations declare.
+pub const REVIEW: &[Role] = &[Role::Admin, Role::FinanceOfficer];
 
 /// Who may use each page: method, route and roles (`None`: public). [`page_policy`] applies
 /// it to every request, and a route missing here is refused (deny by default). Unit scope is
@@ -539,6 +553,37 @@ pub const PAGES: &[(&str, &str, Option<&[Role]>)] = &[
     ("GET", "/admin/campaigns/{campaign_id}", Some(ADMIN)),
     ("POST", "/admin/campaigns/{campaign_id}", Some(ADMIN)),
     ("GET", "/admin/audit", Some(ADMIN)),
+    // The finance office's and the chairman's pages.
+    ("GET", "/board", Some(OFFICE)),
+    ("GET", "/units/{unit_id}", Some(OFFICE)),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/return",
+        Some(REVIEW),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/return",
+        Some(REVIEW),
+    ),
+    (
+        "GET",
+        "/units/{unit_id}/types/{type_code}/accept",
+        Some(REVIEW),
+    ),
+    (
+        "POST",
+        "/units/{unit_id}/types/{type_code}/accept",
+        Some(REVIEW),
+    ),
+    ("GET", "/units/{unit_id}/extension", Some(REVIEW)),
+    ("POST", "/units/{unit_id}/extension", Some(REVIEW)),
+    ("GET", "/summary", Some(OFFICE)),
+    ("GET", "/reminders", Some(REVIEW)),
+    ("GET", "/downloads", Some(OFFICE)),
+    ("GET", "/downloads/progress.xlsx", Some(OFFICE)),
+    ("GET", "/downloads/consolidated/{form_code}", Some(OFFICE)),
+    ("GET", "/downloads/forms/{form_code}", Some(OFFICE)),
 ];
 
 /// The admin's pages: accounts, units, campaigns, registrations on a unit's behalf, audit log.
@@ -634,6 +679,29 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/assets/{asset_id}/history", get(pages::history))
         .merge(admin::routes())
+        .route("/board", get(office::board))
+        .route("/units/{unit_id}", get(office::unit_page))
+        .route(
+            "/units/{unit_id}/types/{type_code}/return",
+            get(office::return_page).post(office::return_report),
+        )
+        .route(
+            "/units/{unit_id}/types/{type_code}/accept",
+            get(office::accept_page).post(office::accept),
+        )
+        .route(
+            "/units/{unit_id}/extension",
+            get(office::extension_page).post(office::extend),
+        )
+        .route("/summary", get(office::summary))
+        .route("/reminders", get(office::reminders))
+        .route("/downloads", get(office::downloads))
+        .route("/downloads/progress.xlsx", get(office::progress_xlsx))
+        .route(
+            "/downloads/consolidated/{form_code}",
+            get(office::consolidated),
+        )
+        .route("/downloads/forms/{form_code}", get(office::forms_zip))
         .route_layer(middleware::from_fn_with_state(state.clone(), page_policy))
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn(page_layer))

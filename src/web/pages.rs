@@ -117,7 +117,7 @@ fn input_text(field: &FieldDef, v: &Value) -> String {
     }
 }
 
-fn state_label(t: &Texts, s: ReportState) -> &'static str {
+pub(super) fn state_label(t: &Texts, s: ReportState) -> &'static str {
     match s {
         ReportState::NotStarted => t.state_not_started,
         ReportState::Draft => t.state_draft,
@@ -173,7 +173,7 @@ pub(super) fn parse_form<T: serde::de::DeserializeOwned>(body: &[u8]) -> WebResu
     })
 }
 
-fn redirect_see_other(to: &str) -> Response {
+pub(super) fn redirect_see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
@@ -421,7 +421,7 @@ pub struct HomeQuery {
     unit: Option<i64>,
 }
 
-fn due_text(t: &Texts, days: i64) -> String {
+pub(super) fn due_text(t: &Texts, days: i64) -> String {
     match days {
         0 => t.due_today.to_string(),
         d if d > 0 => t.with_n(t.days_left, d),
@@ -438,6 +438,10 @@ pub async fn home(
     let t = t();
     if u.actor.role == Role::Admin {
         return Ok(redirect_see_other("/admin"));
+    }
+    // The finance office's and the chairman's home is the board.
+    if super::office::is_office(u.actor.role) {
+        return Ok(redirect_see_other("/board"));
     }
     if u.actor.role != Role::UnitAccountant {
         return html(&OtherRolePage {
@@ -692,7 +696,7 @@ struct ListPage {
     label_remaining: String,
 }
 
-fn label(form: &Form, key: &str) -> String {
+pub(super) fn label(form: &Form, key: &str) -> String {
     form.field(key)
         .map(|f| f.label.get(lang()).to_string())
         .unwrap_or_else(|| key.to_string())
@@ -721,7 +725,7 @@ fn sections_of(form: &Form) -> Vec<(String, String)> {
         .collect()
 }
 
-fn cell(form: &Form, view: &AssetView, key: &str) -> String {
+pub(super) fn cell(form: &Form, view: &AssetView, key: &str) -> String {
     let Some(field) = form.field(key) else {
         return String::new();
     };
@@ -735,7 +739,7 @@ fn cell(form: &Form, view: &AssetView, key: &str) -> String {
     }
 }
 
-fn url_encode(s: &str) -> String {
+pub(super) fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 

@@ -14,8 +14,13 @@ use serde_json::{Value, json};
 
 use crate::{db_test, support::*};
 
-/// The board recomputed from every row: counts, then the unit ids of the rows matching `filter`.
-async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (Value, Vec<i64>) {
+/// The board recomputed from every row: counts, the unit ids of the rows matching `filter` (in
+/// the order asked), and each unit's days overdue.
+async fn recount(
+    app: &TestApp,
+    campaign_id: i64,
+    filter: &[(&str, &str)],
+) -> (Value, Vec<i64>, BTreeMap<i64, Option<i64>>) {
     let db = &app.state.db;
     let now = app.clock.now();
     let c = campaign::Entity::find_by_id(campaign_id)
@@ -47,6 +52,8 @@ async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (V
     let mut counts = BTreeMap::<&str, i64>::new();
     let mut by_type = BTreeMap::<String, i64>::new();
     let mut by_state = BTreeMap::<String, i64>::new();
+    let mut states_by_type = BTreeMap::<String, BTreeMap<String, i64>>::new();
+    let mut days_overdue = BTreeMap::<i64, Option<i64>>::new();
     let mut totals = BTreeMap::<String, (i64, i64, i64)>::new();
     let mut rows = vec![];
     for u in &units {
@@ -71,6 +78,21 @@ async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (V
             *counts.entry("obligations").or_default() += 1;
             *by_type.entry(r.type_code.clone()).or_default() += 1;
             *by_state.entry(s.as_str().to_string()).or_default() += 1;
+            *states_by_type
+                .entry(r.type_code.clone())
+                .or_insert_with(|| {
+                    ReportState::ALL
+                        .iter()
+                        .map(|s| (s.as_str().to_string(), 0))
+                        .collect()
+                })
+                .entry(s.as_str().to_string())
+                .or_default() += 1;
+            if overdue {
+                let late = -clock::days_left(now, submissions::deadline(&c, r));
+                let d = days_overdue.entry(u.id).or_default();
+                *d = Some(d.map_or(late, |x| x.max(late)));
+            }
             match (s.is_sent(), submissions::sent_on_time(&c, r)) {
                 (true, Some(true)) => *counts.entry("submitted_on_time").or_default() += 1,
                 (true, _) => *counts.entry("submitted_late").or_default() += 1,
@@ -96,9 +118,21 @@ async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (V
         if !mine.is_empty() && mine.iter().all(|r| ReportState::of(r).is_sent()) {
             *counts.entry("units_fully_submitted").or_default() += 1;
         }
-        if filter.is_empty() || shown > 0 {
+        // Search (diacritics and case ignored) and kind narrow the units themselves.
+        let unit_ok = filter.iter().all(|(k, v)| match *k {
+            "q" => kiemke::search::key(&u.code, &u.name).contains(&kiemke::search::fold(v)),
+            "kind" => u.kind == *v,
+            _ => true,
+        });
+        let by_reports = filter
+            .iter()
+            .any(|(k, _)| matches!(*k, "state" | "asset_type" | "overdue"));
+        if unit_ok && (!by_reports || shown > 0) {
             rows.push(u.id);
         }
+    }
+    if filter.contains(&("sort", "code_desc")) {
+        rows.reverse();
     }
     let mut expected = json!({"units_total": units.len()});
     for k in [
@@ -119,6 +153,7 @@ async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (V
     }
     expected["registrations_by_type"] = json!(by_type);
     expected["reports_by_state"] = json!(by_state);
+    expected["states_by_type"] = json!(states_by_type);
     expected["totals_by_type"] = json!(
         totals
             .into_iter()
@@ -128,12 +163,15 @@ async fn recount(app: &TestApp, campaign_id: i64, filter: &[(&str, &str)]) -> (V
             ))
             .collect::<BTreeMap<_, _>>()
     );
-    (expected, rows)
+    (expected, rows, days_overdue)
 }
 
 async fn compare(app: &TestApp, token: &str, campaign: i64, filter: &[(&str, &str)]) {
-    let (expected, rows) = recount(app, campaign, filter).await;
-    let query: String = filter.iter().map(|(k, v)| format!("&{k}={v}")).collect();
+    let (expected, rows, days_overdue) = recount(app, campaign, filter).await;
+    let query: String = filter
+        .iter()
+        .map(|(k, v)| format!("&{k}={}", v.replace(' ', "%20")))
+        .collect();
     let mut seen = vec![];
     for page in 1.. {
         let b = app
@@ -155,10 +193,19 @@ async fn compare(app: &TestApp, token: &str, campaign: i64, filter: &[(&str, &st
             "rows_total with {filter:?}"
         );
         let page_rows = b["rows"].as_array().unwrap();
+        let by_reports = filter
+            .iter()
+            .any(|(k, _)| matches!(*k, "state" | "asset_type" | "overdue"));
         for r in page_rows {
             assert!(
-                !r["reports"].as_array().unwrap().is_empty() || filter.is_empty(),
+                !r["reports"].as_array().unwrap().is_empty() || !by_reports,
                 "a filtered row shows a matching report"
+            );
+            let id = r["unit_id"].as_i64().unwrap();
+            assert_eq!(
+                r["days_overdue"],
+                json!(days_overdue.get(&id).copied().flatten()),
+                "days overdue of unit {id}"
             );
         }
         if page_rows.is_empty() {
@@ -216,6 +263,11 @@ db_test!(the_board_agrees_with_a_row_by_row_recount, |app| {
         &[("state", "submitted")],
         &[("state", "returned"), ("overdue", "true")],
         &[("state", "accepted")],
+        &[("sort", "code_desc")],
+        &[("kind", "school")],
+        &[("kind", "state_agency"), ("overdue", "true")],
+        &[("q", "truong")],
+        &[("q", "TRƯỜNG"), ("asset_type", "01"), ("sort", "code_desc")],
     ];
     for instant in [
         "2026-02-10T09:00:00+07:00",

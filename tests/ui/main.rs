@@ -12,6 +12,7 @@ mod day;
 mod harness;
 mod keyboard;
 mod login;
+mod office;
 mod roles;
 mod screenshots;
 mod search;

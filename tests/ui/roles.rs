@@ -9,12 +9,9 @@ crate::ui_test!(
         let list = format!("/units/{unit}/types/01");
         for who in ["chutich", FINANCE] {
             let page = app.logged_in(who).await;
-            assert_eq!(page.path().await, "/");
-            assert!(
-                page.has("#other-role").await,
-                "{who}: {}",
-                page.body().await
-            );
+            // Their home is the board.
+            assert_eq!(page.path().await, "/board");
+            assert!(page.has("#fig-units").await, "{who}: {}", page.body().await);
             page.goto(&list).await;
             assert!(
                 page.has("#asset-table").await,

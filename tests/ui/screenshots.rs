@@ -85,6 +85,62 @@ async fn screenshots_of_every_page_at_1280_and_390_px() {
         shoot(&page, "not-found").await;
         page.goto("/lang/en").await;
         shoot(&page, "home-en").await;
+        page.goto("/lang/vi").await;
+
+        // The finance office: the report of type 01 sent and returned once, resubmitted, one
+        // unit extended; then the clock past the deadline.
+        page.goto(&format!("{list}/submit")).await;
+        page.click("#submit-report").await;
+        let office = app.logged_in(FINANCE).await;
+        office.goto(&format!("/units/{unit}/extension")).await;
+        shoot(&office, "office-extension").await;
+        office
+            .fill("#f-reason", "Đơn vị thay kế toán giữa kỳ")
+            .await;
+        office
+            .client
+            .execute(
+                "document.getElementById('f-deadline').value = '2026-04-15';",
+                vec![],
+            )
+            .await
+            .expect("set date");
+        office.click("#confirm-extension").await;
+        office.goto(&format!("/units/{unit}/types/01/return")).await;
+        office
+            .fill("#f-reason", "Đề nghị kiểm tra lại nguyên giá")
+            .await;
+        office.select("#f-code_1", "DAT-ANH-01").await;
+        office
+            .fill("#f-comment_1", "Nguyên giá chưa khớp sổ kế toán")
+            .await;
+        shoot(&office, "office-return").await;
+        office.click("#confirm-return").await;
+        page.goto(&edit).await;
+        page.fill("#f-note", "Đã đối chiếu sổ kế toán").await;
+        page.click("#save").await;
+        page.goto(&format!("{list}/submit")).await;
+        page.click("#submit-report").await;
+        // Past the deadline (sessions expire meanwhile: sign in again).
+        app.clock.advance(chrono::Duration::days(52));
+        let office = app.logged_in(FINANCE).await;
+        assert_eq!(office.path().await, "/board");
+        shoot(&office, "office-board").await;
+        office.goto("/board?overdue=true&q=truong&sort=name").await;
+        shoot(&office, "office-board-filtered").await;
+        office.goto(&format!("/units/{unit}")).await;
+        shoot(&office, "office-unit").await;
+        office.goto(&format!("/units/{unit}/types/01/accept")).await;
+        shoot(&office, "office-accept").await;
+        office.goto("/summary").await;
+        shoot(&office, "office-summary").await;
+        office.goto("/reminders").await;
+        shoot(&office, "office-reminders").await;
+        office.goto("/downloads").await;
+        shoot(&office, "office-downloads").await;
+        let chairman = app.logged_in("chutich").await;
+        chairman.goto(&format!("/units/{unit}")).await;
+        shoot(&chairman, "viewer-unit").await;
     })
     .await;
 }
