@@ -790,7 +790,6 @@ db_test!(
             .map(|(t, _)| t.clone())
             .expect("a type");
         let ids = |query: String| {
-            let get = get.clone();
             let base = base.clone();
             async move {
                 let res = get(format!("{base}?{query}")).await;
