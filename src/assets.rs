@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
     sea_query::{Expr, Func, LikeExpr},
 };
@@ -895,6 +895,16 @@ pub struct AssetFilter {
     pub sort: Option<AssetSort>,
 }
 
+/// How [`list_counted`] counts the matches of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Exactly (the API's `total`).
+    Exact,
+    /// Exactly up to this many matches (and at least past the page asked for); beyond, the
+    /// total is a lower bound. A search over 100,000 records then stops counting early.
+    AtLeast(u64),
+}
+
 /// One page of a unit's assets in a campaign.
 pub async fn list(
     state: &AppState,
@@ -903,6 +913,27 @@ pub async fn list(
     f: &AssetFilter,
     page: &PageQuery,
 ) -> AppResult<Page<AssetView>> {
+    Ok(
+        list_counted(state, campaign_id, unit_id, f, page, Count::Exact)
+            .await?
+            .0,
+    )
+}
+
+/// One page of a unit's assets, and whether its `total` is exact (see [`Count`]).
+///
+/// A list narrowed by type alone is counted by the report's running count, kept by every
+/// write (`apply_delta`). The page is found as ids first, walking one of the list indexes
+/// (migration `m20261128_000002_list_indexes`) — a deep page skips index entries, not rows —
+/// then its rows are read by id.
+pub async fn list_counted(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    f: &AssetFilter,
+    page: &PageQuery,
+    count: Count,
+) -> AppResult<(Page<AssetView>, bool)> {
     campaigns::get(&state.db, campaign_id).await?;
     let mut cond = Condition::all()
         .add(asset::Column::CampaignId.eq(campaign_id))
@@ -919,35 +950,86 @@ pub async fn list(
     if let Some(v) = &f.origin {
         cond = cond.add(asset::Column::Origin.eq(v.clone()));
     }
-    if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+    let q = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    if let Some(q) = q {
         // Code and name, folded like the query (`search::fold`): "dang" finds "Đảng".
         let pattern = LikeExpr::new(search::contains_pattern(q)).escape('\\');
         cond = cond.add(asset::Column::Search.like(pattern));
     }
     let query = asset::Entity::find().filter(cond);
-    let total = query.clone().count(&state.db).await?;
-    let query = match f.sort.unwrap_or_default() {
-        AssetSort::Code => query.order_by_asc(asset::Column::Code),
-        AssetSort::Name => query
-            .order_by_asc(asset::Column::Name)
-            .order_by_asc(asset::Column::Id),
-        AssetSort::OriginalCostDesc => query
-            .order_by_desc(asset::Column::OriginalCost)
-            .order_by_asc(asset::Column::Id),
-        AssetSort::UpdatedDesc => query
-            .order_by_desc(asset::Column::UpdatedAt)
-            .order_by_desc(asset::Column::Id),
+    let by_type_only =
+        f.section.is_none() && f.usage_status.is_none() && f.origin.is_none() && q.is_none();
+    let ledger = match (&f.asset_type, by_type_only) {
+        (Some(t), true) => report::Entity::find()
+            .filter(report::Column::CampaignId.eq(campaign_id))
+            .filter(report::Column::UnitId.eq(unit_id))
+            .filter(report::Column::TypeCode.eq(t.clone()))
+            .one(&state.db)
+            .await?
+            .map(|r| u64::try_from(r.record_count).unwrap_or(0)),
+        _ => None,
     };
-    let models = query
-        .offset(page.offset())
-        .limit(page.per_page())
+    let (total, exact) = match (ledger, count) {
+        (Some(n), _) => (n, true),
+        (None, Count::Exact) => (query.clone().count(&state.db).await?, true),
+        (None, Count::AtLeast(n)) => {
+            let limit = std::cmp::max(n, page.offset().saturating_add(page.per_page()));
+            let found = query
+                .clone()
+                .select_only()
+                .column(asset::Column::Id)
+                .limit(limit.saturating_add(1))
+                .into_tuple::<i64>()
+                .all(&state.db)
+                .await?
+                .len() as u64;
+            (std::cmp::min(found, limit), found <= limit)
+        }
+    };
+    // A page past the middle of an exactly counted list is read from the far end, in the
+    // opposite order: the last page of 100,000 skips no index entry instead of 99,950.
+    let (offset, per_page) = (page.offset(), page.per_page());
+    let reverse = exact && offset < total && offset > total / 2;
+    let (skip, take) = if reverse {
+        let end = std::cmp::min(offset.saturating_add(per_page), total);
+        (total - end, end - offset)
+    } else {
+        (offset, per_page)
+    };
+    let way = |forward: bool| if forward { Order::Asc } else { Order::Desc };
+    let ordered = match f.sort.unwrap_or_default() {
+        AssetSort::Code => query.order_by(asset::Column::Code, way(!reverse)),
+        AssetSort::Name => query
+            .order_by(asset::Column::Name, way(!reverse))
+            .order_by(asset::Column::Id, way(!reverse)),
+        AssetSort::OriginalCostDesc => query
+            .order_by(asset::Column::OriginalCost, way(reverse))
+            .order_by(asset::Column::Id, way(!reverse)),
+        AssetSort::UpdatedDesc => query
+            .order_by(asset::Column::UpdatedAt, way(reverse))
+            .order_by(asset::Column::Id, way(reverse)),
+    };
+    let mut ids: Vec<i64> = ordered
+        .select_only()
+        .column(asset::Column::Id)
+        .offset(skip)
+        .limit(take)
+        .into_tuple()
         .all(&state.db)
         .await?;
+    if reverse {
+        ids.reverse();
+    }
+    let mut models = asset::Entity::find()
+        .filter(asset::Column::Id.is_in(ids.clone()))
+        .all(&state.db)
+        .await?;
+    models.sort_by_key(|m| ids.iter().position(|id| *id == m.id));
     let mut items = Vec::with_capacity(models.len());
     for m in &models {
         items.push(view(form_of(state, m)?, m));
     }
-    Ok(Page::new(items, page, total))
+    Ok((Page::new(items, page, total), exact))
 }
 
 /// One event in an asset's history.
@@ -992,6 +1074,73 @@ pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<
             after: e.after,
         })
         .collect())
+}
+
+/// The totals row of an asset list: records, original cost and remaining value.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ListTotals {
+    /// Records.
+    pub count: i64,
+    /// Original cost, đồng.
+    pub original_cost: i64,
+    /// Remaining value, đồng.
+    pub remaining_value: i64,
+}
+
+/// The totals row of a unit's list of one type: the whole type from its report's running
+/// totals (kept by every write, `apply_delta`), one section summed from the index
+/// `ix_assets_section_sums` (never the wide rows). The same figures as [`totals`] gives.
+pub async fn list_totals(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+    section: Option<&str>,
+) -> AppResult<ListTotals> {
+    let Some(section) = section else {
+        let r = report::Entity::find()
+            .filter(report::Column::CampaignId.eq(campaign_id))
+            .filter(report::Column::UnitId.eq(unit_id))
+            .filter(report::Column::TypeCode.eq(type_code))
+            .one(&state.db)
+            .await?;
+        return Ok(r
+            .map(|r| ListTotals {
+                count: r.record_count,
+                original_cost: r.original_cost_total,
+                remaining_value: r.remaining_value_total,
+            })
+            .unwrap_or_default());
+    };
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Row {
+        count: i64,
+        original_cost: i64,
+        remaining_value: i64,
+    }
+    let sum = |c: asset::Column| {
+        Expr::expr(Func::coalesce([Expr::col(c).sum(), Expr::val(0i64)])).cast_as("bigint")
+    };
+    let row = asset::Entity::find()
+        .select_only()
+        // count(*), not count(id): the index holds no id, and every row it holds counts.
+        .column_as(Expr::cust("CAST(COUNT(*) AS bigint)"), "count")
+        .column_as(sum(asset::Column::OriginalCost), "original_cost")
+        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
+        .filter(asset::Column::CampaignId.eq(campaign_id))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .filter(asset::Column::TypeCode.eq(type_code))
+        .filter(asset::Column::Section.eq(section))
+        .into_model::<Row>()
+        .one(&state.db)
+        .await?;
+    Ok(row
+        .map(|r| ListTotals {
+            count: r.count,
+            original_cost: r.original_cost,
+            remaining_value: r.remaining_value,
+        })
+        .unwrap_or_default())
 }
 
 /// Sums of one group of records.

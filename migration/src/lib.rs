@@ -7,6 +7,7 @@ mod m20260101_000001_core;
 mod m20260101_000002_accounts;
 mod m20261126_000001_progress_indexes;
 mod m20261128_000001_search_keys;
+mod m20261128_000002_list_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20260101_000002_accounts::Migration),
             Box::new(m20261126_000001_progress_indexes::Migration),
             Box::new(m20261128_000001_search_keys::Migration),
+            Box::new(m20261128_000002_list_indexes::Migration),
         ]
     }
 }

@@ -15,13 +15,13 @@ use std::collections::HashMap;
 
 use axum::{
     extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State},
-    http::Method,
+    http::{Method, request::Parts},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use sea_orm::EntityTrait;
 
-use super::{Role, sessions};
+use super::{Actor, Role, sessions};
 use crate::{entities::asset, error::AppError, state::AppState};
 
 /// Who may call one operation.
@@ -118,6 +118,30 @@ async fn unit_of(state: &AppState, name: &str, value: &str) -> Result<Option<i64
     })
 }
 
+/// The unit scope of a routed request, for the API and the web pages alike: a `{unit_id}`,
+/// or the unit owning an `{asset_id}`, that `actor` may not see answers the very 404 of a
+/// missing row, so that hidden ids cannot be told apart from absent ones.
+pub async fn check_scope(
+    state: &AppState,
+    actor: &Actor,
+    parts: &mut Parts,
+) -> Result<(), AppError> {
+    let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
+        return Ok(());
+    };
+    for (name, value) in params.iter() {
+        if let Some(unit_id) = unit_of(state, name, value).await?
+            && !actor.sees_unit(unit_id)
+        {
+            return Err(match name {
+                "asset_id" => crate::assets::not_found(),
+                _ => crate::units::not_found(),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Middleware applying the policy to every routed request.
 pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
     match check(&state, req).await {
@@ -142,19 +166,7 @@ async fn check(state: &AppState, req: Request) -> Result<Request, AppError> {
         .await?
         .ok_or_else(AppError::unauthorized)?;
     let (mut parts, body) = req.into_parts();
-    if let Ok(params) = RawPathParams::from_request_parts(&mut parts, state).await {
-        for (name, value) in params.iter() {
-            if let Some(unit_id) = unit_of(state, name, value).await?
-                && !actor.sees_unit(unit_id)
-            {
-                // The very 404 of a missing row, so that hidden ids cannot be told apart.
-                return Err(match name {
-                    "asset_id" => crate::assets::not_found(),
-                    _ => crate::units::not_found(),
-                });
-            }
-        }
-    }
+    check_scope(state, &actor, &mut parts).await?;
     if !roles.contains(&actor.role) {
         return Err(AppError::forbidden());
     }

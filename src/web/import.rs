@@ -193,7 +193,6 @@ pub async fn import_page(
     u: WebUser,
     Path((unit_id, type_code)): Path<(i64, String)>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     page(&state, &u, unit_id, &type_code, Outcome::default()).await
 }
 
@@ -289,7 +288,6 @@ pub async fn check(
     Path((unit_id, type_code)): Path<(i64, String)>,
     req: Request,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let (name, bytes) = match upload(req, state.settings.upload_limit).await {
         Ok(x) => x,
         Err(msg) => {
@@ -329,7 +327,6 @@ pub async fn confirm(
     axum::extract::RawForm(body): axum::extract::RawForm,
 ) -> WebResult {
     let f: ConfirmForm = parse_form(&body)?;
-    let unit_id = u.unit(unit_id)?;
     let (name, bytes) = load(u.actor.user_id, &f.upload)?;
     match run(&state, &u, unit_id, &type_code, &name, bytes, false).await? {
         Ok(report) if report.errors.is_empty() => {
@@ -373,7 +370,6 @@ pub async fn annotated(
     u: WebUser,
     Path((unit_id, type_code, upload_id)): Path<(i64, String, String)>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let (name, bytes) = load(u.actor.user_id, &upload_id)?;
     let report = match run(&state, &u, unit_id, &type_code, &name, bytes.clone(), true).await? {
         Ok(r) => r,

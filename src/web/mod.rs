@@ -6,9 +6,10 @@
 //!   [`sessions::resolve`], so throttling, expiry, logout and revocation are the same.
 //! - **CSRF**: every POST must carry the session's form token (a hidden `csrf` field, or
 //!   the `X-CSRF-Token` header htmx sends) and must not come from another origin.
-//! - **Authorization**: each page states the roles it serves ([`WebUser::require`]) and
-//!   every unit it shows goes through [`WebUser::unit`], which answers another unit's page
-//!   with the same 404 page as a missing one (the API's policy answers 404 too).
+//! - **Authorization**, in one place: [`PAGES`] states the roles of every page and
+//!   [`page_policy`] applies it to every routed request, together with the API policy's unit
+//!   scope check on the path (`{unit_id}`, or the unit of `{asset_id}`): another unit's page
+//!   is the same 404 page as a missing one. A route missing from [`PAGES`] is refused.
 //! - **Language**: Vietnamese, or English by the `lang` cookie or `Accept-Language`;
 //!   every text comes from [`text`].
 
@@ -35,7 +36,7 @@ use axum::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    auth::{Actor, Role, sessions},
+    auth::{Actor, Role, policy, sessions},
     error::{AppError, Lang},
     state::AppState,
 };
@@ -259,6 +260,12 @@ async fn page_layer(req: Request, next: Next) -> Response {
         header::VARY,
         HeaderValue::from_static("Cookie, Accept-Language"),
     );
+    // Not the API's `no-referrer`: under it browsers post `Origin: null`, and the CSRF check
+    // wants the real origin.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     res
 }
 
@@ -354,6 +361,8 @@ impl WebUser {
     }
 
     /// Fails with the 404 page when the user may not see `unit_id` (same answer as a missing unit).
+    /// A unit or asset named in the path is checked by [`page_policy`] already; this is for a
+    /// unit a page learns otherwise (a form field, a query).
     pub fn unit(&self, unit_id: i64) -> WebResult<i64> {
         if self.actor.sees_unit(unit_id) {
             Ok(unit_id)
@@ -469,7 +478,8 @@ pub const REVIEW: &[Role] = &[Role::Admin, Role::FinanceOfficer];
 
 /// Who may use each page: method, route and roles (`None`: public). [`page_policy`] applies
 /// it to every request, and a route missing here is refused (deny by default). Unit scope is
-/// checked where the unit is known ([`WebUser::unit`]): another unit's page is a 404 page.
+/// checked there too, from the path's `{unit_id}` or `{asset_id}`: another unit's page is a
+/// 404 page. tests/api/permissions.rs walks every entry as every role.
 pub const PAGES: &[(&str, &str, Option<&[Role]>)] = &[
     ("GET", "/static/{file}", None),
     ("GET", "/login", None),
@@ -602,8 +612,10 @@ pub fn page_access(method: &Method, route: &str) -> Option<Option<&'static [Role
         .map(|(_, _, roles)| *roles)
 }
 
-/// Applies [`PAGES`] to a routed request: anonymous → the login page, a role not listed → the
-/// 403 page; the signed-in user is handed on to the handler.
+/// Applies [`PAGES`] to a routed request, in the API policy's order: anonymous → the login
+/// page; a `{unit_id}` (or the unit of an `{asset_id}`) the user may not see → the 404 page, by
+/// the API's own [`policy::check_scope`]; a role not listed → the 403 page. The signed-in user
+/// is handed on to the handler, which therefore never sees another unit's path.
 async fn page_policy(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -620,6 +632,9 @@ async fn page_policy(State(state): State<AppState>, req: Request, next: Next) ->
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
+    if let Err(e) = policy::check_scope(&state, &user.actor, &mut parts).await {
+        return WebError::App(e).into_response();
+    }
     if !roles.contains(&user.actor.role) {
         return page_error(StatusCode::FORBIDDEN, None);
     }

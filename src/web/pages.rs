@@ -604,7 +604,6 @@ pub async fn registration(
     u: WebUser,
     Path(unit_id): Path<i64>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(&state).await?;
     let unit = units::get(&state.db, unit_id).await?;
     let reg = registrations::get(&state, c.id, unit_id).await?;
@@ -684,7 +683,7 @@ struct ListPage {
     total_remaining: String,
     type_has_records: bool,
     page: u64,
-    pages: u64,
+    pages: String,
     found: String,
     prev_href: Option<String>,
     next_href: Option<String>,
@@ -743,6 +742,10 @@ pub(super) fn url_encode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
+/// Matches of a filtered list counted exactly; beyond, the page says "more than" (the pages up
+/// to the one shown are always counted, so paging on never stops early).
+const COUNT_LIMIT: u64 = 1000;
+
 /// `GET /units/{unit_id}/types/{type_code}`: one page of the unit's assets of a type.
 pub async fn asset_list(
     State(state): State<AppState>,
@@ -750,7 +753,6 @@ pub async fn asset_list(
     Path((unit_id, type_code)): Path<(i64, String)>,
     Query(q): Query<ListQuery>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let t = t();
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
@@ -772,7 +774,7 @@ pub async fn asset_list(
         sort: Some(sort),
     };
     let page_no = q.page.unwrap_or(1).clamp(1, 1_000_000);
-    let page = assets::list(
+    let (page, exact) = assets::list_counted(
         &state,
         c.id,
         unit_id,
@@ -781,15 +783,11 @@ pub async fn asset_list(
             page: Some(page_no),
             per_page: Some(50),
         },
+        assets::Count::AtLeast(COUNT_LIMIT),
     )
     .await?;
-    let totals = assets::totals(&state, c.id, unit_id).await?;
-    let type_totals = totals.types.iter().find(|tt| tt.asset_type == type_code);
-    let sums = match (type_totals, &filter.section) {
-        (Some(tt), Some(sec)) => tt.sections.get(sec).cloned().unwrap_or_default(),
-        (Some(tt), None) => tt.total.clone(),
-        _ => Default::default(),
-    };
+    let sums =
+        assets::list_totals(&state, c.id, unit_id, &type_code, filter.section.as_deref()).await?;
     let rows = page
         .items
         .iter()
@@ -865,10 +863,18 @@ pub async fn asset_list(
         total_remaining: vn_money(sums.remaining_value),
         type_has_records: report.record_count > 0,
         page: page_no,
-        pages,
-        found: vn_number(page.total as f64),
+        pages: if exact {
+            vn_number(pages as f64)
+        } else {
+            format!("{} {}", t.more_than, vn_number(pages as f64))
+        },
+        found: if exact {
+            vn_number(page.total as f64)
+        } else {
+            format!("{} {}", t.more_than, vn_number(page.total as f64))
+        },
         prev_href: (page_no > 1).then(|| query_for(page_no - 1)),
-        next_href: (page_no < pages).then(|| query_for(page_no + 1)),
+        next_href: (page_no < pages || !exact).then(|| query_for(page_no + 1)),
         label_code: label(&form, "code"),
         label_name: label(&form, "name"),
         label_section: t.section.to_string(),
@@ -1156,7 +1162,6 @@ pub async fn new_asset(
     Path((unit_id, type_code)): Path<(i64, String)>,
     Query(q): Query<NewQuery>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let unit = units::get(&state.db, unit_id).await?;
     let base = format!("/units/{unit_id}/types/{type_code}");
@@ -1200,7 +1205,6 @@ pub async fn create_asset(
     Path((unit_id, type_code)): Path<(i64, String)>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
     let typed = typed_of(&body);
@@ -1253,11 +1257,10 @@ pub async fn create_asset(
 /// problems of the record so far, computed by the domain's own check.
 pub async fn derive(
     State(state): State<AppState>,
-    u: WebUser,
-    Path((unit_id, type_code)): Path<(i64, String)>,
+    _: WebUser,
+    Path((_, type_code)): Path<(i64, String)>,
     RawForm(body): RawForm,
 ) -> WebResult {
-    u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
     let typed = typed_of(&body);
@@ -1303,7 +1306,6 @@ pub async fn edit_asset(
     Path(asset_id): Path<i64>,
 ) -> WebResult {
     let view = assets::get(&state, asset_id).await?;
-    u.unit(view.unit_id)?;
     let form = form_of(&state, &view.asset_type)?;
     let record = record_of_view(&form, &view);
     let section = match record.get("section") {
@@ -1360,7 +1362,6 @@ pub async fn update_asset(
     RawForm(body): RawForm,
 ) -> WebResult {
     let current = assets::get(&state, asset_id).await?;
-    u.unit(current.unit_id)?;
     let form = form_of(&state, &current.asset_type)?;
     let typed = typed_of(&body);
     let version = typed.get("version").and_then(|v| v.parse::<i32>().ok());
@@ -1458,7 +1459,6 @@ pub async fn delete_page(
     Path(asset_id): Path<i64>,
 ) -> WebResult {
     let view = assets::get(&state, asset_id).await?;
-    u.unit(view.unit_id)?;
     let unit = units::get(&state.db, view.unit_id).await?;
     html(&DeletePage {
         l: layout(Some(&u), Some(unit.name)),
@@ -1494,7 +1494,6 @@ pub async fn delete_asset(
 ) -> WebResult {
     let f: DeleteForm = parse_form(&body)?;
     let view = assets::get(&state, asset_id).await?;
-    u.unit(view.unit_id)?;
     assets::delete(&state, &u.actor, asset_id, f.version).await?;
     Ok(redirect_see_other(&format!(
         "/units/{}/types/{}?deleted=1",
@@ -1712,7 +1711,6 @@ pub async fn submit_page(
     u: WebUser,
     Path((unit_id, type_code)): Path<(i64, String)>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     submit_view(&state, &u, unit_id, &type_code, None).await
 }
 
@@ -1730,7 +1728,6 @@ pub async fn submit(
     RawForm(body): RawForm,
 ) -> WebResult {
     let f: SubmitForm = parse_form(&body)?;
-    let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(&state).await?;
     let nil_return = f.nil_return.is_some();
     if nil_return && f.confirm_nil.is_none() {
@@ -1783,7 +1780,6 @@ pub async fn export(
     u: WebUser,
     Path((unit_id, type_code, layout_name)): Path<(i64, String, String)>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
     let flat = match layout_name.as_str() {

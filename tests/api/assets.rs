@@ -900,3 +900,91 @@ db_test!(
         assert_eq!(now["name"], "Khu đất A", "the stale edit changed nothing");
     }
 );
+
+db_test!(
+    every_page_of_a_list_in_every_order_follows_the_single_page_order,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let get = |path: String| {
+            let app = app.clone();
+            let admin = admin.clone();
+            async move {
+                app.call("GET", &path)
+                    .token(&admin)
+                    .send()
+                    .await
+                    .expect(200)
+                    .json()
+            }
+        };
+        // The demo unit with the most assets.
+        let mut unit = (0, 0);
+        for u in get("/api/v1/units?per_page=100".into()).await["items"]
+            .as_array()
+            .expect("units")
+        {
+            let id = u["id"].as_i64().expect("id");
+            let total = get(format!(
+                "/api/v1/campaigns/{campaign}/units/{id}/assets?per_page=1"
+            ))
+            .await["total"]
+                .as_u64()
+                .expect("total");
+            if total > unit.1 {
+                unit = (id, total);
+            }
+        }
+        let unit = unit.0;
+        let base = format!("/api/v1/campaigns/{campaign}/units/{unit}/assets");
+        // Its most frequent type.
+        let mut counts = std::collections::BTreeMap::<String, usize>::new();
+        for a in get(format!("{base}?per_page=100")).await["items"]
+            .as_array()
+            .expect("items")
+        {
+            *counts
+                .entry(a["asset_type"].as_str().expect("type").to_string())
+                .or_default() += 1;
+        }
+        let asset_type = counts
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(t, _)| t.clone())
+            .expect("a type");
+        let ids = |query: String| {
+            let base = base.clone();
+            async move {
+                let res = get(format!("{base}?{query}")).await;
+                let ids: Vec<i64> = res["items"]
+                    .as_array()
+                    .expect("items")
+                    .iter()
+                    .filter_map(|a| a["id"].as_i64())
+                    .collect();
+                (ids, res["total"].as_u64().expect("total"))
+            }
+        };
+        // Pages past the middle are read from the far end (assets::list_counted): the same order.
+        for sort in ["code", "name", "original_cost_desc", "updated_desc"] {
+            for filter in [String::new(), format!("asset_type={asset_type}")] {
+                let (all, total) = ids(format!("sort={sort}&{filter}&per_page=100")).await;
+                assert_eq!(all.len() as u64, total, "{sort} {filter}");
+                assert!(total >= 3, "{sort} {filter}: too few assets to page");
+                for per_page in [1, 2] {
+                    let mut paged = Vec::new();
+                    for page in 1..=total + 1 {
+                        paged.extend(
+                            ids(format!(
+                                "sort={sort}&{filter}&per_page={per_page}&page={page}"
+                            ))
+                            .await
+                            .0,
+                        );
+                    }
+                    assert_eq!(paged, all, "sort={sort} {filter} per_page={per_page}");
+                }
+            }
+        }
+    }
+);

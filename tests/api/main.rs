@@ -17,6 +17,7 @@ mod http;
 mod invariants;
 mod limits;
 mod login;
+mod pages;
 mod permissions;
 mod props;
 mod reliability;

@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::{
     db_test,
-    support::{ADMIN_PASSWORD, DEMO_PASSWORD, TestApp},
+    support::{ADMIN_PASSWORD, DEMO_PASSWORD, Res, TestApp},
 };
 
 /// The roles of docs/SECURITY.md.
@@ -473,5 +473,346 @@ db_test!(
     |app| {
         let calls = walk(&app, API).await;
         assert_eq!(calls, API.len() * (CALLERS.len() + 1));
+    }
+);
+
+// ---------------------------------------------------------------- the web pages
+
+/// The host the web walk's requests name, and their (same-site) origin.
+const HOST: &str = "kiemke.test";
+
+/// A web session: the cookie set by the login form, and the form token its pages carry.
+struct WebSession {
+    cookie: String,
+    csrf: String,
+}
+
+/// Logs in through the login form, as a browser does, and keeps the session cookie.
+async fn web_login(app: &TestApp, username: &str, password: &str) -> WebSession {
+    let body = format!(
+        "username={}&password={}",
+        urlencode(username),
+        urlencode(password)
+    );
+    let res = app
+        .call("POST", "/login")
+        .header("host", HOST)
+        .header("origin", &format!("http://{HOST}"))
+        .raw("application/x-www-form-urlencoded", body.into_bytes())
+        .send()
+        .await
+        .expect(303);
+    let set = res
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{}=", kiemke::web::SESSION_COOKIE)))
+        .and_then(|v| v.split(';').next())
+        .expect("the login form sets the session cookie")
+        .to_string();
+    WebSession {
+        csrf: kiemke::web::csrf_token(&set),
+        cookie: format!("{}={set}", kiemke::web::SESSION_COOKIE),
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// One web request of the walk: a browser's headers, the session cookie if any, and for a
+/// POST the form token with a body that changes nothing (a stale version, a nil return left
+/// unconfirmed, no file): an allowed POST answers with its own page, never with a change.
+async fn web_call(app: &TestApp, method: &str, path: &str, session: Option<&WebSession>) -> Res {
+    let mut call = app
+        .call(method, path)
+        .header("host", HOST)
+        .header("accept", "text/html");
+    if let Some(s) = session {
+        call = call.header("cookie", &s.cookie);
+    }
+    if method != "GET" {
+        call = call.header("origin", &format!("http://{HOST}"));
+        let csrf = session.map(|s| s.csrf.as_str()).unwrap_or_default();
+        call = call.raw(
+            "application/x-www-form-urlencoded",
+            format!("csrf={csrf}&version=999999&nil_return=1").into_bytes(),
+        );
+    }
+    call.send().await
+}
+
+/// The roles `kiemke::web::PAGES` grants a route, as this file's [`Role`]s (`None`: public).
+fn web_access(roles: Option<&[kiemke::auth::Role]>) -> Access {
+    match roles {
+        None => Public,
+        Some(roles) => {
+            let mine: Vec<Role> = [Admin, Finance, Accountant, Viewer]
+                .into_iter()
+                .filter(|r| roles.iter().any(|k| k.as_str() == r.name()))
+                .collect();
+            Only(Vec::leak(mine))
+        }
+    }
+}
+
+/// The parameters of a route template, in order.
+fn params(path: &str) -> Vec<&str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|p| p.split_once('}').map(|(name, _)| name))
+        .collect()
+}
+
+/// Every route of the web pages: `kiemke::web::PAGES`, read as [`Rule`]s. A route naming a
+/// unit or an asset (the parameters the policy scopes) is a unit's page.
+fn web_rules() -> Vec<Rule> {
+    kiemke::web::PAGES
+        .iter()
+        .map(|&(method, path, roles)| {
+            let scoped = params(path)
+                .iter()
+                .any(|p| ["unit_id", "asset_id"].contains(p));
+            rule(
+                method,
+                path,
+                web_access(roles),
+                if scoped { Unit } else { Ward },
+            )
+        })
+        .collect()
+}
+
+/// The (method, path) pairs routed in the web pages' sources (src/web/, every file): each
+/// `.route("path", get(…).post(…))`, read up to the next router call.
+fn routed_web_pages() -> BTreeSet<(String, String)> {
+    let route = regex::Regex::new(r#"\.route\(\s*"([^"]+)""#).expect("regex");
+    let method = regex::Regex::new(r"(?:^|[^:\w])(get|post|put|patch|delete)\(").expect("regex");
+    let end =
+        regex::Regex::new(r"\.(?:route|route_layer|layer|with_state|merge|nest|fallback)\(|\n\}")
+            .expect("regex");
+    let mut out = BTreeSet::new();
+    let mut dirs = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/web"
+    ))];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("src/web") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).expect("source");
+                for c in route.captures_iter(&text) {
+                    let whole = c.get(0).expect("match");
+                    let rest = &text[whole.end()..];
+                    let rest = &rest[..end.find(rest).map_or(rest.len(), |m| m.start())];
+                    for m in method.captures_iter(rest) {
+                        out.insert((m[1].to_uppercase(), c[1].to_string()));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_routed_web_page_declares_who_may_use_it() {
+    let routed = routed_web_pages();
+    for known in [
+        ("GET", "/units/{unit_id}/types/{type_code}"),
+        ("POST", "/assets/{asset_id}"),
+    ] {
+        assert!(
+            routed.contains(&(known.0.to_string(), known.1.to_string())),
+            "the scan of src/web misses {known:?}: {routed:?}"
+        );
+    }
+    let declared: BTreeSet<(String, String)> = kiemke::web::PAGES
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    let undeclared: Vec<_> = routed.difference(&declared).collect();
+    assert!(
+        undeclared.is_empty(),
+        "routed web pages missing from kiemke::web::PAGES (src/web/mod.rs): {undeclared:?}"
+    );
+    let unrouted: Vec<_> = declared.difference(&routed).collect();
+    assert!(
+        unrouted.is_empty(),
+        "kiemke::web::PAGES declares pages no router serves: {unrouted:?}"
+    );
+}
+
+/// Walks every route of `kiemke::web::PAGES` as every role, a foreign accountant and
+/// anonymously, through the real router with cookie sessions; returns the calls made.
+async fn web_walk(app: &TestApp) -> usize {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let items = |path: String| {
+        let app = app.clone();
+        let admin = admin.clone();
+        async move {
+            app.call("GET", &path)
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .json()["items"]
+                .as_array()
+                .expect("items")
+                .clone()
+        }
+    };
+    let own = items("/api/v1/units?per_page=100".into())
+        .await
+        .iter()
+        .find(|u| u["code"] == OWN_UNIT)
+        .and_then(|u| u["id"].as_i64())
+        .expect("the own unit");
+    // A user of its own, so that an admin page acting on `{user_id}` touches none of the callers.
+    app.call("POST", "/api/v1/users")
+        .token(&admin)
+        .json(&json!({
+            "username": "walk.target", "full_name": "Walk target", "role": "viewer",
+            "password": crate::support::USER_PASSWORD
+        }))
+        .send()
+        .await
+        .expect(201);
+    let target_user = items("/api/v1/users?per_page=100".into())
+        .await
+        .iter()
+        .find(|u| u["username"] == "walk.target")
+        .and_then(|u| u["id"].as_i64())
+        .expect("the walk's user");
+    let asset = items(format!("/api/v1/campaigns/{campaign}/units/{own}/assets")).await[0].clone();
+    let asset_id = asset["id"].as_i64().expect("an asset of the unit");
+    let asset_type = asset["asset_type"].as_str().expect("its type").to_string();
+    let static_file = kiemke::web::static_urls()
+        .site
+        .trim_start_matches("/static/")
+        .to_string();
+    // A real value for each parameter the walk knows; `None` for one it cannot name (the
+    // page may then answer 404 to an allowed caller too, say for an upload that never was).
+    let value = |name: &str| -> Option<String> {
+        Some(match name {
+            "unit_id" => own.to_string(),
+            "asset_id" => asset_id.to_string(),
+            "type_code" | "asset_type" => asset_type.clone(),
+            "campaign_id" => campaign.to_string(),
+            "user_id" => target_user.to_string(),
+            "form_code" => "01a".into(),
+            "layout" => "official".into(),
+            "code" => "en".into(),
+            "file" => static_file.clone(),
+            _ => return None,
+        })
+    };
+    let mut calls = 0;
+    let mut unnamed = BTreeSet::new();
+    for r in web_rules() {
+        let mut path = r.path.to_string();
+        let mut real = true;
+        for p in params(r.path) {
+            let v = value(p).unwrap_or_else(|| {
+                real = false;
+                unnamed.insert(format!("{} {}", r.method, r.path));
+                "0".into()
+            });
+            path = path.replace(&format!("{{{p}}}"), &v);
+        }
+        let what = |who: &str, res: &Res| {
+            format!(
+                "{} {} ({path}) as {who}: {} {:?}: {}",
+                r.method,
+                r.path,
+                res.status,
+                res.headers.get("location"),
+                String::from_utf8_lossy(&res.body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            )
+        };
+        let is_page = |res: &Res| res.content_type().starts_with("text/html");
+        let to_login = |res: &Res| {
+            res.status.as_u16() == 303
+                && res.headers.get("location").and_then(|v| v.to_str().ok()) == Some("/login")
+        };
+        for (i, (username, password, role)) in CALLERS.into_iter().enumerate() {
+            let foreign = i == CALLERS.len() - 1;
+            let who = if foreign {
+                "an accountant of another unit".to_string()
+            } else {
+                role.name().to_string()
+            };
+            // A fresh session for each call: logout and password changes end sessions.
+            let session = web_login(app, username, password).await;
+            let res = web_call(app, r.method, &path, Some(&session)).await;
+            let status = res.status.as_u16();
+            let allowed = match r.access {
+                Public => true,
+                Only(roles) => roles.contains(&role),
+            };
+            if matches!(r.access, Only(_)) && foreign && r.scope == Unit {
+                assert!(
+                    status == 404 && is_page(&res),
+                    "another unit's page must be the 404 page: {}",
+                    what(&who, &res)
+                );
+            } else if allowed {
+                assert!(
+                    status < 500 && status != 403 && (status != 404 || !real) && !to_login(&res),
+                    "PAGES allows it, the page refused: {}",
+                    what(&who, &res)
+                );
+                if matches!(r.access, Only(_)) && real {
+                    assert!(
+                        [200, 303, 400, 409, 422].contains(&status),
+                        "an allowed page answers itself (200, 303, or its refusal of the \
+                         walk's empty form): {}",
+                        what(&who, &res)
+                    );
+                }
+            } else {
+                assert!(
+                    status == 403 && is_page(&res),
+                    "PAGES refuses it, the answer must be the 403 page: {}",
+                    what(&who, &res)
+                );
+            }
+            calls += 1;
+        }
+        let res = web_call(app, r.method, &path, None).await;
+        match r.access {
+            Public => assert!(
+                res.status.as_u16() < 500 && res.status.as_u16() != 403 && !to_login(&res),
+                "a public page refused anonymous: {}",
+                what("anonymous", &res)
+            ),
+            Only(_) => assert!(
+                to_login(&res),
+                "anonymous must be sent to the login page: {}",
+                what("anonymous", &res)
+            ),
+        }
+        calls += 1;
+    }
+    if !unnamed.is_empty() {
+        eprintln!(
+            "web walk: parameters without a real value (404 accepted when allowed): {unnamed:?}"
+        );
+    }
+    calls
+}
+
+db_test!(
+    every_web_page_answers_each_role_as_the_page_table_says,
+    |app| {
+        let calls = web_walk(&app).await;
+        assert_eq!(calls, kiemke::web::PAGES.len() * (CALLERS.len() + 1));
     }
 );
