@@ -423,3 +423,135 @@ fn errors_sheet(
           <pageSetup paperSize=\"9\" orientation=\"landscape\" fitToWidth=\"1\" fitToHeight=\"0\"/></worksheet>",
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{forms::Text, import::CellError};
+
+    /// A workbook no generator of ours wrote: no `bookViews`, both sheets selected, and a sheet
+    /// already named as the list.
+    fn odd_workbook() -> Vec<u8> {
+        let mut out = ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
+        let sheet = |text: &str| {
+            format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><worksheet xmlns=\"{MAIN_NS}\">\
+                 <sheetViews><sheetView tabSelected=\"1\" workbookViewId=\"0\"/></sheetViews>\
+                 <sheetData><row r=\"1\"><c r=\"A1\" t=\"inlineStr\"><is><t>{text}</t></is></c></row></sheetData>\
+                 <mergeCells count=\"1\"><mergeCell ref=\"A1:B1\"/></mergeCells></worksheet>"
+            )
+        };
+        let parts = [
+            (
+                CONTENT_TYPES.to_string(),
+                "<?xml version=\"1.0\"?><Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
+                 <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
+                 <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+                 <Override PartName=\"/xl/workbook.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml\"/>\
+                 <Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/>\
+                 <Override PartName=\"/xl/worksheets/sheet2.xml\" ContentType=\"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml\"/></Types>"
+                    .to_string(),
+            ),
+            (
+                "_rels/.rels".to_string(),
+                "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                 <Relationship Id=\"rId1\" Type=\"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument\" Target=\"xl/workbook.xml\"/></Relationships>"
+                    .to_string(),
+            ),
+            (
+                WORKBOOK.to_string(),
+                format!(
+                    "<?xml version=\"1.0\"?><workbook xmlns=\"{MAIN_NS}\" xmlns:r=\"{REL_NS}\"><sheets>\
+                     <sheet name=\"A &amp; B\" sheetId=\"4\" r:id=\"rId1\"/><sheet name=\"{ERRORS_SHEET}\" sheetId=\"9\" r:id=\"rId2\"/>\
+                     </sheets><definedNames><definedName name=\"_xlnm.Print_Titles\" localSheetId=\"0\">'A &amp; B'!$1:$1</definedName></definedNames></workbook>"
+                ),
+            ),
+            (
+                WORKBOOK_RELS.to_string(),
+                format!(
+                    "<?xml version=\"1.0\"?><Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">\
+                     <Relationship Id=\"rId1\" Type=\"{SHEET_REL}\" Target=\"worksheets/sheet1.xml\"/>\
+                     <Relationship Id=\"rId2\" Type=\"{SHEET_REL}\" Target=\"worksheets/sheet2.xml\"/></Relationships>"
+                ),
+            ),
+            ("xl/worksheets/sheet1.xml".to_string(), sheet("one &amp; two")),
+            ("xl/worksheets/sheet2.xml".to_string(), sheet("other")),
+        ];
+        for (name, text) in parts {
+            out.start_file(name, opts).unwrap();
+            out.write_all(text.as_bytes()).unwrap();
+        }
+        out.finish().unwrap().into_inner()
+    }
+
+    fn part(bytes: &[u8], name: &str) -> String {
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).unwrap();
+        let mut s = String::new();
+        zip.by_name(name).unwrap().read_to_string(&mut s).unwrap();
+        s
+    }
+
+    #[test]
+    fn the_list_gets_a_free_name_a_view_of_its_own_and_no_sheet_stays_grouped_with_it() {
+        use calamine::Reader as _;
+        let file = odd_workbook();
+        let report = ImportReport {
+            dry_run: true,
+            form_code: "01a".into(),
+            file_kind: import::FileKind::Xlsx,
+            rows: 1,
+            created: 0,
+            updated: 0,
+            unchanged: 0,
+            errors: vec![CellError {
+                sheet: "A & B".into(),
+                row: 1,
+                column_letter: "A".into(),
+                field: "code".into(),
+                code: "required".into(),
+                message: Text {
+                    vi: "Thiếu <mã> & \u{1} tên".into(),
+                    en: "Missing".into(),
+                },
+            }],
+            error_count: 1,
+            file_name: "odd.xlsx".into(),
+            sheets: vec!["A & B".into()],
+            official: true,
+        };
+        let answer = annotated(&file, &report, &Limits::default(), Lang::Vi).unwrap();
+        let mut book: calamine::Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(answer.clone())).unwrap();
+        let list = format!("{ERRORS_SHEET} (2)");
+        assert_eq!(
+            book.sheet_names(),
+            vec!["A & B".to_string(), ERRORS_SHEET.into(), list.clone()]
+        );
+        let rows = book.worksheet_range(&list).unwrap();
+        assert_eq!(
+            rows.get_value((1, 2)).map(|d| d.to_string()),
+            Some("A1".into())
+        );
+        assert_eq!(
+            rows.get_value((1, 4)).map(|d| d.to_string()),
+            Some("Thiếu <mã> &  tên".into())
+        );
+        let workbook = part(&answer, WORKBOOK);
+        assert!(
+            workbook.contains("<bookViews><workbookView activeTab=\"2\"/></bookViews><sheets>")
+        );
+        assert!(workbook.contains("sheetId=\"10\""));
+        assert!(workbook.contains("localSheetId=\"0\">'A &amp; B'!$1:$1<"));
+        for sheet in ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml"] {
+            let xml = part(&answer, sheet);
+            assert!(!xml.contains("tabSelected"), "{xml}");
+            assert!(xml.contains("<mergeCell ref=\"A1:B1\"/>"));
+        }
+        assert!(part(&answer, "xl/worksheets/sheet1.xml").contains("one &amp; two"));
+        assert!(
+            part(&answer, "xl/worksheets/kiemke_errors1.xml")
+                .contains("location=\"'A &amp; B'!A1\"")
+        );
+    }
+}
