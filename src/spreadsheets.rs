@@ -31,6 +31,8 @@ use crate::{
     units,
 };
 
+mod keep_layout;
+
 /// Rows fetched from the database per round trip while exporting.
 const EXPORT_BATCH: u64 = 1_000;
 /// Rows inserted per statement while importing.
@@ -714,6 +716,10 @@ pub struct ImportReport {
     /// Sheets read, in workbook order (the ones an annotated copy holds).
     #[serde(skip)]
     pub sheets: Vec<String>,
+    /// A workbook whose every sheet read is in our official layout: its error workbook keeps
+    /// the file's own formatting.
+    #[serde(skip)]
+    pub official: bool,
 }
 
 /// Problems listed in an import's answer; further ones are only counted, so that a file of bad
@@ -1372,6 +1378,12 @@ impl<'a> Writer<'a> {
             error_count: checker.errors.count,
             file_name: self.opts.file_name.clone(),
             sheets: scan.sheets.iter().map(|s| s.sheet.clone()).collect(),
+            official: scan.kind == import::FileKind::Xlsx
+                && !scan.sheets.is_empty()
+                && scan
+                    .sheets
+                    .iter()
+                    .all(|s| s.layout == import::Layout::Official),
         };
         let Some(tx) = self.tx.take() else {
             return Ok(report);
@@ -1480,10 +1492,13 @@ fn event(
 /// The user's own workbook back with its errors: a first sheet `Lỗi - Errors` lists every
 /// listed error (sheet, cell, field, message), each cell a link to the cell in the copy; then
 /// the sheets the import read (hidden and other sheets are not), values only, every cell at its
-/// own address, the cells in error filled red. Formatting is not kept; a CSV upload comes back
-/// as one sheet.
+/// own address, the cells in error filled red. A CSV upload comes back as one sheet.
 ///
-/// Built from the streaming reader ([`import::copy_rows`]) with the import's own limits, written
+/// A workbook in our own official layout ([`ImportReport::official`]) instead comes back whole,
+/// its own formatting kept (borders, fonts, widths, merged cells, print setup), the list added as
+/// its last sheet and shown first ([`keep_layout`]).
+///
+/// Otherwise built from the streaming reader ([`import::copy_rows`]) with the import's own limits, written
 /// by rust_xlsxwriter in constant-memory mode in one pass. Nothing is ever held as a dense
 /// range, so a far cell costs nothing; the list holds at most [`MAX_LISTED_ERRORS`] lines.
 pub fn annotated_workbook(
@@ -1497,6 +1512,16 @@ pub fn annotated_workbook(
         max_rows,
         ..Limits::default()
     };
+    if report.official {
+        match keep_layout::annotated(bytes, report, &limits, lang) {
+            Ok(book) => return Ok(book),
+            // A file the checks refuse gets no answer built from it.
+            Err(e @ AppError::Problem { .. }) => return Err(e),
+            Err(e) => {
+                tracing::warn!("error workbook in the file's own layout: {e}; a plain one instead")
+            }
+        }
+    }
     let fail = |e: rust_xlsxwriter::XlsxError| AppError::Internal(e.to_string());
     let mut book = XlsxBook::new();
     let bold = Format::new().set_bold();

@@ -440,6 +440,15 @@ pub fn read_each(
     })
 }
 
+/// Runs the checks an upload passes before any of its parts is parsed ([`read_each`] runs them
+/// too) on a workbook: refuses what is not an xlsx, or is hostile (sizes, ratios, tokens, strings).
+pub fn check_workbook(bytes: &[u8], file_name: &str, limits: &Limits) -> Result<(), ImportError> {
+    match source::detect(bytes, file_name)? {
+        source::Kind::Xlsx => source::check_zip(bytes, limits),
+        source::Kind::Csv => Err(ImportError::NotASpreadsheet),
+    }
+}
+
 /// A cell copied back into an annotated workbook.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Copied {

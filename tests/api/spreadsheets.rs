@@ -1821,3 +1821,211 @@ db_test!(
         }
     }
 );
+
+/// `<tag …>…</tag>` (or `<tag …/>`) of a part, the first one; empty when absent.
+fn element<'a>(xml: &'a str, tag: &str) -> &'a str {
+    let Some(start) = xml.find(&format!("<{tag}")) else {
+        return "";
+    };
+    let tail = &xml[start..];
+    let close = format!("</{tag}>");
+    let end = match tail.find(&close) {
+        Some(i) => i + close.len(),
+        None => tail.find("/>").map_or(tail.len(), |i| i + 2),
+    };
+    &tail[..end]
+}
+
+// Issue 14 point 4: a file in our official layout comes back in its own formatting, the list of
+// its errors added as a last sheet that opens first, each error a link to its cell.
+db_test!(
+    an_official_form_with_a_bad_cell_comes_back_in_its_own_formatting_with_the_errors_listed,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.demo().await;
+        let from = demo_unit(&app, &admin, "1109301").await;
+        let unit = app.unit(&admin, "1801998", "Đơn vị sửa lỗi").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        let imports = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let export = |u: i64| {
+            let app = &app;
+            let admin = &admin;
+            async move {
+                app.call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/units/{u}/forms/01a.xlsx"),
+                )
+                .token(admin)
+                .send()
+                .await
+                .expect(200)
+                .body
+            }
+        };
+        let first = export(from).await;
+        app.call("POST", &imports)
+            .token(&admin)
+            .raw(XLSX, first)
+            .send()
+            .await
+            .expect(200);
+        let file = export(unit).await;
+
+        // A Giá trị còn lại typed over its formula, contradicting cost − depreciation.
+        let c = cells(&file);
+        let marker = find(&c, "kiemke:01a").expect("the key row").0;
+        let remaining = c
+            .iter()
+            .find(|(r, _, d)| {
+                *r == marker && matches!(d, Data::String(s) if s == "remaining_value")
+            })
+            .map(|(_, col, _)| col_letter(*col))
+            .expect("the remaining value's column");
+        let sheet1 = |bytes: &[u8]| {
+            String::from_utf8(
+                unzip(bytes)
+                    .into_iter()
+                    .find(|(n, _)| n == "xl/worksheets/sheet1.xml")
+                    .unwrap()
+                    .1,
+            )
+            .unwrap()
+        };
+        let xml = sheet1(&file);
+        let row = (marker + 3..marker + 40)
+            .find(|r| {
+                xml.find(&format!("<c r=\"{remaining}{r}\""))
+                    .is_some_and(|at| {
+                        xml[cell_xml(&xml, &format!("{remaining}{r}"))].contains("<f>") && at > 0
+                    })
+            })
+            .expect("a record whose remaining value is a formula");
+        let bad_cell = format!("{remaining}{row}");
+        let bad = edit_sheet(&file, |x| type_number(x, &bad_cell, 7));
+
+        let answer = app
+            .call("POST", &imports)
+            .token(&admin)
+            .header("accept", XLSX)
+            .raw(XLSX, bad.clone())
+            .send()
+            .await
+            .expect(422);
+        assert_eq!(answer.content_type(), XLSX);
+
+        // Every original sheet with its values, the list last.
+        let mut sent: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bad.clone())).unwrap();
+        let mut got: Xlsx<_> =
+            calamine::open_workbook_from_rs(Cursor::new(answer.body.clone())).unwrap();
+        let mut names = sent.sheet_names();
+        let sheet = names[0].clone();
+        names.push("Lỗi - Errors".into());
+        assert_eq!(got.sheet_names(), names);
+        for name in &names[..names.len() - 1] {
+            assert_eq!(
+                got.worksheet_range(name).unwrap(),
+                sent.worksheet_range(name).unwrap(),
+                "the values of {name}"
+            );
+        }
+
+        // The list names the bad cell, with a link to it.
+        let list = got.worksheet_range("Lỗi - Errors").unwrap();
+        let line = list
+            .rows()
+            .find(|r| r.get(2).map(|d| d.to_string()) == Some(bad_cell.clone()))
+            .unwrap_or_else(|| panic!("{bad_cell} listed in {list:?}"));
+        assert_eq!(line[1].to_string(), sheet);
+        assert_eq!(line[3].to_string(), "remaining_value");
+        let parts = unzip(&answer.body);
+        let part = |name: &str| {
+            parts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, d)| String::from_utf8(d.clone()).unwrap())
+                .unwrap_or_else(|| panic!("{name} in the answer"))
+        };
+        let list_xml = part("xl/worksheets/kiemke_errors1.xml");
+        assert!(
+            list_xml.contains(&format!("location=\"'{sheet}'!{bad_cell}\"")),
+            "a link to the cell: {list_xml}"
+        );
+
+        // The formatting survived: the same styles, and the form's sheet as sent (widths,
+        // merged cells, row heights, print setup, formulas), only no longer the selected tab.
+        let sent_parts = unzip(&bad);
+        let sent_part = |name: &str| {
+            sent_parts
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, d)| String::from_utf8(d.clone()).unwrap())
+                .unwrap()
+        };
+        assert_eq!(part("xl/styles.xml"), sent_part("xl/styles.xml"));
+        let (was, is) = (sheet1(&bad), sheet1(&answer.body));
+        for tag in [
+            "cols",
+            "mergeCells",
+            "pageSetup",
+            "pageMargins",
+            "sheetData",
+        ] {
+            assert!(!element(&was, tag).is_empty(), "the export has <{tag}>");
+            assert_eq!(element(&is, tag), element(&was, tag), "<{tag}> kept");
+        }
+        assert!(!element(&is, "sheetView").contains("tabSelected=\"1\""));
+        let workbook = part("xl/workbook.xml");
+        assert!(
+            workbook.contains(&format!("activeTab=\"{}\"", names.len() - 1)),
+            "the list opens first: {workbook}"
+        );
+        assert_eq!(
+            element(&workbook, "definedNames"),
+            element(&sent_part("xl/workbook.xml"), "definedNames"),
+            "print titles and areas kept"
+        );
+
+        // LibreOffice opens it and prints the list and the form.
+        if require_program(
+            "soffice",
+            "libreoffice-calc-nogui",
+            "the error workbook test",
+        ) && require_program("pdftotext", "poppler-utils", "the error workbook test")
+        {
+            let dir = std::env::temp_dir().join(format!(
+                "kiemke-errors-{}-{:?}",
+                std::process::id(),
+                app.backend
+            ));
+            std::fs::create_dir_all(&dir).unwrap();
+            let input = dir.join("loi_01a.xlsx");
+            std::fs::write(&input, &answer.body).unwrap();
+            let out = std::process::Command::new("soffice")
+                .arg(format!(
+                    "-env:UserInstallation=file://{}",
+                    dir.join("profile").display()
+                ))
+                .args(["--headless", "--convert-to", "pdf", "--outdir"])
+                .arg(&dir)
+                .arg(&input)
+                .env("HOME", &dir)
+                .output()
+                .expect("LibreOffice runs");
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let out = std::process::Command::new("pdftotext")
+                .arg(dir.join("loi_01a.pdf"))
+                .arg("-")
+                .output()
+                .expect("pdftotext runs");
+            let text = String::from_utf8_lossy(&out.stdout);
+            for expected in ["PHIẾU KIỂM KÊ", "Lỗi / Errors", bad_cell.as_str()] {
+                assert!(text.contains(expected), "«{expected}» printed");
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+);
