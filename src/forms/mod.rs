@@ -174,6 +174,26 @@ pub struct DefinitionError {
     pub reason: String,
 }
 
+/// Every `*.toml` file of `dir` as `(file name, contents)`: the sources of a forms or a
+/// profiles directory that replaces the built-in set.
+fn toml_files(dir: &Path) -> Result<Vec<(String, String)>, DefinitionError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| bad(&dir.display().to_string(), e.to_string()))?;
+    let mut sources = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "toml") {
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&path).map_err(|e| bad(&name, e.to_string()))?;
+            sources.push((name, text));
+        }
+    }
+    Ok(sources)
+}
+
 fn bad(file: &str, reason: impl Into<String>) -> DefinitionError {
     DefinitionError {
         file: file.to_string(),
@@ -193,21 +213,7 @@ impl Registry {
 
     /// Definitions read from a directory (to replace the built-in ones without a rebuild).
     pub fn from_dir(dir: &Path) -> Result<Self, DefinitionError> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| bad(&dir.display().to_string(), e.to_string()))?;
-        let mut sources = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|x| x == "toml") {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let text = std::fs::read_to_string(&path).map_err(|e| bad(&name, e.to_string()))?;
-                sources.push((name, text));
-            }
-        }
-        Self::from_sources(sources)
+        Self::from_sources(toml_files(dir)?)
     }
 
     /// Parse and check a set of `(file name, contents)` pairs.

@@ -8,7 +8,7 @@ use std::{collections::BTreeMap, path::Path, sync::Arc};
 
 use serde::Deserialize;
 
-use super::{DefinitionError, FieldType, Form, Text, bad};
+use super::{DefinitionError, FieldType, Form, Text, bad, toml_files};
 
 include!(concat!(env!("OUT_DIR"), "/embedded_profiles.rs"));
 
@@ -248,21 +248,7 @@ impl Profiles {
     /// Profiles read from a directory (to change a layout without a rebuild). The directory
     /// replaces the built-in set; it must hold the `kiemke` profile.
     pub fn from_dir(dir: &Path) -> Result<Self, DefinitionError> {
-        let entries =
-            std::fs::read_dir(dir).map_err(|e| bad(&dir.display().to_string(), e.to_string()))?;
-        let mut sources = Vec::new();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|x| x == "toml") {
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let text = std::fs::read_to_string(&path).map_err(|e| bad(&name, e.to_string()))?;
-                sources.push((name, text));
-            }
-        }
-        Self::from_sources(sources)
+        Self::from_sources(toml_files(dir)?)
     }
 
     /// Parses a set of `(file name, contents)` pairs.
