@@ -9,17 +9,14 @@ pub mod api;
 pub mod assets;
 pub mod audit;
 pub mod auth;
-pub mod backup;
 pub mod campaigns;
 pub mod clock;
 pub mod config;
 pub mod db;
-pub mod demo;
 pub mod entities;
 pub mod error;
 pub mod export;
 pub mod forms;
-pub mod generate;
 pub mod import;
 pub mod numfmt;
 pub mod pagination;
@@ -29,9 +26,14 @@ pub mod search;
 pub mod spreadsheets;
 pub mod state;
 pub mod submissions;
+pub mod tools;
 pub mod units;
 pub mod users;
 pub mod web;
+
+// The tools' old paths (`kiemke::generate`, `kiemke::demo`, `kiemke::backup`), used by the
+// benches and the tests.
+pub use tools::{backup, demo, generate};
 
 use std::sync::Arc;
 
