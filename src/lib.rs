@@ -10,6 +10,7 @@ pub mod assets;
 pub mod audit;
 pub mod auth;
 pub mod campaigns;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod db;

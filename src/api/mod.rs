@@ -11,6 +11,7 @@ pub mod health;
 pub mod progress;
 pub mod registrations;
 pub mod reports;
+pub mod server;
 pub mod spreadsheets;
 pub mod units;
 pub mod users;
