@@ -41,7 +41,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::{password, sessions::LoginLimiter},
+    auth::{password, throttle::LoginLimiter},
     clock::Clock,
     config::{ARGON2_MIN_MEMORY_KIB, Settings},
     forms::Registry,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::{
-    auth::{policy::Policy, sessions::LoginLimiter},
+    auth::{policy::Policy, throttle::LoginLimiter},
     clock::Clock,
     config::Settings,
     forms::Registry,

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod campaigns;
 pub mod catalogue;
 pub mod extract;
+pub mod guard;
 pub mod health;
 pub mod progress;
 pub mod registrations;
@@ -34,7 +35,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    auth::policy::{self, Policy},
+    auth::policy::Policy,
     error::{AppError, Lang},
     state::AppState,
 };
@@ -256,7 +257,7 @@ pub fn app(state: AppState) -> Router {
     let api = api
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
-            policy::enforce,
+            guard::enforce,
         ))
         .with_state(state);
     let mut app = Router::new()

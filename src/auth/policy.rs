@@ -1,28 +1,17 @@
-//! Authorization, decided in one place for every route.
+//! Authorization, decided in one place for every route: who may call which operation.
 //!
 //! Each operation's `#[utoipa::path(security(...))]` names the roles that may call
 //! it (`security(("bearer" = ["admin", "finance_officer"]))`) or marks it public
 //! (`security(())`). At start-up [`Policy::from_openapi`] reads those declarations
 //! back from the generated document — refusing to start if an operation declares
-//! nothing — and [`enforce`] applies them to every request:
-//!
-//! 1. no or invalid token → 401 with `WWW-Authenticate`;
-//! 2. a unit the caller may not see (from `{unit_id}`, or the unit owning
-//!    `{asset_id}`) → 404, so that other units' data is not even revealed to exist;
-//! 3. a role not listed for the operation → 403.
+//! nothing — and the API's request guard (`api::guard::enforce`) applies them to every
+//! request.
 
 use std::collections::HashMap;
 
-use axum::{
-    extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State},
-    http::{Method, request::Parts},
-    middleware::Next,
-    response::{IntoResponse, Response},
-};
-use sea_orm::EntityTrait;
+use axum::http::Method;
 
-use super::{Actor, Role, sessions};
-use crate::{entities::asset, error::AppError, state::AppState};
+use super::Role;
 
 /// Who may call one operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,87 +78,4 @@ impl Policy {
     pub fn access(&self, method: &Method, path: &str) -> Option<&Access> {
         self.ops.get(&(method.clone(), path.to_string()))
     }
-}
-
-fn bearer(req: &Request) -> Option<String> {
-    let value = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
-}
-
-/// The unit a path parameter points into, if it names one.
-async fn unit_of(state: &AppState, name: &str, value: &str) -> Result<Option<i64>, AppError> {
-    let Ok(id) = value.parse::<i64>() else {
-        return Ok(None);
-    };
-    Ok(match name {
-        "unit_id" => Some(id),
-        "asset_id" => asset::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|a| a.unit_id),
-        _ => None,
-    })
-}
-
-/// The unit scope of a routed request, for the API and the web pages alike: a `{unit_id}`,
-/// or the unit owning an `{asset_id}`, that `actor` may not see answers the very 404 of a
-/// missing row, so that hidden ids cannot be told apart from absent ones.
-pub async fn check_scope(
-    state: &AppState,
-    actor: &Actor,
-    parts: &mut Parts,
-) -> Result<(), AppError> {
-    let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
-        return Ok(());
-    };
-    for (name, value) in params.iter() {
-        if let Some(unit_id) = unit_of(state, name, value).await?
-            && !actor.sees_unit(unit_id)
-        {
-            return Err(match name {
-                "asset_id" => crate::assets::not_found(),
-                _ => crate::units::not_found(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// Middleware applying the policy to every routed request.
-pub async fn enforce(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    match check(&state, req).await {
-        Ok(req) => next.run(req).await,
-        Err(e) => e.into_response(),
-    }
-}
-
-async fn check(state: &AppState, req: Request) -> Result<Request, AppError> {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let roles = match state.policy.access(req.method(), &path) {
-        Some(Access::Public) => return Ok(req),
-        Some(Access::Roles(r)) => r.clone(),
-        None => Vec::new(),
-    };
-    let token = bearer(&req).ok_or_else(AppError::unauthorized)?;
-    let actor = sessions::resolve(&state.db, &token, state.clock.now())
-        .await?
-        .ok_or_else(AppError::unauthorized)?;
-    let (mut parts, body) = req.into_parts();
-    check_scope(state, &actor, &mut parts).await?;
-    if !roles.contains(&actor.role) {
-        return Err(AppError::forbidden());
-    }
-    parts.extensions.insert(actor);
-    Ok(Request::from_parts(parts, body))
 }

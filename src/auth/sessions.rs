@@ -47,8 +47,6 @@ pub struct LoginResponse {
     pub expires_at: DateTime<Utc>,
 }
 
-pub use super::throttle::LoginLimiter;
-
 /// SHA-256 of a token, as stored.
 pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
