@@ -331,8 +331,7 @@ pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
             "đã được chấp nhận"
         };
         return Err(AppError::new(
-            axum::http::StatusCode::CONFLICT,
-            "locked",
+            crate::error::Problem::Locked,
             format!(
                 "Báo cáo mẫu {} {state_vi}, không thể thêm, sửa hoặc xóa tài sản; chờ phòng tài chính trả lại báo cáo để sửa.",
                 r.form_code
@@ -450,8 +449,7 @@ async fn add_to_report(
 
 fn duplicate_code(code: &str) -> AppError {
     AppError::new(
-        axum::http::StatusCode::CONFLICT,
-        "conflict",
+        crate::error::Problem::Conflict,
         format!("Mã tài sản «{code}» đã có trong đơn vị ở đợt kiểm kê này."),
         format!("Asset code \"{code}\" already exists in this unit and campaign."),
     )
@@ -653,8 +651,7 @@ async fn stale(db: &impl ConnectionTrait, id: i64) -> AppResult<AppError> {
         .to_string();
     let v = current.version;
     Ok(AppError::new(
-        axum::http::StatusCode::CONFLICT,
-        "stale-version",
+        crate::error::Problem::StaleVersion,
         match &who {
             Some(w) => format!(
                 "Tài sản đã được {w} sửa lúc {when} (phiên bản hiện tại {v}); hãy tải lại rồi sửa tiếp."
@@ -689,8 +686,7 @@ pub async fn update(
         .and_then(|v| i32::try_from(v).ok());
     let Some(expected) = expected_version.or(body_version) else {
         return Err(AppError::new(
-            axum::http::StatusCode::PRECONDITION_REQUIRED,
-            "precondition-required",
+            crate::error::Problem::PreconditionRequired,
             "Hãy gửi phiên bản tài sản đang sửa (tiêu đề «If-Match» hoặc trường «version») để tránh ghi đè thay đổi của người khác.",
             "Send the version being edited (\"If-Match\" header or \"version\" field) so that nobody's changes are overwritten.",
         ));

@@ -168,8 +168,7 @@ pub fn ensure_open(c: &campaign::Model) -> AppResult<()> {
     match CampaignStatus::parse(&c.status) {
         CampaignStatus::Open => Ok(()),
         s => Err(AppError::new(
-            axum::http::StatusCode::CONFLICT,
-            "invalid-state",
+            crate::error::Problem::InvalidState,
             format!(
                 "Đợt kiểm kê đang ở trạng thái «{}», không nhận thay đổi.",
                 s.as_str()

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    api, build_state,
+    api,
     auth::Actor,
+    build_state,
     clock::SystemClock,
     config::Settings,
     db,
@@ -280,7 +281,10 @@ async fn remind(cli: &Cli, args: &RemindArgs) -> Result<(), String> {
 
 /// `kiemke backup` and `kiemke restore`.
 async fn data(cli: &Cli, cmd: &crate::tools::backup::BackupCommand) -> Result<(), String> {
-    println!("{}", crate::tools::backup::run(&cli.database_url, cmd).await?);
+    println!(
+        "{}",
+        crate::tools::backup::run(&cli.database_url, cmd).await?
+    );
     Ok(())
 }
 
@@ -382,7 +386,9 @@ async fn import(cli: &Cli, args: &ImportArgs) -> Result<(), String> {
 /// `kiemke generate`.
 async fn generate(cli: &Cli, args: &crate::tools::generate::GenerateArgs) -> Result<(), String> {
     let state = open(cli, Settings::default()).await?;
-    crate::tools::generate::run(&state, args).await.map_err(describe)
+    crate::tools::generate::run(&state, args)
+        .await
+        .map_err(describe)
 }
 
 /// `kiemke unlock`.
@@ -507,7 +513,9 @@ async fn bootstrap(state: &AppState, admin_password: Option<String>) -> Result<(
 }
 
 async fn load_demo(state: &AppState, password: Option<String>) -> Result<(), String> {
-    let report = crate::tools::demo::load(state, password).await.map_err(describe)?;
+    let report = crate::tools::demo::load(state, password)
+        .await
+        .map_err(describe)?;
     if report.created {
         tracing::info!(
             campaign_id = report.campaign_id,

@@ -98,12 +98,10 @@ pub struct ProblemDoc {
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// A problem the client can act on.
-    #[error("{status} {slug}: {detail_en}")]
+    #[error("{} {}: {detail_en}", .kind.status(), .kind.slug())]
     Problem {
-        /// HTTP status.
-        status: StatusCode,
-        /// Stable slug, the tail of the problem `type`.
-        slug: &'static str,
+        /// The kind: status, `type` and title.
+        kind: Problem,
         /// Vietnamese detail.
         detail_vi: String,
         /// English detail.
@@ -122,43 +120,201 @@ pub enum AppError {
 /// Shorthand for handler and domain results.
 pub type AppResult<T> = Result<T, AppError>;
 
-fn title(slug: &str, lang: Lang) -> &'static str {
-    let (vi, en) = match slug {
-        "validation" => ("Dữ liệu không hợp lệ", "Invalid data"),
-        "bad-request" => ("Yêu cầu không hợp lệ", "Bad request"),
-        "malformed-json" => ("JSON không đọc được", "Malformed JSON"),
-        "unsupported-media-type" => ("Sai kiểu nội dung", "Unsupported media type"),
-        "not-found" => ("Không tìm thấy", "Not found"),
-        "method-not-allowed" => ("Phương thức không được hỗ trợ", "Method not allowed"),
-        "conflict" => ("Xung đột dữ liệu", "Conflict"),
-        "stale-version" => ("Dữ liệu đã bị người khác thay đổi", "Stale version"),
-        "invalid-state" => ("Trạng thái không cho phép thao tác này", "Invalid state"),
-        "precondition-required" => ("Thiếu phiên bản dữ liệu", "Precondition required"),
-        "import-file" => ("Tệp không nhập được", "The file cannot be imported"),
-        "locked" => ("Báo cáo đã khóa", "Report locked"),
-        "unit-inactive" => ("Đơn vị đã ngừng hoạt động", "Unit inactive"),
-        "unauthorized" => ("Chưa đăng nhập", "Unauthorized"),
-        "forbidden" => ("Không có quyền", "Forbidden"),
-        "too-many-requests" => ("Quá nhiều yêu cầu", "Too many requests"),
-        "payload-too-large" => ("Dữ liệu gửi lên quá lớn", "Payload too large"),
-        "unavailable" => ("Dịch vụ tạm thời không sẵn sàng", "Service unavailable"),
-        "timeout" => ("Hết thời gian xử lý", "Request timeout"),
-        _ => ("Lỗi hệ thống", "Internal error"),
-    };
-    lang.pick(vi, en)
+/// Every kind of problem, each with its HTTP status, the slug of its `type`
+/// (`/problems/<slug>`) and its title in Vietnamese and English, stated once here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Problem {
+    /// 422: fields that fail their rules, every one listed.
+    Validation,
+    /// 400: a request that cannot be read as meant.
+    BadRequest,
+    /// 400: a body that is not JSON.
+    MalformedJson,
+    /// 415: a body of the wrong content type.
+    UnsupportedMediaType,
+    /// 404.
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 409: the data clashes with data already stored.
+    Conflict,
+    /// 409: someone else changed the record since it was read.
+    StaleVersion,
+    /// 409: the record's state does not allow the operation.
+    InvalidState,
+    /// 428: an update without the version it edits.
+    PreconditionRequired,
+    /// 422: an uploaded file that cannot be imported.
+    ImportFile,
+    /// 409: the report is locked against changes.
+    Locked,
+    /// 409: the unit no longer operates.
+    UnitInactive,
+    /// 401: no valid credentials.
+    Unauthorized,
+    /// 403: the caller may not do this.
+    Forbidden,
+    /// 429: try again later.
+    TooManyRequests,
+    /// 413.
+    PayloadTooLarge,
+    /// 503: the service (or the database) cannot serve now.
+    Unavailable,
+    /// 503: the request took too long.
+    Timeout,
+    /// 500: a bug or an unexpected failure.
+    Internal,
+}
+
+impl Problem {
+    /// Status, slug, Vietnamese title, English title.
+    fn spec(self) -> (StatusCode, &'static str, &'static str, &'static str) {
+        match self {
+            Problem::Validation => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Dữ liệu không hợp lệ",
+                "Invalid data",
+            ),
+            Problem::BadRequest => (
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Yêu cầu không hợp lệ",
+                "Bad request",
+            ),
+            Problem::MalformedJson => (
+                StatusCode::BAD_REQUEST,
+                "malformed-json",
+                "JSON không đọc được",
+                "Malformed JSON",
+            ),
+            Problem::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Sai kiểu nội dung",
+                "Unsupported media type",
+            ),
+            Problem::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Không tìm thấy",
+                "Not found",
+            ),
+            Problem::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Phương thức không được hỗ trợ",
+                "Method not allowed",
+            ),
+            Problem::Conflict => (
+                StatusCode::CONFLICT,
+                "conflict",
+                "Xung đột dữ liệu",
+                "Conflict",
+            ),
+            Problem::StaleVersion => (
+                StatusCode::CONFLICT,
+                "stale-version",
+                "Dữ liệu đã bị người khác thay đổi",
+                "Stale version",
+            ),
+            Problem::InvalidState => (
+                StatusCode::CONFLICT,
+                "invalid-state",
+                "Trạng thái không cho phép thao tác này",
+                "Invalid state",
+            ),
+            Problem::PreconditionRequired => (
+                StatusCode::PRECONDITION_REQUIRED,
+                "precondition-required",
+                "Thiếu phiên bản dữ liệu",
+                "Precondition required",
+            ),
+            Problem::ImportFile => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "import-file",
+                "Tệp không nhập được",
+                "The file cannot be imported",
+            ),
+            Problem::Locked => (
+                StatusCode::CONFLICT,
+                "locked",
+                "Báo cáo đã khóa",
+                "Report locked",
+            ),
+            Problem::UnitInactive => (
+                StatusCode::CONFLICT,
+                "unit-inactive",
+                "Đơn vị đã ngừng hoạt động",
+                "Unit inactive",
+            ),
+            Problem::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Chưa đăng nhập",
+                "Unauthorized",
+            ),
+            Problem::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Không có quyền",
+                "Forbidden",
+            ),
+            Problem::TooManyRequests => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-requests",
+                "Quá nhiều yêu cầu",
+                "Too many requests",
+            ),
+            Problem::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Dữ liệu gửi lên quá lớn",
+                "Payload too large",
+            ),
+            Problem::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Dịch vụ tạm thời không sẵn sàng",
+                "Service unavailable",
+            ),
+            Problem::Timeout => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "Hết thời gian xử lý",
+                "Request timeout",
+            ),
+            Problem::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Lỗi hệ thống",
+                "Internal error",
+            ),
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        self.spec().0
+    }
+
+    /// The stable slug, the tail of the problem `type`.
+    pub fn slug(self) -> &'static str {
+        self.spec().1
+    }
+
+    /// The short title in `lang`.
+    pub fn title(self, lang: Lang) -> &'static str {
+        let (_, _, vi, en) = self.spec();
+        lang.pick(vi, en)
+    }
 }
 
 impl AppError {
     /// A problem with a bilingual detail.
-    pub fn new(
-        status: StatusCode,
-        slug: &'static str,
-        vi: impl Into<String>,
-        en: impl Into<String>,
-    ) -> Self {
+    pub fn new(kind: Problem, vi: impl Into<String>, en: impl Into<String>) -> Self {
         AppError::Problem {
-            status,
-            slug,
+            kind,
             detail_vi: vi.into(),
             detail_en: en.into(),
             errors: vec![],
@@ -169,8 +325,7 @@ impl AppError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let n = errors.len();
         AppError::Problem {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            slug: "validation",
+            kind: Problem::Validation,
             detail_vi: format!("Có {n} trường dữ liệu không hợp lệ; xem danh sách «errors»."),
             detail_en: format!("{n} field(s) are invalid; see \"errors\"."),
             errors,
@@ -185,8 +340,7 @@ impl AppError {
     /// 404 naming what was not found.
     pub fn not_found(what_vi: &str, what_en: &str) -> Self {
         Self::new(
-            StatusCode::NOT_FOUND,
-            "not-found",
+            Problem::NotFound,
             format!("Không tìm thấy {what_vi}."),
             format!("{what_en} not found."),
         )
@@ -194,19 +348,18 @@ impl AppError {
 
     /// 409 with a reason.
     pub fn conflict(vi: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, "conflict", vi, en)
+        Self::new(Problem::Conflict, vi, en)
     }
 
     /// 400 with a reason.
     pub fn bad_request(vi: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad-request", vi, en)
+        Self::new(Problem::BadRequest, vi, en)
     }
 
     /// 403: the caller is known but may not do this.
     pub fn forbidden() -> Self {
         Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
+            Problem::Forbidden,
             "Tài khoản của bạn không có quyền thực hiện thao tác này.",
             "Your account is not allowed to do this.",
         )
@@ -215,8 +368,7 @@ impl AppError {
     /// 401: no valid credentials.
     pub fn unauthorized() -> Self {
         Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            Problem::Unauthorized,
             "Cần đăng nhập: gửi mã truy cập trong tiêu đề «Authorization: Bearer …».",
             "Authentication required: send the access token as \"Authorization: Bearer …\".",
         )
@@ -229,32 +381,25 @@ impl AppError {
 
     /// The status and problem document of this error in `lang` (the web pages show it as a page).
     pub fn to_problem(&self, lang: Lang) -> (StatusCode, ProblemDoc) {
-        let (status, slug, vi, en, errors) = match self {
+        let (kind, vi, en, errors) = match self {
             AppError::Problem {
-                status,
-                slug,
+                kind,
                 detail_vi,
                 detail_en,
                 errors,
-            } => (
-                *status,
-                *slug,
-                detail_vi.clone(),
-                detail_en.clone(),
-                errors.clone(),
-            ),
+            } => (*kind, detail_vi.clone(), detail_en.clone(), errors.clone()),
             AppError::Db(e) => db_problem(e),
             AppError::Internal(_) => (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
+                Problem::Internal,
                 "Đã xảy ra lỗi hệ thống; lỗi đã được ghi lại. Vui lòng thử lại sau.".into(),
                 "An internal error occurred and was logged. Please try again later.".into(),
                 vec![],
             ),
         };
+        let status = kind.status();
         let doc = ProblemDoc {
-            kind: format!("/problems/{slug}"),
-            title: title(slug, lang).to_string(),
+            kind: format!("/problems/{}", kind.slug()),
+            title: kind.title(lang).to_string(),
             status: status.as_u16(),
             detail: lang.pick(&vi, &en).to_string(),
             errors,
@@ -263,41 +408,36 @@ impl AppError {
     }
 }
 
-type Parts = (StatusCode, &'static str, String, String, Vec<FieldError>);
+type Parts = (Problem, String, String, Vec<FieldError>);
 
 fn db_problem(e: &DbErr) -> Parts {
     match e.sql_err() {
         Some(SqlErr::UniqueConstraintViolation(_)) => (
-            StatusCode::CONFLICT,
-            "conflict",
+            Problem::Conflict,
             "Dữ liệu trùng với một bản ghi đã có.".into(),
             "The data duplicates an existing record.".into(),
             vec![],
         ),
         Some(SqlErr::ForeignKeyConstraintViolation(_)) => (
-            StatusCode::CONFLICT,
-            "conflict",
+            Problem::Conflict,
             "Dữ liệu đang được tham chiếu hoặc tham chiếu tới bản ghi không tồn tại.".into(),
             "The data is referenced by, or refers to a missing, record.".into(),
             vec![],
         ),
         _ if is_data_exception(e) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation",
+            Problem::Validation,
             "Một giá trị quá dài, quá lớn hoặc chứa ký tự không lưu được (ví dụ ký tự NUL).".into(),
             "A value is too long, too large, or holds a character that cannot be stored (e.g. NUL).".into(),
             vec![],
         ),
         _ if is_unavailable(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            Problem::Unavailable,
             "Không kết nối được cơ sở dữ liệu; vui lòng thử lại sau ít phút.".into(),
             "The database is unreachable; please retry in a few minutes.".into(),
             vec![],
         ),
         _ => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            Problem::Internal,
             "Đã xảy ra lỗi hệ thống; lỗi đã được ghi lại. Vui lòng thử lại sau.".into(),
             "An internal error occurred and was logged. Please try again later.".into(),
             vec![],
@@ -384,4 +524,45 @@ pub fn problem_response(status: StatusCode, doc: &ProblemDoc) -> Response {
         );
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_kind_gives_its_status_type_and_title_in_the_document() {
+        let e = AppError::new(
+            Problem::Locked,
+            "Báo cáo đã nộp.",
+            "The report is submitted.",
+        );
+        assert_eq!(e.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            e.to_string(),
+            "409 Conflict locked: The report is submitted."
+        );
+        let (status, doc) = e.to_problem(Lang::Vi);
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert_eq!(
+            serde_json::to_string(&doc).expect("json"),
+            r#"{"type":"/problems/locked","title":"Báo cáo đã khóa","status":409,"detail":"Báo cáo đã nộp."}"#
+        );
+        let (_, doc) = e.to_problem(Lang::En);
+        assert_eq!(
+            serde_json::to_string(&doc).expect("json"),
+            r#"{"type":"/problems/locked","title":"Report locked","status":409,"detail":"The report is submitted."}"#
+        );
+    }
+
+    #[test]
+    fn an_internal_error_leaves_as_a_500_problem_without_its_details() {
+        let (status, doc) = AppError::Internal("secret path".into()).to_problem(Lang::En);
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            (doc.kind.as_str(), doc.title.as_str(), doc.status),
+            ("/problems/internal", "Internal error", 500)
+        );
+        assert!(!doc.detail.contains("secret"));
+    }
 }

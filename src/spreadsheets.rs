@@ -741,24 +741,18 @@ pub struct ImportOptions {
 
 fn import_error(e: ImportError) -> AppError {
     let m = e.message();
-    let status = if e.is_too_large() {
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE
+    let kind = if e.is_too_large() {
+        crate::error::Problem::PayloadTooLarge
     } else if matches!(
         e.code(),
         "not_a_spreadsheet" | "unsupported_format" | "encoding"
     ) {
-        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE
+        crate::error::Problem::UnsupportedMediaType
     } else {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let slug = match status.as_u16() {
-        413 => "payload-too-large",
-        415 => "unsupported-media-type",
-        _ => "import-file",
+        crate::error::Problem::ImportFile
     };
     AppError::Problem {
-        status,
-        slug,
+        kind,
         detail_vi: m.vi.clone(),
         detail_en: m.en.clone(),
         errors: vec![FieldError {
@@ -941,8 +935,7 @@ impl ImportGate {
         let secs = IMPORT_RETRY_SECONDS;
         if running.contains(&unit_id) {
             return Err(AppError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "too-many-requests",
+                crate::error::Problem::TooManyRequests,
                 format!(
                     "Đơn vị đang nhập một tệp khác; hãy chờ tệp đó xong rồi thử lại sau {secs} giây."
                 ),
@@ -953,8 +946,7 @@ impl ImportGate {
         }
         if running.len() >= IMPORTS_AT_ONCE {
             return Err(AppError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                crate::error::Problem::Unavailable,
                 format!(
                     "Máy chủ đang nhập {IMPORTS_AT_ONCE} tệp khác; hãy thử lại sau {secs} giây."
                 ),
@@ -1320,8 +1312,7 @@ impl<'a> Writer<'a> {
                 .await?;
             if res.rows_affected != 1 {
                 return Err(AppError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "stale-version",
+                    crate::error::Problem::StaleVersion,
                     format!(
                         "Tài sản «{}» vừa được người khác sửa; hãy nhập lại tệp.",
                         current.code

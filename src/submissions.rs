@@ -538,8 +538,7 @@ pub async fn list(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult
 fn illegal(r: &report::Model, action_vi: &str, action_en: &str) -> AppError {
     let s = ReportState::of(r);
     AppError::new(
-        axum::http::StatusCode::CONFLICT,
-        "invalid-state",
+        crate::error::Problem::InvalidState,
         format!(
             "Báo cáo mẫu {} đang ở trạng thái «{}» ({}), không thể {action_vi}.",
             r.form_code,

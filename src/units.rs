@@ -2,7 +2,6 @@
 
 use std::sync::LazyLock;
 
-use axum::http::StatusCode;
 use regex::Regex;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait,
@@ -303,8 +302,7 @@ pub struct UnitFilter {
 
 fn duplicate_code() -> AppError {
     AppError::new(
-        axum::http::StatusCode::CONFLICT,
-        "conflict",
+        crate::error::Problem::Conflict,
         "Mã đơn vị có quan hệ với ngân sách (hoặc mã đăng ký) đã được dùng cho một đơn vị khác.",
         "The budget relationship code (or registration code) is already used by another unit.",
     )
@@ -335,8 +333,7 @@ pub async fn ensure_writable(db: &impl ConnectionTrait, id: i64) -> AppResult<un
         .ok_or_else(not_found)?;
     if !u.active {
         return Err(AppError::new(
-            StatusCode::CONFLICT,
-            "unit-inactive",
+            crate::error::Problem::UnitInactive,
             format!(
                 "Đơn vị «{}» đã ngừng hoạt động: dữ liệu chỉ còn để xem, không thêm, sửa, xóa tài sản, nhập tệp hay gửi báo cáo được nữa.",
                 u.name

@@ -87,8 +87,7 @@ async fn json_value<S: Send + Sync>(
         .unwrap_or(false);
     if !is_json {
         return Err(AppError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
+            crate::error::Problem::UnsupportedMediaType,
             "Nội dung phải là JSON với tiêu đề «Content-Type: application/json».",
             "The body must be JSON sent with \"Content-Type: application/json\".",
         ));
@@ -107,8 +106,7 @@ async fn json_value<S: Send + Sync>(
         })?;
     serde_json::from_slice(&bytes).map_err(|e| {
         AppError::new(
-            axum::http::StatusCode::BAD_REQUEST,
-            "malformed-json",
+            crate::error::Problem::MalformedJson,
             format!("JSON không hợp lệ (dòng {}, cột {}).", e.line(), e.column()),
             format!("Malformed JSON (line {}, column {}).", e.line(), e.column()),
         )
@@ -118,8 +116,7 @@ async fn json_value<S: Send + Sync>(
 /// 413 for a body over the configured limit.
 pub fn too_large() -> AppError {
     AppError::new(
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "payload-too-large",
+        crate::error::Problem::PayloadTooLarge,
         "Dữ liệu gửi lên vượt quá giới hạn cho phép.",
         "The request body is larger than allowed.",
     )

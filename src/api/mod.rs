@@ -211,8 +211,7 @@ async fn method_not_allowed(req: Request) -> Response {
         return crate::web::page_for(req.headers(), StatusCode::METHOD_NOT_ALLOWED);
     }
     AppError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method-not-allowed",
+        crate::error::Problem::MethodNotAllowed,
         "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
         "This route does not support the HTTP method used.",
     )
@@ -227,8 +226,7 @@ fn timeout_layer(
             match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
                 Ok(res) => res,
                 Err(_) => AppError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "timeout",
+                    crate::error::Problem::Timeout,
                     "Yêu cầu xử lý quá lâu và đã bị dừng; vui lòng thử lại.",
                     "The request took too long and was stopped; please retry.",
                 )

@@ -12,8 +12,6 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use axum::http::StatusCode;
-
 use super::{
     Actor, Role, password,
     throttle::{Attempt, Refusal},
@@ -102,11 +100,10 @@ impl LoginError {
                         format!("Too many failed logins; try again in {minutes} minute(s)."),
                     )
                 };
-                AppError::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", vi, en)
+                AppError::new(crate::error::Problem::TooManyRequests, vi, en)
             }
             LoginError::Refused(Refusal::Busy { retry_after }) => AppError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+                crate::error::Problem::Unavailable,
                 format!(
                     "Máy chủ đang bận kiểm tra mật khẩu của nhiều lượt đăng nhập; vui lòng thử lại sau {retry_after} giây."
                 ),
@@ -133,8 +130,7 @@ impl axum::response::IntoResponse for LoginError {
 
 fn bad_credentials() -> AppError {
     AppError::new(
-        axum::http::StatusCode::UNAUTHORIZED,
-        "unauthorized",
+        crate::error::Problem::Unauthorized,
         "Tên đăng nhập hoặc mật khẩu không đúng.",
         "Wrong user name or password.",
     )

@@ -453,8 +453,7 @@ pub async fn fallback(req: Request) -> Response {
         return page_for(req.headers(), StatusCode::NOT_FOUND);
     }
     AppError::new(
-        StatusCode::NOT_FOUND,
-        "not-found",
+        crate::error::Problem::NotFound,
         "Không có địa chỉ này; xem tài liệu API tại /docs.",
         "No such route; see the API documentation at /docs.",
     )

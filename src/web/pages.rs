@@ -1222,12 +1222,12 @@ pub async fn create_asset(
         match assets::create(&state, &u.actor, c.id, unit_id, &body).await {
             Ok(_) => return Ok(redirect_see_other(&format!("{base}?saved=1"))),
             Err(AppError::Problem {
-                status,
+                kind,
                 errors: fe,
                 detail_vi,
                 detail_en,
                 ..
-            }) if status.is_client_error() => {
+            }) if kind.status().is_client_error() => {
                 (errors, other) = split_errors(fe, &detail_vi, &detail_en);
             }
             Err(e) => return Err(e.into()),
@@ -1392,7 +1392,7 @@ pub async fn update_asset(
         match assets::update(&state, &u.actor, asset_id, &body, version).await {
             Ok(_) => return Ok(redirect_see_other(&format!("{base}?saved=1"))),
             Err(AppError::Problem {
-                slug: "stale-version",
+                kind: crate::error::Problem::StaleVersion,
                 ..
             }) => {
                 let latest = assets::get(&state, asset_id).await?;
@@ -1406,12 +1406,12 @@ pub async fn update_asset(
                 shown_version = Some(latest.version);
             }
             Err(AppError::Problem {
-                status,
+                kind,
                 errors: fe,
                 detail_vi,
                 detail_en,
                 ..
-            }) if status.is_client_error() => {
+            }) if kind.status().is_client_error() => {
                 (errors, other) = split_errors(fe, &detail_vi, &detail_en);
             }
             Err(e) => return Err(e.into()),
