@@ -27,33 +27,33 @@ pub async fn find(
     unit_id: i64,
     type_code: &str,
 ) -> AppResult<report::Model> {
-    report_query(campaign_id, unit_id, type_code)
-        .one(db)
+    lookup(db, campaign_id, unit_id, type_code)
         .await?
         .ok_or_else(|| missing(type_code))
 }
 
-fn missing(type_code: &str) -> AppError {
+/// The 404 of a report of a type the unit did not register.
+pub(super) fn missing(type_code: &str) -> AppError {
     AppError::not_found(
         &format!("báo cáo loại tài sản {type_code} của đơn vị (đơn vị chưa đăng ký loại này?)"),
         &format!("Report for asset type {type_code} (is the type registered?)"),
     )
 }
 
-/// [`find`] inside a transaction, locking the report row until it ends (`FOR UPDATE` on
-/// PostgreSQL; SQLite's single connection serialises transactions anyway): a transition and
-/// a record change of the same report then never interleave (see [`report_for`]).
-pub(super) async fn find_for_update(
+/// One unit's report of one asset type, its row locked until the transaction ends (`FOR
+/// UPDATE` on PostgreSQL; SQLite's single connection serialises transactions anyway): a
+/// transition and a record change of the same report then never interleave (see
+/// [`report_for`]).
+pub(super) async fn locked(
     db: &impl ConnectionTrait,
     campaign_id: i64,
     unit_id: i64,
     type_code: &str,
-) -> AppResult<report::Model> {
-    report_query(campaign_id, unit_id, type_code)
+) -> AppResult<Option<report::Model>> {
+    Ok(report_query(campaign_id, unit_id, type_code)
         .lock_exclusive()
         .one(db)
-        .await?
-        .ok_or_else(|| missing(type_code))
+        .await?)
 }
 
 /// The report a unit opened by registering `type_code`, or 422 saying the type is not registered.
@@ -69,9 +69,7 @@ pub async fn report_for(
     unit_id: i64,
     type_code: &str,
 ) -> AppResult<report::Model> {
-    report_query(campaign_id, unit_id, type_code)
-        .lock_exclusive()
-        .one(db)
+    locked(db, campaign_id, unit_id, type_code)
         .await?
         .ok_or_else(|| {
             AppError::field(

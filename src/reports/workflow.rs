@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -116,6 +117,25 @@ fn illegal(r: &report::Model, action_vi: &str, action_en: &str) -> AppError {
     )
 }
 
+/// The report, its row locked, if it is submitted (the only state the finance office acts on);
+/// else 409 saying what cannot be done to it.
+async fn submitted(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+    action_vi: &str,
+    action_en: &str,
+) -> AppResult<report::Model> {
+    let r = query::locked(db, campaign_id, unit_id, type_code)
+        .await?
+        .ok_or_else(|| query::missing(type_code))?;
+    if ReportState::of(&r) != ReportState::Submitted {
+        return Err(illegal(&r, action_vi, action_en));
+    }
+    Ok(r)
+}
+
 /// Checks that every record passes every rule, including those binding at submission.
 fn readiness(
     state: &AppState,
@@ -167,7 +187,9 @@ pub async fn submit(
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
     units::ensure_writable(&tx, unit_id).await?;
-    let r = query::find_for_update(&tx, campaign_id, unit_id, type_code).await?;
+    let r = query::locked(&tx, campaign_id, unit_id, type_code)
+        .await?
+        .ok_or_else(|| query::missing(type_code))?;
     if ReportState::of(&r) == ReportState::Submitted
         && let Some(v) = resubmission(state, &tx, &c, &r, req).await?
     {
@@ -224,8 +246,10 @@ pub async fn submit(
     }
     .insert(&tx)
     .await?;
-    let updated = transition(
-        &tx,
+    conclude(
+        state,
+        tx,
+        &c,
         &r,
         Step {
             actor,
@@ -242,10 +266,7 @@ pub async fn submit(
             }
         },
     )
-    .await?;
-    let v = full_view(state, &tx, &c, &updated).await?;
-    tx.commit().await?;
-    Ok(v)
+    .await
 }
 
 /// A submission of a report that is already submitted with exactly these records — a
@@ -270,6 +291,21 @@ async fn resubmission(
         return Ok(None);
     }
     Ok(Some(full_view(state, db, c, r).await?))
+}
+
+/// A transition that ends its transaction: the report moved, shown as it now stands, committed.
+async fn conclude(
+    state: &AppState,
+    tx: DatabaseTransaction,
+    c: &campaign::Model,
+    r: &report::Model,
+    step: Step<'_>,
+    change: impl FnOnce(&mut report::ActiveModel),
+) -> AppResult<ReportView> {
+    let updated = transition(&tx, r, step, change).await?;
+    let v = full_view(state, &tx, c, &updated).await?;
+    tx.commit().await?;
+    Ok(v)
 }
 
 /// Who moves a report, when, and what the audit trail says about it.
@@ -365,14 +401,15 @@ pub async fn return_report(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
-    let r = query::find_for_update(&tx, campaign_id, unit_id, type_code).await?;
-    if ReportState::of(&r) != ReportState::Submitted {
-        return Err(illegal(
-            &r,
-            "trả lại (chỉ trả lại báo cáo đã gửi)",
-            "returned (only a submitted report can be)",
-        ));
-    }
+    let r = submitted(
+        &tx,
+        campaign_id,
+        unit_id,
+        type_code,
+        "trả lại (chỉ trả lại báo cáo đã gửi)",
+        "returned (only a submitted report can be)",
+    )
+    .await?;
     let ids: Vec<i64> = req.comments.iter().filter_map(|c| c.asset_id).collect();
     let codes: Vec<String> = req
         .comments
@@ -431,8 +468,10 @@ pub async fn return_report(
     }
     let comments =
         serde_json::to_value(&resolved).map_err(|e| AppError::Internal(e.to_string()))?;
-    let updated = transition(
-        &tx,
+    conclude(
+        state,
+        tx,
+        &c,
         &r,
         Step {
             actor,
@@ -447,10 +486,7 @@ pub async fn return_report(
             a.return_comments = Set(Some(comments));
         },
     )
-    .await?;
-    let v = full_view(state, &tx, &c, &updated).await?;
-    tx.commit().await?;
-    Ok(v)
+    .await
 }
 
 /// Accepts a submitted report.
@@ -464,16 +500,19 @@ pub async fn accept(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
-    let r = query::find_for_update(&tx, campaign_id, unit_id, type_code).await?;
-    if ReportState::of(&r) != ReportState::Submitted {
-        return Err(illegal(
-            &r,
-            "chấp nhận (chỉ chấp nhận báo cáo đã gửi)",
-            "accepted (only a submitted report can be)",
-        ));
-    }
-    let updated = transition(
+    let r = submitted(
         &tx,
+        campaign_id,
+        unit_id,
+        type_code,
+        "chấp nhận (chỉ chấp nhận báo cáo đã gửi)",
+        "accepted (only a submitted report can be)",
+    )
+    .await?;
+    conclude(
+        state,
+        tx,
+        &c,
         &r,
         Step {
             actor,
@@ -486,10 +525,7 @@ pub async fn accept(
             a.accepted_at = Set(Some(now));
         },
     )
-    .await?;
-    let v = full_view(state, &tx, &c, &updated).await?;
-    tx.commit().await?;
-    Ok(v)
+    .await
 }
 
 /// Grants a unit a later submission deadline for all its reports in the campaign.
