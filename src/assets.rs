@@ -2,13 +2,10 @@
 //! definition on every write, versioned for safe concurrent edits, audited in
 //! the same transaction, and summed into the unit's report as it changes.
 
-use std::collections::BTreeMap;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-    sea_query::{Expr, Func, LikeExpr},
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait, sea_query::LikeExpr,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
@@ -18,117 +15,15 @@ use validator::Validate;
 use crate::{
     audit::{self, Event},
     auth::Actor,
-    campaigns, clock,
+    campaigns,
     entities::{asset, audit_event, campaign, report},
     error::{AppError, AppResult, FieldError, Lang},
-    forms::{Form, LegalDoc, Record, Value, validate},
+    forms::{Form, Record, Value, record},
     pagination::{Page, PageQuery},
-    search,
+    reports, search,
     state::AppState,
     units,
 };
-
-/// Builds the record of a stored asset: core columns by key, then the JSON fields.
-pub fn record_of(form: &Form, m: &asset::Model) -> Record {
-    let mut r = Record::new();
-    let mut put = |k: &str, v: Option<Value>| {
-        if let Some(v) = v {
-            r.insert(k.to_string(), v);
-        }
-    };
-    put("section", m.section.clone().map(Value::Code));
-    put("code", Some(Value::Text(m.code.clone())));
-    put("name", Some(Value::Text(m.name.clone())));
-    put(
-        "unit_of_measure",
-        m.unit_of_measure.clone().map(Value::Text),
-    );
-    put("qty_books", m.qty_books.map(Value::Milli));
-    put("qty_counted", m.qty_counted.map(Value::Milli));
-    put("qty_difference", m.qty_difference.map(Value::Milli));
-    put("original_cost", Some(Value::Money(m.original_cost)));
-    put(
-        "original_cost_budget",
-        Some(Value::Money(m.original_cost_budget)),
-    );
-    put(
-        "original_cost_other",
-        Some(Value::Money(m.original_cost_other)),
-    );
-    put("depreciation", Some(Value::Money(m.depreciation)));
-    put("remaining_value", Some(Value::Money(m.remaining_value)));
-    put("price_basis", Some(Value::Code(m.price_basis.clone())));
-    put("usage_status", Some(Value::Code(m.usage_status.clone())));
-    put("origin", m.origin.clone().map(Value::Code));
-    put(
-        "year_in_use",
-        m.year_in_use.map(|y| Value::Int(i64::from(y))),
-    );
-    put("location", m.location.clone().map(Value::Text));
-    put(
-        "legal_documents",
-        m.legal_documents
-            .clone()
-            .and_then(|d| serde_json::from_value::<Vec<LegalDoc>>(d).ok())
-            .filter(|d| !d.is_empty())
-            .map(Value::Docs),
-    );
-    put("note", m.note.clone().map(Value::Text));
-    if let Some(obj) = m.fields.as_object() {
-        for (k, v) in obj {
-            if let Some(f) = form.field(k)
-                && let Ok(Some(value)) = Value::from_json(f, v)
-            {
-                r.insert(k.clone(), value);
-            }
-        }
-    }
-    r
-}
-
-fn text(r: &Record, k: &str) -> Option<String> {
-    match r.get(k) {
-        Some(Value::Text(s) | Value::Code(s)) => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn number(r: &Record, k: &str) -> Option<i64> {
-    r.get(k).and_then(Value::number)
-}
-
-/// Writes a checked record into an active model (core columns, then the JSON fields).
-pub fn fill(form: &Form, r: &Record, a: &mut asset::ActiveModel) {
-    a.section = Set(text(r, "section"));
-    a.code = Set(text(r, "code").unwrap_or_default());
-    a.name = Set(text(r, "name").unwrap_or_default());
-    a.search = Set(search::key(
-        text(r, "code").as_deref().unwrap_or_default(),
-        text(r, "name").as_deref().unwrap_or_default(),
-    ));
-    a.unit_of_measure = Set(text(r, "unit_of_measure"));
-    a.qty_books = Set(number(r, "qty_books"));
-    a.qty_counted = Set(number(r, "qty_counted"));
-    a.qty_difference = Set(number(r, "qty_difference"));
-    a.original_cost = Set(number(r, "original_cost").unwrap_or(0));
-    a.original_cost_budget = Set(number(r, "original_cost_budget").unwrap_or(0));
-    a.original_cost_other = Set(number(r, "original_cost_other").unwrap_or(0));
-    a.depreciation = Set(number(r, "depreciation").unwrap_or(0));
-    a.remaining_value = Set(number(r, "remaining_value").unwrap_or(0));
-    a.price_basis = Set(text(r, "price_basis").unwrap_or_else(|| "actual".into()));
-    a.usage_status = Set(text(r, "usage_status").unwrap_or_default());
-    a.origin = Set(text(r, "origin"));
-    a.year_in_use = Set(number(r, "year_in_use").and_then(|y| i32::try_from(y).ok()));
-    a.location = Set(text(r, "location"));
-    a.legal_documents = Set(r.get("legal_documents").map(Value::to_json));
-    a.note = Set(text(r, "note"));
-    let own: Map<String, Json> = r
-        .iter()
-        .filter(|(k, _)| !Form::is_core(k) && form.field(k).is_some())
-        .map(|(k, v)| (k.clone(), v.to_json()))
-        .collect();
-    a.fields = Set(Json::Object(own));
-}
 
 /// A stored asset as the API shows it: common fields at the top, the form's own under `fields`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -155,21 +50,6 @@ pub struct AssetView {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The JSON of a record: common keys at the top level, the form's own under `fields`.
-pub fn record_json(record: &Record) -> Map<String, Json> {
-    let mut top = Map::new();
-    let mut own = Map::new();
-    for (k, v) in record {
-        if Form::is_core(k) {
-            top.insert(k.clone(), v.to_json());
-        } else {
-            own.insert(k.clone(), v.to_json());
-        }
-    }
-    top.insert("fields".into(), Json::Object(own));
-    top
-}
-
 fn view(form: &Form, m: &asset::Model) -> AssetView {
     AssetView {
         id: m.id,
@@ -178,7 +58,7 @@ fn view(form: &Form, m: &asset::Model) -> AssetView {
         asset_type: m.type_code.clone(),
         form_code: m.form_code.clone(),
         version: m.version,
-        values: record_json(&record_of(form, m)),
+        values: record::record_json(&record::record_of(form, m)),
         created_at: m.created_at,
         updated_at: m.updated_at,
     }
@@ -286,167 +166,6 @@ fn parse_body(
     }
 }
 
-/// Checks a record against its form; every problem becomes a field error with its JSON path.
-pub fn check_record(
-    form: &Form,
-    record: &mut Record,
-    cutoff: DateTime<Utc>,
-    for_submission: bool,
-) -> Vec<FieldError> {
-    let lang = Lang::current();
-    check_issues(form, record, cutoff, for_submission)
-        .into_iter()
-        .map(|i| FieldError {
-            field: if Form::is_core(&i.field) {
-                i.field
-            } else {
-                format!("fields.{}", i.field)
-            },
-            code: i.code,
-            message: i.message.get(lang).to_string(),
-        })
-        .collect()
-}
-
-/// The problems of a record in both languages, keyed by field key.
-pub fn check_issues(
-    form: &Form,
-    record: &mut Record,
-    cutoff: DateTime<Utc>,
-    for_submission: bool,
-) -> Vec<validate::Issue> {
-    let ctx = validate::Context {
-        cutoff_year: clock::local_year(cutoff),
-        for_submission,
-    };
-    validate::check(form, record, ctx)
-}
-
-/// Fails with 409 while the report is submitted or accepted (a returned report unlocks).
-pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
-    if matches!(r.state.as_str(), "submitted" | "accepted") {
-        let state_vi = if r.state == "submitted" {
-            "đã gửi"
-        } else {
-            "đã được chấp nhận"
-        };
-        return Err(AppError::new(
-            crate::error::Problem::Locked,
-            format!(
-                "Báo cáo mẫu {} {state_vi}, không thể thêm, sửa hoặc xóa tài sản; chờ phòng tài chính trả lại báo cáo để sửa.",
-                r.form_code
-            ),
-            format!(
-                "The form {} report is {}; its assets cannot be added, changed or deleted until the finance office returns it.",
-                r.form_code, r.state
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// The report a unit opened by registering `type_code`, or 422 saying the type is not registered.
-///
-/// The report row is locked (`FOR UPDATE` on PostgreSQL; SQLite's single connection
-/// serialises every transaction anyway) for the rest of the caller's transaction, so a
-/// record change and a submission of the same report never interleave: either the change
-/// commits first and the submission's snapshot includes it, or the submission commits first
-/// and the change sees the report locked.
-pub async fn report_for(
-    db: &impl ConnectionTrait,
-    campaign_id: i64,
-    unit_id: i64,
-    type_code: &str,
-) -> AppResult<report::Model> {
-    crate::submissions::report_query(campaign_id, unit_id, type_code)
-        .lock_exclusive()
-        .one(db)
-        .await?
-        .ok_or_else(|| {
-            AppError::field(
-                "asset_type",
-                "not_registered",
-                &format!("Đơn vị chưa đăng ký kiểm kê loại tài sản {type_code} trong đợt này; hãy bổ sung đăng ký trước khi nhập tài sản."),
-                &format!("The unit has not registered asset type {type_code} in this campaign; add it to the registration first."),
-            )
-        })
-}
-
-/// A change to a report's running totals.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Delta {
-    /// Records added (negative: removed).
-    pub count: i64,
-    /// Original cost added, đồng.
-    pub original_cost: i64,
-    /// Depreciation added, đồng.
-    pub depreciation: i64,
-    /// Remaining value added, đồng.
-    pub remaining_value: i64,
-}
-
-impl Delta {
-    /// `sign` × one stored asset.
-    pub fn of(m: &asset::Model, sign: i64) -> Delta {
-        Delta {
-            count: sign,
-            original_cost: sign * m.original_cost,
-            depreciation: sign * m.depreciation,
-            remaining_value: sign * m.remaining_value,
-        }
-    }
-
-    /// Adds another delta.
-    pub fn add(&mut self, o: Delta) {
-        self.count += o.count;
-        self.original_cost += o.original_cost;
-        self.depreciation += o.depreciation;
-        self.remaining_value += o.remaining_value;
-    }
-}
-
-/// Applies a delta to a report's running totals (inside the caller's transaction).
-pub async fn apply_delta(
-    db: &impl ConnectionTrait,
-    report_id: i64,
-    d: Delta,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    report::Entity::update_many()
-        .col_expr(
-            report::Column::RecordCount,
-            Expr::col(report::Column::RecordCount).add(d.count),
-        )
-        .col_expr(
-            report::Column::OriginalCostTotal,
-            Expr::col(report::Column::OriginalCostTotal).add(d.original_cost),
-        )
-        .col_expr(
-            report::Column::DepreciationTotal,
-            Expr::col(report::Column::DepreciationTotal).add(d.depreciation),
-        )
-        .col_expr(
-            report::Column::RemainingValueTotal,
-            Expr::col(report::Column::RemainingValueTotal).add(d.remaining_value),
-        )
-        .col_expr(report::Column::UpdatedAt, Expr::value(now))
-        .filter(report::Column::Id.eq(report_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
-
-/// Adds `sign` × the asset's values to its report's running totals.
-async fn add_to_report(
-    db: &impl ConnectionTrait,
-    report_id: i64,
-    m: &asset::Model,
-    sign: i64,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    apply_delta(db, report_id, Delta::of(m, sign), now).await
-}
-
 fn duplicate_code(code: &str) -> AppError {
     AppError::new(
         crate::error::Problem::Conflict,
@@ -486,13 +205,13 @@ pub async fn insert_record(
         updated_at: Set(now),
         ..Default::default()
     };
-    fill(t.form, record, &mut a);
-    let code = text(record, "code").unwrap_or_default();
+    record::fill(t.form, record, &mut a);
+    let code = record::text(record, "code").unwrap_or_default();
     let m = a.insert(db).await.map_err(|e| match e.sql_err() {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_code(&code),
         _ => e.into(),
     })?;
-    add_to_report(db, report.id, &m, 1, now).await?;
+    reports::add_to_report(db, report.id, &m, 1, now).await?;
     audit::record(
         db,
         actor,
@@ -503,7 +222,7 @@ pub async fn insert_record(
             entity_id: Some(m.id),
             campaign_id: Some(t.campaign.id),
             unit_id: Some(t.unit_id),
-            after: Some(Json::Object(record_json(record))),
+            after: Some(Json::Object(record::record_json(record))),
             ..Default::default()
         },
     )
@@ -522,10 +241,7 @@ async fn asset_type_of(
     if let Some(t) = body.get("asset_type").and_then(Json::as_str) {
         return Ok(t.to_string());
     }
-    let mut registered: Vec<String> = report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::UnitId.eq(unit_id))
-        .all(db)
+    let mut registered: Vec<String> = reports::of_unit(db, campaign_id, unit_id)
         .await?
         .into_iter()
         .map(|r| r.type_code)
@@ -584,9 +300,9 @@ pub async fn create(
     let c = campaigns::get(&tx, campaign_id).await?;
     campaigns::ensure_open(&c)?;
     units::ensure_writable(&tx, unit_id).await?;
-    let report = report_for(&tx, campaign_id, unit_id, &type_code).await?;
-    ensure_editable(&report)?;
-    let errors = check_record(&form, &mut record, c.cutoff_at, false);
+    let report = reports::report_for(&tx, campaign_id, unit_id, &type_code).await?;
+    reports::ensure_editable(&report)?;
+    let errors = record::check_record(&form, &mut record, c.cutoff_at, false);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
@@ -713,14 +429,14 @@ pub async fn update(
     let (changes, cleared) =
         parse_body(&form, body, &["version", "asset_type"]).map_err(AppError::validation)?;
     let (c, report) = writable(&tx, &current).await?;
-    let before = record_of(&form, &current);
+    let before = record::record_of(&form, &current);
     let mut record = merge(&form, &before, changes, &cleared);
-    let errors = check_record(&form, &mut record, c.cutoff_at, false);
+    let errors = record::check_record(&form, &mut record, c.cutoff_at, false);
     if !errors.is_empty() {
         return Err(AppError::validation(errors));
     }
     let mut a: asset::ActiveModel = current.clone().into();
-    fill(&form, &record, &mut a);
+    record::fill(&form, &record, &mut a);
     a.version = Set(current.version + 1);
     a.updated_at = Set(now);
     a.updated_by = Set(actor.audit_id());
@@ -733,7 +449,7 @@ pub async fn update(
         .await
         .map_err(|e| match e.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                duplicate_code(&text(&record, "code").unwrap_or_default())
+                duplicate_code(&record::text(&record, "code").unwrap_or_default())
             }
             _ => e.into(),
         })?;
@@ -741,8 +457,8 @@ pub async fn update(
         return Err(stale(&tx, id).await?);
     }
     let updated = get_model(&tx, id).await?;
-    add_to_report(&tx, report.id, &current, -1, now).await?;
-    add_to_report(&tx, report.id, &updated, 1, now).await?;
+    reports::add_to_report(&tx, report.id, &current, -1, now).await?;
+    reports::add_to_report(&tx, report.id, &updated, 1, now).await?;
     audit::record(
         &tx,
         actor,
@@ -753,8 +469,8 @@ pub async fn update(
             entity_id: Some(id),
             campaign_id: Some(updated.campaign_id),
             unit_id: Some(updated.unit_id),
-            before: Some(Json::Object(record_json(&before))),
-            after: Some(Json::Object(record_json(&record))),
+            before: Some(Json::Object(record::record_json(&before))),
+            after: Some(Json::Object(record::record_json(&record))),
             ..Default::default()
         },
     )
@@ -771,8 +487,8 @@ async fn writable(
     let c = campaigns::get(db, m.campaign_id).await?;
     campaigns::ensure_open(&c)?;
     units::ensure_writable(db, m.unit_id).await?;
-    let report = report_for(db, m.campaign_id, m.unit_id, &m.type_code).await?;
-    ensure_editable(&report)?;
+    let report = reports::report_for(db, m.campaign_id, m.unit_id, &m.type_code).await?;
+    reports::ensure_editable(&report)?;
     Ok((c, report))
 }
 
@@ -828,7 +544,7 @@ pub async fn delete(
     if gone.rows_affected != 1 {
         return Err(stale(&tx, id).await?);
     }
-    add_to_report(&tx, report.id, &current, -1, now).await?;
+    reports::add_to_report(&tx, report.id, &current, -1, now).await?;
     audit::record(
         &tx,
         actor,
@@ -839,7 +555,9 @@ pub async fn delete(
             entity_id: Some(id),
             campaign_id: Some(current.campaign_id),
             unit_id: Some(current.unit_id),
-            before: Some(Json::Object(record_json(&record_of(&form, &current)))),
+            before: Some(Json::Object(record::record_json(&record::record_of(
+                &form, &current,
+            )))),
             ..Default::default()
         },
     )
@@ -956,11 +674,7 @@ pub async fn list_counted(
     let by_type_only =
         f.section.is_none() && f.usage_status.is_none() && f.origin.is_none() && q.is_none();
     let ledger = match (&f.asset_type, by_type_only) {
-        (Some(t), true) => report::Entity::find()
-            .filter(report::Column::CampaignId.eq(campaign_id))
-            .filter(report::Column::UnitId.eq(unit_id))
-            .filter(report::Column::TypeCode.eq(t.clone()))
-            .one(&state.db)
+        (Some(t), true) => reports::lookup(&state.db, campaign_id, unit_id, t)
             .await?
             .map(|r| u64::try_from(r.record_count).unwrap_or(0)),
         _ => None,
@@ -1070,204 +784,4 @@ pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<
             after: e.after,
         })
         .collect())
-}
-
-/// The totals row of an asset list: records, original cost and remaining value.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ListTotals {
-    /// Records.
-    pub count: i64,
-    /// Original cost, đồng.
-    pub original_cost: i64,
-    /// Remaining value, đồng.
-    pub remaining_value: i64,
-}
-
-/// The totals row of a unit's list of one type: the whole type from its report's running
-/// totals (kept by every write, `apply_delta`), one section summed from the index
-/// `ix_assets_section_sums` (never the wide rows). The same figures as [`totals`] gives.
-pub async fn list_totals(
-    state: &AppState,
-    campaign_id: i64,
-    unit_id: i64,
-    type_code: &str,
-    section: Option<&str>,
-) -> AppResult<ListTotals> {
-    let Some(section) = section else {
-        let r = report::Entity::find()
-            .filter(report::Column::CampaignId.eq(campaign_id))
-            .filter(report::Column::UnitId.eq(unit_id))
-            .filter(report::Column::TypeCode.eq(type_code))
-            .one(&state.db)
-            .await?;
-        return Ok(r
-            .map(|r| ListTotals {
-                count: r.record_count,
-                original_cost: r.original_cost_total,
-                remaining_value: r.remaining_value_total,
-            })
-            .unwrap_or_default());
-    };
-    #[derive(Debug, sea_orm::FromQueryResult)]
-    struct Row {
-        count: i64,
-        original_cost: i64,
-        remaining_value: i64,
-    }
-    let sum = |c: asset::Column| {
-        Expr::expr(Func::coalesce([Expr::col(c).sum(), Expr::val(0i64)])).cast_as("bigint")
-    };
-    let row = asset::Entity::find()
-        .select_only()
-        // count(*), not count(id): the index holds no id, and every row it holds counts.
-        .column_as(Expr::cust("CAST(COUNT(*) AS bigint)"), "count")
-        .column_as(sum(asset::Column::OriginalCost), "original_cost")
-        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
-        .filter(asset::Column::CampaignId.eq(campaign_id))
-        .filter(asset::Column::UnitId.eq(unit_id))
-        .filter(asset::Column::TypeCode.eq(type_code))
-        .filter(asset::Column::Section.eq(section))
-        .into_model::<Row>()
-        .one(&state.db)
-        .await?;
-    Ok(row
-        .map(|r| ListTotals {
-            count: r.count,
-            original_cost: r.original_cost,
-            remaining_value: r.remaining_value,
-        })
-        .unwrap_or_default())
-}
-
-/// Sums of one group of records.
-#[derive(Debug, Default, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Sums {
-    /// Records.
-    pub count: i64,
-    /// Original cost, đồng.
-    pub original_cost: i64,
-    /// Of which state budget.
-    pub original_cost_budget: i64,
-    /// Of which other sources.
-    pub original_cost_other: i64,
-    /// Accumulated depreciation.
-    pub depreciation: i64,
-    /// Remaining value.
-    pub remaining_value: i64,
-    /// Records by usage status code.
-    pub by_status: BTreeMap<String, i64>,
-}
-
-impl Sums {
-    fn add(&mut self, other: &Sums) {
-        self.count += other.count;
-        self.original_cost += other.original_cost;
-        self.original_cost_budget += other.original_cost_budget;
-        self.original_cost_other += other.original_cost_other;
-        self.depreciation += other.depreciation;
-        self.remaining_value += other.remaining_value;
-        for (k, v) in &other.by_status {
-            *self.by_status.entry(k.clone()).or_default() += v;
-        }
-    }
-}
-
-/// Totals of one asset type.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TypeTotals {
-    /// Asset type code.
-    pub asset_type: String,
-    /// Form code.
-    pub form_code: String,
-    /// Totals of the type.
-    pub total: Sums,
-    /// Totals per section (empty when the form has none).
-    pub sections: BTreeMap<String, Sums>,
-}
-
-/// Totals of a unit's records in a campaign.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct UnitTotals {
-    /// Per asset type.
-    pub types: Vec<TypeTotals>,
-    /// All types together.
-    pub total: Sums,
-}
-
-/// Sums a unit's records per type, section and usage status in SQL.
-pub async fn totals(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<UnitTotals> {
-    campaigns::get(&state.db, campaign_id).await?;
-    #[derive(Debug, sea_orm::FromQueryResult)]
-    struct Row {
-        type_code: String,
-        form_code: String,
-        section: Option<String>,
-        usage_status: String,
-        count: i64,
-        original_cost: i64,
-        original_cost_budget: i64,
-        original_cost_other: i64,
-        depreciation: i64,
-        remaining_value: i64,
-    }
-    let sum = |c: asset::Column| {
-        Expr::expr(Func::coalesce([Expr::col(c).sum(), Expr::val(0i64)])).cast_as("bigint")
-    };
-    let rows = asset::Entity::find()
-        .select_only()
-        .column(asset::Column::TypeCode)
-        .column(asset::Column::FormCode)
-        .column(asset::Column::Section)
-        .column(asset::Column::UsageStatus)
-        .column_as(
-            Expr::col(asset::Column::Id).count().cast_as("bigint"),
-            "count",
-        )
-        .column_as(sum(asset::Column::OriginalCost), "original_cost")
-        .column_as(
-            sum(asset::Column::OriginalCostBudget),
-            "original_cost_budget",
-        )
-        .column_as(sum(asset::Column::OriginalCostOther), "original_cost_other")
-        .column_as(sum(asset::Column::Depreciation), "depreciation")
-        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
-        .filter(asset::Column::CampaignId.eq(campaign_id))
-        .filter(asset::Column::UnitId.eq(unit_id))
-        .group_by(asset::Column::TypeCode)
-        .group_by(asset::Column::FormCode)
-        .group_by(asset::Column::Section)
-        .group_by(asset::Column::UsageStatus)
-        .into_model::<Row>()
-        .all(&state.db)
-        .await?;
-    let mut types: BTreeMap<String, TypeTotals> = BTreeMap::new();
-    let mut total = Sums::default();
-    for r in rows {
-        let s = Sums {
-            count: r.count,
-            original_cost: r.original_cost,
-            original_cost_budget: r.original_cost_budget,
-            original_cost_other: r.original_cost_other,
-            depreciation: r.depreciation,
-            remaining_value: r.remaining_value,
-            by_status: BTreeMap::from([(r.usage_status.clone(), r.count)]),
-        };
-        let t = types
-            .entry(r.type_code.clone())
-            .or_insert_with(|| TypeTotals {
-                asset_type: r.type_code.clone(),
-                form_code: r.form_code.clone(),
-                total: Sums::default(),
-                sections: BTreeMap::new(),
-            });
-        t.total.add(&s);
-        if let Some(sec) = r.section {
-            t.sections.entry(sec).or_default().add(&s);
-        }
-        total.add(&s);
-    }
-    Ok(UnitTotals {
-        types: types.into_values().collect(),
-        total,
-    })
 }

@@ -22,9 +22,9 @@ use crate::{
     error::AppResult,
     numfmt,
     pagination::PageQuery,
+    reports::{self, ReportState, StoredState},
     search,
     state::AppState,
-    submissions::{self, ReportState},
     units::UnitKind,
 };
 
@@ -208,19 +208,14 @@ fn row_report(c: &campaign::Model, r: &report::Model, now: DateTime<Utc>) -> Row
         state: ReportState::of(r),
         nil_return: r.nil_return,
         submitted_at: r.submitted_at,
-        on_time: submissions::sent_on_time(c, r),
-        overdue: submissions::is_overdue(c, r, now),
-        deadline: submissions::deadline(c, r),
+        on_time: reports::sent_on_time(c, r),
+        overdue: reports::is_overdue(c, r, now),
+        deadline: reports::deadline(c, r),
         record_count: r.record_count,
         original_cost: r.original_cost_total,
         remaining_value: r.remaining_value_total,
     }
 }
-
-/// Stored report states that mean "sent" (standing with the finance office).
-const SENT: [&str; 2] = ["submitted", "accepted"];
-/// Stored report states other than `open` (which reads as not started or draft).
-const MARKED: [&str; 3] = ["submitted", "returned", "accepted"];
 
 /// SQL text with positional parameters in the backend's syntax (`?` or `$n`).
 struct Sql {
@@ -262,7 +257,7 @@ impl Sql {
 #[derive(Debug, FromQueryResult)]
 struct ReportGroup {
     type_code: String,
-    state: String,
+    state: StoredState,
     extension_deadline: Option<NaiveDate>,
     n: i64,
     /// Of which holding at least one record (an `open` report is then a draft).
@@ -409,7 +404,10 @@ async fn units_fully_submitted(db: &DatabaseConnection, campaign_id: i64) -> App
     let mut q = Sql::new(db.get_database_backend());
     q.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT unit_id FROM reports WHERE campaign_id = ")
         .bind(campaign_id)
-        .push(" GROUP BY unit_id HAVING MIN(CASE WHEN state IN ('submitted', 'accepted') THEN 1 ELSE 0 END) = 1) t");
+        .push(&format!(
+            " GROUP BY unit_id HAVING MIN(CASE WHEN state IN ({}) THEN 1 ELSE 0 END) = 1) t",
+            StoredState::sql_list(&StoredState::SENT)
+        ));
     count(db, &q).await
 }
 
@@ -469,11 +467,11 @@ fn report_filter(
     }
     let mut cond = Condition::all().add(report::Column::CampaignId.eq(c.id));
     if let Some(s) = filter.state {
-        let open = || report::Column::State.is_not_in(MARKED);
+        let open = || report::Column::State.is_not_in(StoredState::MARKED);
         cond = match s {
             ReportState::NotStarted => cond.add(open()).add(report::Column::RecordCount.lte(0)),
             ReportState::Draft => cond.add(open()).add(report::Column::RecordCount.gt(0)),
-            other => cond.add(report::Column::State.eq(other.as_str())),
+            other => cond.add(report::Column::State.eq(other.stored())),
         };
     }
     if let Some(t) = &filter.asset_type {
@@ -490,7 +488,7 @@ fn report_filter(
             Condition::any().add(ext.is_null()).add(ext.lt(today))
         };
         let overdue = Condition::all()
-            .add(report::Column::State.is_not_in(SENT))
+            .add(report::Column::State.is_not_in(StoredState::SENT))
             .add(passed);
         cond = cond.add(if want { overdue } else { overdue.not() });
     }
@@ -615,7 +613,7 @@ pub async fn board(
     for g in &groups {
         for (records, n) in [(1, g.with_records), (0, g.n - g.with_records)] {
             if n > 0 {
-                let s = ReportState::from_stored(&g.state, records);
+                let s = ReportState::from_stored(g.state, records);
                 *b.reports_by_state
                     .entry(s.as_str().to_string())
                     .or_default() += n;
@@ -636,7 +634,7 @@ pub async fn board(
             .entry(g.type_code.clone())
             .or_default() += g.n;
         // Whether a report is sent depends on its stored state only, not on its records.
-        if ReportState::from_stored(&g.state, 0).is_sent() {
+        if ReportState::from_stored(g.state, 0).is_sent() {
             b.submitted_on_time += g.first_on_time;
             b.submitted_late += g.n - g.first_on_time;
         } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline)) {
@@ -670,8 +668,8 @@ pub async fn board(
         let all = by_unit.get(&u.id).map(Vec::as_slice).unwrap_or_default();
         let days_overdue = all
             .iter()
-            .filter(|r| submissions::is_overdue(&c, r, now))
-            .map(|r| -clock::days_left(now, submissions::deadline(&c, r)))
+            .filter(|r| reports::is_overdue(&c, r, now))
+            .map(|r| -clock::days_left(now, reports::deadline(&c, r)))
             .max();
         let last_activity = all.iter().map(|r| r.updated_at).max();
         let shown: Vec<RowReport> = all
@@ -810,7 +808,7 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
     let (mut cost, mut remaining) = (0i64, 0i64);
     for g in groups
         .iter()
-        .filter(|g| ReportState::from_stored(&g.state, 0).is_sent())
+        .filter(|g| ReportState::from_stored(g.state, 0).is_sent())
     {
         cost += g.original_cost;
         remaining += g.remaining_value;
@@ -895,7 +893,7 @@ pub async fn reminders(
     let unsent = || {
         Condition::all()
             .add(report::Column::CampaignId.eq(campaign_id))
-            .add(report::Column::State.is_not_in(SENT))
+            .add(report::Column::State.is_not_in(StoredState::SENT))
     };
     let mut reports: BTreeMap<i64, Vec<report::Model>> = BTreeMap::new();
     for r in report::Entity::find()
@@ -919,7 +917,7 @@ pub async fn reminders(
             .flatten()
             .filter(|r| !ReportState::of(r).is_sent())
             .map(|r| {
-                let deadline = submissions::deadline(&c, r);
+                let deadline = reports::deadline(&c, r);
                 Owed {
                     asset_type: r.type_code.clone(),
                     form_code: r.form_code.clone(),

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -19,6 +18,7 @@ use crate::{
     campaigns, clock,
     entities::{registration, report},
     error::{AppError, AppResult},
+    reports,
     state::AppState,
     units,
 };
@@ -135,19 +135,6 @@ fn view(
     }
 }
 
-async fn reports_of(
-    db: &impl ConnectionTrait,
-    campaign_id: i64,
-    unit_id: i64,
-) -> AppResult<Vec<report::Model>> {
-    Ok(report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::UnitId.eq(unit_id))
-        .order_by_asc(report::Column::TypeCode)
-        .all(db)
-        .await?)
-}
-
 /// The unit's registration in a campaign, or 404.
 pub async fn get(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<RegistrationView> {
     let c = campaigns::get(&state.db, campaign_id).await?;
@@ -159,7 +146,7 @@ pub async fn get(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<
         .ok_or_else(|| {
             AppError::not_found("đăng ký của đơn vị trong đợt kiểm kê này", "Registration")
         })?;
-    let reports = reports_of(&state.db, campaign_id, unit_id).await?;
+    let reports = reports::of_unit(&state.db, campaign_id, unit_id).await?;
     Ok(view(m, &reports, c.registration_deadline))
 }
 
@@ -172,16 +159,14 @@ pub async fn list(
     let c = campaigns::get(&state.db, campaign_id).await?;
     let mut q =
         registration::Entity::find().filter(registration::Column::CampaignId.eq(campaign_id));
-    let mut rq = report::Entity::find().filter(report::Column::CampaignId.eq(campaign_id));
     if let Some(scope) = actor.unit_scope() {
         q = q.filter(registration::Column::UnitId.is_in(scope.to_vec()));
-        rq = rq.filter(report::Column::UnitId.is_in(scope.to_vec()));
     }
     let regs = q
         .order_by_asc(registration::Column::UnitId)
         .all(&state.db)
         .await?;
-    let reports = rq.all(&state.db).await?;
+    let reports = reports::of_campaign(&state.db, campaign_id, actor.unit_scope()).await?;
     Ok(regs
         .into_iter()
         .map(|r| {
@@ -234,7 +219,7 @@ pub async fn put(
         .filter(registration::Column::UnitId.eq(unit_id))
         .one(&tx)
         .await?;
-    let reports = reports_of(&tx, campaign_id, unit_id).await?;
+    let reports = reports::of_unit(&tx, campaign_id, unit_id).await?;
     let old_types: BTreeSet<String> = reports.iter().map(|r| r.type_code.clone()).collect();
     let new_types: BTreeSet<String> = input.asset_types.iter().cloned().collect();
     let members =
@@ -272,39 +257,7 @@ pub async fn put(
         }
     };
     for r in reports.iter().filter(|r| !new_types.contains(&r.type_code)) {
-        if r.record_count > 0 || r.state != "open" || r.nil_return {
-            return Err(AppError::conflict(
-                format!(
-                    "Không thể bỏ loại tài sản {} vì báo cáo mẫu {} đã có {} tài sản hoặc đã gửi; hãy xóa tài sản trước.",
-                    r.type_code, r.form_code, r.record_count
-                ),
-                format!(
-                    "Cannot drop asset type {}: its form {} report holds {} asset(s) or was sent; delete the assets first.",
-                    r.type_code, r.form_code, r.record_count
-                ),
-            ));
-        }
-        // Guarded by the same conditions, so that an asset entered since the check
-        // (a concurrent transaction) keeps its report instead of being orphaned.
-        let gone = report::Entity::delete_many()
-            .filter(report::Column::Id.eq(r.id))
-            .filter(report::Column::RecordCount.eq(0))
-            .filter(report::Column::State.eq("open"))
-            .filter(report::Column::NilReturn.eq(false))
-            .exec(&tx)
-            .await?;
-        if gone.rows_affected != 1 {
-            return Err(AppError::conflict(
-                format!(
-                    "Báo cáo mẫu {} vừa có thay đổi; hãy tải lại rồi đăng ký lại.",
-                    r.form_code
-                ),
-                format!(
-                    "The form {} report changed meanwhile; reload and register again.",
-                    r.form_code
-                ),
-            ));
-        }
+        reports::close(&tx, r).await?;
     }
     for code in new_types.difference(&old_types) {
         let form_code = state
@@ -312,26 +265,9 @@ pub async fn put(
             .form_for_type(code)
             .map(|f| f.code.clone())
             .unwrap_or_else(|| format!("{code}a"));
-        report::ActiveModel {
-            campaign_id: Set(campaign_id),
-            unit_id: Set(unit_id),
-            type_code: Set(code.clone()),
-            form_code: Set(form_code),
-            state: Set("open".into()),
-            nil_return: Set(false),
-            record_count: Set(0),
-            original_cost_total: Set(0),
-            depreciation_total: Set(0),
-            remaining_value_total: Set(0),
-            version: Set(1),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&tx)
-        .await?;
+        reports::open(&tx, campaign_id, unit_id, code, &form_code, now).await?;
     }
-    let reports = reports_of(&tx, campaign_id, unit_id).await?;
+    let reports = reports::of_unit(&tx, campaign_id, unit_id).await?;
     let after = view(saved, &reports, c.registration_deadline);
     let action = match (created, late && old_types != new_types) {
         (true, _) => "register",

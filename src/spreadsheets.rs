@@ -15,19 +15,19 @@ use serde_json::Value as Json;
 use utoipa::ToSchema;
 
 use crate::{
-    assets::{self, Delta},
+    assets,
     audit::{self, Event},
     auth::Actor,
     campaigns, clock,
     entities::{asset, audit_event, campaign, report, unit},
     error::{AppError, AppResult, FieldError, Lang},
     export::{self, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},
-    forms::{Form, Record, Text},
+    forms::{Form, Record, Text, record},
     import::{self, CellError, ImportError, Limits},
     pagination::PageQuery,
     progress::{self, ProgressFilter},
+    reports::{self, Delta, ReportState},
     state::AppState,
-    submissions::ReportState,
     units,
 };
 
@@ -172,7 +172,7 @@ fn stream_records<T: Clone + Send + Sync + 'static>(
                     let full = batch.len() as u64 == EXPORT_BATCH;
                     let records = batch
                         .iter()
-                        .map(|m| (tag.clone(), assets::record_of(&form, m)))
+                        .map(|m| (tag.clone(), record::record_of(&form, m)))
                         .collect();
                     if tx.send(records).await.is_err() {
                         return Ok(());
@@ -258,7 +258,7 @@ async fn unit_workbook(
     let profile = flat.map(|p| profile_or_400(state, p)).transpose()?;
     let c = campaigns::get(&state.db, campaign_id).await?;
     let u = units::get(&state.db, unit_id).await?;
-    crate::submissions::find(&state.db, campaign_id, unit_id, &form.asset_type.code)
+    reports::find(&state.db, campaign_id, unit_id, &form.asset_type.code)
         .await
         .map_err(|_| {
             AppError::not_found(
@@ -469,35 +469,17 @@ pub async fn consolidated(
         remaining_value: i64,
         qty_counted: i64,
     }
-    use sea_orm::{
-        ExprTrait,
-        sea_query::{Expr, Func},
-    };
-    let sum = |col: asset::Column| {
-        Expr::expr(Func::coalesce([Expr::col(col).sum(), Expr::val(0i64)])).cast_as("bigint")
-    };
-    let rows = asset::Entity::find()
-        .select_only()
-        .column(asset::Column::UnitId)
-        .column(asset::Column::Section)
-        .column(asset::Column::UsageStatus)
-        .column(asset::Column::UnitOfMeasure)
-        .column_as(
-            Expr::col(asset::Column::Id).count().cast_as("bigint"),
-            "count",
-        )
-        .column_as(sum(asset::Column::OriginalCost), "original_cost")
-        .column_as(sum(asset::Column::RemainingValue), "remaining_value")
-        .column_as(sum(asset::Column::QtyCounted), "qty_counted")
-        .filter(asset::Column::CampaignId.eq(campaign_id))
-        .filter(asset::Column::FormCode.eq(form.code.clone()))
-        .group_by(asset::Column::UnitId)
-        .group_by(asset::Column::Section)
-        .group_by(asset::Column::UsageStatus)
-        .group_by(asset::Column::UnitOfMeasure)
-        .into_model::<Row>()
-        .all(&state.db)
-        .await?;
+    let rows = reports::sums(&[
+        asset::Column::UnitId,
+        asset::Column::Section,
+        asset::Column::UsageStatus,
+        asset::Column::UnitOfMeasure,
+    ])
+    .filter(asset::Column::CampaignId.eq(campaign_id))
+    .filter(asset::Column::FormCode.eq(form.code.clone()))
+    .into_model::<Row>()
+    .all(&state.db)
+    .await?;
     let reports = report::Entity::find()
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::FormCode.eq(form.code.clone()))
@@ -1138,12 +1120,12 @@ impl Checker {
             ));
             return self.stop_on_error();
         }
-        let before = current.map(|m| assets::record_of(form, m));
+        let before = current.map(|m| record::record_of(form, m));
         let mut record = match &before {
             Some(b) => assets::merge(form, b, std::mem::take(&mut row.record), &row.clears),
             None => std::mem::take(&mut row.record),
         };
-        let issues = assets::check_issues(form, &mut record, self.cutoff, false);
+        let issues = record::check_issues(form, &mut record, self.cutoff, false);
         for e in &issues {
             if !unreadable.contains(&e.field) {
                 self.errors
@@ -1207,15 +1189,15 @@ impl<'a> Writer<'a> {
         // submitted meanwhile, and the unit's assets cannot change until the import ends.
         let (rep, existing) = match &tx {
             Some(tx) => (
-                assets::report_for(tx, campaign.id, unit_id, &form.asset_type.code).await?,
+                reports::report_for(tx, campaign.id, unit_id, &form.asset_type.code).await?,
                 unit_assets(tx, campaign.id, unit_id).await?,
             ),
             None => (
-                assets::report_for(&state.db, campaign.id, unit_id, &form.asset_type.code).await?,
+                reports::report_for(&state.db, campaign.id, unit_id, &form.asset_type.code).await?,
                 unit_assets(&state.db, campaign.id, unit_id).await?,
             ),
         };
-        assets::ensure_editable(&rep)?;
+        reports::ensure_editable(&rep)?;
         let writer = Writer {
             actor,
             campaign,
@@ -1246,7 +1228,7 @@ impl<'a> Writer<'a> {
             let mut afters = Vec::with_capacity(inserts.len());
             for (record, _) in &inserts {
                 let mut a = new_asset(c.id, unit_id, form, actor, now);
-                assets::fill(form, record, &mut a);
+                record::fill(form, record, &mut a);
                 a.id = Set(0);
                 let m: asset::Model = a.try_into_model()?;
                 self.delta.add(Delta::of(&m, 1));
@@ -1300,7 +1282,7 @@ impl<'a> Writer<'a> {
         for (record, current) in updates {
             let Some(current) = current else { continue };
             let mut a: asset::ActiveModel = current.clone().into();
-            assets::fill(form, &record, &mut a);
+            record::fill(form, &record, &mut a);
             a.version = Set(current.version + 1);
             a.updated_at = Set(now);
             a.updated_by = Set(actor.audit_id());
@@ -1383,7 +1365,7 @@ impl<'a> Writer<'a> {
             tx.rollback().await?;
             return Ok(report);
         }
-        assets::apply_delta(&tx, self.report_id, self.delta, self.now).await?;
+        reports::apply_delta(&tx, self.report_id, self.delta, self.now).await?;
         audit::record(
             &tx,
             self.actor,
@@ -1449,7 +1431,7 @@ fn new_asset(
 }
 
 fn record_json(form: &Form, m: &asset::Model) -> Json {
-    Json::Object(assets::record_json(&assets::record_of(form, m)))
+    Json::Object(record::record_json(&record::record_of(form, m)))
 }
 
 #[allow(clippy::too_many_arguments)]

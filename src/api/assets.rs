@@ -9,10 +9,11 @@ use axum::{
 
 use super::extract::{ApiPath, ApiQuery, RawJson};
 use crate::{
-    assets::{self, AssetFilter, AssetView, HistoryEntry, UnitTotals},
+    assets::{self, AssetFilter, AssetView, HistoryEntry},
     auth::Actor,
     error::{AppError, AppResult, ProblemDoc},
     pagination::{Page, PageQuery},
+    reports::{self, UnitTotals},
     state::AppState,
 };
 
@@ -154,5 +155,5 @@ pub async fn unit_totals(
     State(state): State<AppState>,
     ApiPath((campaign_id, unit_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<UnitTotals>> {
-    Ok(Json(assets::totals(&state, campaign_id, unit_id).await?))
+    Ok(Json(reports::totals(&state, campaign_id, unit_id).await?))
 }

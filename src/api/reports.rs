@@ -6,8 +6,8 @@ use super::extract::{ApiJson, ApiPath, OptionalJson};
 use crate::{
     auth::Actor,
     error::{AppResult, ProblemDoc},
+    reports::{self, ExtensionRequest, ReportView, ReturnRequest, SubmitRequest},
     state::AppState,
-    submissions::{self, ExtensionRequest, ReportView, ReturnRequest, SubmitRequest},
 };
 
 /// A unit's reports in a campaign: one per registered asset type, with state and deadline.
@@ -20,7 +20,7 @@ pub async fn list_reports(
     State(state): State<AppState>,
     ApiPath((campaign_id, unit_id)): ApiPath<(i64, i64)>,
 ) -> AppResult<Json<Vec<ReportView>>> {
-    Ok(Json(submissions::list(&state, campaign_id, unit_id).await?))
+    Ok(Json(reports::list(&state, campaign_id, unit_id).await?))
 }
 
 /// One report, with what changed since it was returned.
@@ -35,7 +35,7 @@ pub async fn get_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::get(
+        reports::get(
             &state,
             campaign_id,
             unit_id,
@@ -63,7 +63,7 @@ pub async fn submit_report(
     OptionalJson(req): OptionalJson<SubmitRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::submit(
+        reports::submit(
             &state,
             &actor,
             campaign_id,
@@ -91,7 +91,7 @@ pub async fn return_report(
     ApiJson(req): ApiJson<ReturnRequest>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::return_report(
+        reports::return_report(
             &state,
             &actor,
             campaign_id,
@@ -116,7 +116,7 @@ pub async fn accept_report(
     ApiPath((campaign_id, unit_id, asset_type)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Json<ReportView>> {
     Ok(Json(
-        submissions::accept(
+        reports::accept(
             &state,
             &actor,
             campaign_id,
@@ -142,6 +142,6 @@ pub async fn grant_extension(
     ApiJson(req): ApiJson<ExtensionRequest>,
 ) -> AppResult<Json<Vec<ReportView>>> {
     Ok(Json(
-        submissions::grant_extension(&state, &actor, campaign_id, unit_id, &req).await?,
+        reports::grant_extension(&state, &actor, campaign_id, unit_id, &req).await?,
     ))
 }

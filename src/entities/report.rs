@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+/// The `state` column's values: the enum lives with the report's workflow.
+pub use crate::reports::StoredState;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reports")]
 pub struct Model {
@@ -9,7 +12,7 @@ pub struct Model {
     pub unit_id: i64,
     pub type_code: String,
     pub form_code: String,
-    pub state: String,
+    pub state: StoredState,
     pub nil_return: bool,
     pub record_count: i64,
     pub original_cost_total: i64,

@@ -4,6 +4,7 @@
 
 pub mod definition;
 pub mod profile;
+pub mod record;
 pub mod validate;
 pub mod value;
 

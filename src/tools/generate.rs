@@ -32,14 +32,14 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
-    assets,
     audit::{self, Event},
     auth::Actor,
     campaigns::{self, NewCampaign},
     clock,
     entities::{asset, campaign, registration, report, unit},
     error::{AppError, AppResult},
-    forms::{Form, LegalDoc, Record, Value},
+    forms::{Form, LegalDoc, Record, Value, record},
+    reports::StoredState,
     search,
     state::AppState,
     units::UnitKind,
@@ -913,7 +913,7 @@ fn plan_unit(
         let mut m = report::ActiveModel {
             type_code: Set(t.to_string()),
             form_code: Set(form.code.clone()),
-            state: Set("open".into()),
+            state: Set(StoredState::Open),
             nil_return: Set(nil_return),
             record_count: Set(records.len() as i64),
             first_submitted_at: Set(first),
@@ -930,7 +930,7 @@ fn plan_unit(
             ..Default::default()
         };
         if let Some(first) = first {
-            m.state = Set("submitted".into());
+            m.state = Set(StoredState::Submitted);
             m.version = Set(2);
             match outcome {
                 Fate::Returned | Fate::Resubmitted => {
@@ -939,12 +939,12 @@ fn plan_unit(
                     m.return_reason = Set(Some(
                         "Đề nghị bổ sung hồ sơ pháp lý và đối chiếu số lượng".into(),
                     ));
-                    m.state = Set("returned".into());
+                    m.state = Set(StoredState::Returned);
                     m.version = Set(3);
                     m.updated_at = Set(back);
                     if outcome == Fate::Resubmitted {
                         let again = back + Duration::days(rng.range(2, 10));
-                        m.state = Set("submitted".into());
+                        m.state = Set(StoredState::Submitted);
                         m.submitted_at = Set(Some(again));
                         m.version = Set(4);
                         m.updated_at = Set(again);
@@ -952,7 +952,7 @@ fn plan_unit(
                 }
                 _ if rng.chance(0.5) => {
                     let ok = first + Duration::days(rng.range(1, 20));
-                    m.state = Set("accepted".into());
+                    m.state = Set(StoredState::Accepted);
                     m.accepted_at = Set(Some(ok));
                     m.version = Set(3);
                     m.updated_at = Set(ok);
@@ -978,7 +978,7 @@ fn plan_unit(
                 updated_at: Set(at),
                 ..Default::default()
             };
-            assets::fill(form, r, &mut a);
+            record::fill(form, r, &mut a);
             models.push(a);
         }
         m.original_cost_total = Set(cost);
@@ -1345,7 +1345,7 @@ mod tests {
         let mut codes = HashSet::new();
         for r in &records {
             let mut checked = r.clone();
-            let issues = assets::check_issues(form, &mut checked, cutoff, true);
+            let issues = record::check_issues(form, &mut checked, cutoff, true);
             assert!(issues.is_empty(), "{r:?}: {issues:?}");
             assert_eq!(
                 &checked, r,

@@ -1,7 +1,7 @@
 //! The finance office's and the chairman's pages: the board, a unit's page, the actions on a
 //! report (return, accept, extension), the summary paragraph, reminders and downloads.
 //!
-//! Every page calls the domain functions the API calls ([`progress`], [`submissions`],
+//! Every page calls the domain functions the API calls ([`progress`], [`reports`],
 //! [`spreadsheets`]); the chairman (viewer) gets the same pages without action buttons, and
 //! the action routes refuse the role ([`super::REVIEW`] in [`super::PAGES`]).
 
@@ -36,11 +36,10 @@ use crate::{
     numfmt::{vn_money, vn_number},
     pagination::PageQuery,
     progress::{self, ProgressFilter, UnitSort},
-    registrations, spreadsheets,
+    registrations,
+    reports::{self, AssetComment, ExtensionRequest, ReportState, ReturnComment, ReturnRequest},
+    spreadsheets,
     state::AppState,
-    submissions::{
-        self, AssetComment, ExtensionRequest, ReportState, ReturnComment, ReturnRequest,
-    },
     units::{self, UnitKind},
 };
 
@@ -626,11 +625,11 @@ pub async fn unit_page(
     };
     let mut reports = Vec::new();
     if registration.is_some() {
-        for summary in submissions::list(&state, c.id, unit_id).await? {
-            let r = submissions::get(&state, c.id, unit_id, &summary.asset_type).await?;
+        for summary in reports::list(&state, c.id, unit_id).await? {
+            let r = reports::get(&state, c.id, unit_id, &summary.asset_type).await?;
             let form = form_of(&state, &r.asset_type)?;
             let codes = codes_by_id(&state, c.id, unit_id, &r.asset_type).await?;
-            let events = submissions::history(&state.db, r.id).await?;
+            let events = reports::history(&state.db, r.id).await?;
             let mut sent = 0;
             let history = events
                 .iter()
@@ -830,7 +829,7 @@ async fn target(state: &AppState, u: &WebUser, unit_id: i64, type_code: &str) ->
     let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(state).await?;
     let unit = units::get(&state.db, unit_id).await?;
-    let r = submissions::get(state, c.id, unit_id, type_code).await?;
+    let r = reports::get(state, c.id, unit_id, type_code).await?;
     Ok(Target {
         unit_id,
         unit_name: unit.name,
@@ -981,7 +980,7 @@ pub async fn return_report(
         errors.extend(crate::api::extract::flatten(&e));
     }
     let result = if errors.is_empty() {
-        submissions::return_report(&state, &u.actor, c.id, r.unit_id, &r.type_code, &req)
+        reports::return_report(&state, &u.actor, c.id, r.unit_id, &r.type_code, &req)
             .await
             .map(|_| ())
     } else {
@@ -1030,7 +1029,7 @@ pub async fn accept(
 ) -> WebResult {
     let unit_id = u.unit(unit_id)?;
     let c = campaign_or_404(&state).await?;
-    submissions::accept(&state, &u.actor, c.id, unit_id, &type_code).await?;
+    reports::accept(&state, &u.actor, c.id, unit_id, &type_code).await?;
     Ok(redirect_see_other(&format!(
         "/units/{unit_id}?done=accepted"
     )))
@@ -1102,7 +1101,7 @@ pub async fn extend(
             };
             match req.validate() {
                 Err(e) => Err(AppError::validation(crate::api::extract::flatten(&e))),
-                Ok(()) => submissions::grant_extension(&state, &u.actor, c.id, unit_id, &req)
+                Ok(()) => reports::grant_extension(&state, &u.actor, c.id, unit_id, &req)
                     .await
                     .map(|_| ()),
             }

@@ -23,13 +23,13 @@ use crate::{
     campaigns, clock,
     entities::campaign,
     error::{AppError, FieldError, Lang},
-    forms::{FieldDef, FieldType, Form, Record, Value},
+    forms::{FieldDef, FieldType, Form, Record, Value, record},
     import::human_input,
     numfmt::{vn_money, vn_number},
     pagination::PageQuery,
     registrations,
+    reports::{self, ReportState, ReportView, SubmitRequest},
     state::AppState,
-    submissions::{self, ReportState, ReportView, SubmitRequest},
     units, users,
 };
 
@@ -498,7 +498,7 @@ pub async fn home(
     };
     let mut cards = Vec::new();
     if registration.is_some() {
-        for r in submissions::list(&state, c.id, unit_id).await? {
+        for r in reports::list(&state, c.id, unit_id).await? {
             cards.push(card(&state, t, unit_id, &r).await?);
         }
     }
@@ -756,7 +756,7 @@ pub async fn asset_list(
     let t = t();
     let form = form_of(&state, &type_code)?;
     let c = campaign_or_404(&state).await?;
-    let report = submissions::get(&state, c.id, unit_id, &type_code).await?;
+    let report = reports::get(&state, c.id, unit_id, &type_code).await?;
     let unit = units::get(&state.db, unit_id).await?;
     let sort = match q.sort.as_str() {
         "name" => AssetSort::Name,
@@ -787,7 +787,7 @@ pub async fn asset_list(
     )
     .await?;
     let sums =
-        assets::list_totals(&state, c.id, unit_id, &type_code, filter.section.as_deref()).await?;
+        reports::list_totals(&state, c.id, unit_id, &type_code, filter.section.as_deref()).await?;
     let rows = page
         .items
         .iter()
@@ -1059,7 +1059,7 @@ fn add_rule_errors(
 ) {
     let mut record = record.clone();
     let unreadable: Vec<String> = errors.keys().cloned().collect();
-    for i in assets::check_issues(form, &mut record, cutoff, false) {
+    for i in record::check_issues(form, &mut record, cutoff, false) {
         if unreadable.contains(&i.field) {
             continue;
         }
@@ -1075,7 +1075,7 @@ fn add_rule_errors(
 
 /// The JSON body the domain reads: the record, and `null` for each emptied field.
 fn body_of(record: &Record, empty: &[String], type_code: &str, version: Option<i32>) -> Json {
-    let mut top = assets::record_json(record);
+    let mut top = record::record_json(record);
     for k in empty {
         if Form::is_core(k) {
             top.insert(k.clone(), Json::Null);
@@ -1274,7 +1274,7 @@ pub async fn derive(
         .map(|(k, m)| (k.clone(), label(&form, &k), m))
         .collect();
     let given: Vec<String> = record.keys().cloned().collect();
-    for i in assets::check_issues(&form, &mut record, c.cutoff_at, false) {
+    for i in record::check_issues(&form, &mut record, c.cutoff_at, false) {
         let typed_something = typed.get(&i.field).is_some_and(|s| !s.trim().is_empty());
         // "Required" is shown once the person has left the field, not while typing elsewhere.
         if i.code == "required" && !typed_something {
@@ -1318,7 +1318,7 @@ pub async fn edit_asset(
         .collect();
     let unit = units::get(&state.db, view.unit_id).await?;
     let base = format!("/units/{}/types/{}", view.unit_id, view.asset_type);
-    let report = submissions::get(&state, view.campaign_id, view.unit_id, &view.asset_type).await?;
+    let report = reports::get(&state, view.campaign_id, view.unit_id, &view.asset_type).await?;
     let readonly = report.state.is_sent() || !u.may_enter();
     html(&AssetFormPage {
         l: layout(Some(&u), Some(unit.name)),
@@ -1642,13 +1642,13 @@ async fn submit_view(
     let t = t();
     let form = form_of(state, type_code)?;
     let c = campaign_or_404(state).await?;
-    let r = submissions::get(state, c.id, unit_id, type_code).await?;
+    let r = reports::get(state, c.id, unit_id, type_code).await?;
     let unit = units::get(&state.db, unit_id).await?;
     let base = format!("/units/{unit_id}/types/{type_code}");
     let problems = if r.state.is_sent() {
         vec![]
     } else {
-        submissions::check_ready(state, c.id, unit_id, type_code)
+        reports::check_ready(state, c.id, unit_id, type_code)
             .await?
             .into_iter()
             .map(|p| {
@@ -1741,7 +1741,7 @@ pub async fn submit(
         )
         .await;
     }
-    match submissions::submit(
+    match reports::submit(
         &state,
         &u.actor,
         c.id,

@@ -7,7 +7,7 @@ use kiemke::{
     clock::{self, Clock},
     entities::{campaign, registration, report, unit},
     generate::{self, GenerateArgs},
-    submissions::{self, ReportState},
+    reports::{self, ReportState},
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
@@ -74,7 +74,7 @@ async fn recount(
         let mut shown = 0;
         for r in &mine {
             let s = ReportState::of(r);
-            let overdue = submissions::is_overdue(&c, r, now);
+            let overdue = reports::is_overdue(&c, r, now);
             *counts.entry("obligations").or_default() += 1;
             *by_type.entry(r.type_code.clone()).or_default() += 1;
             *by_state.entry(s.as_str().to_string()).or_default() += 1;
@@ -89,11 +89,11 @@ async fn recount(
                 .entry(s.as_str().to_string())
                 .or_default() += 1;
             if overdue {
-                let late = -clock::days_left(now, submissions::deadline(&c, r));
+                let late = -clock::days_left(now, reports::deadline(&c, r));
                 let d = days_overdue.entry(u.id).or_default();
                 *d = Some(d.map_or(late, |x| x.max(late)));
             }
-            match (s.is_sent(), submissions::sent_on_time(&c, r)) {
+            match (s.is_sent(), reports::sent_on_time(&c, r)) {
                 (true, Some(true)) => *counts.entry("submitted_on_time").or_default() += 1,
                 (true, _) => *counts.entry("submitted_late").or_default() += 1,
                 _ => {}

@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 
 use kiemke::{
-    assets,
     entities::{asset, campaign, registration, report, unit},
+    forms::record,
     generate::{self, GenerateArgs},
-    submissions::ReportState,
+    reports::ReportState,
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -126,7 +126,7 @@ db_test!(
         // and already carries every value the checks would derive.
         for a in &assets {
             let form = app.state.forms.form(&a.form_code).expect("form");
-            let record = assets::record_of(form, a);
+            let record = record::record_of(form, a);
             let keys = a.fields.as_object().map_or(0, |o| o.len());
             assert_eq!(
                 record
@@ -138,7 +138,7 @@ db_test!(
                 a.code
             );
             let mut checked = record.clone();
-            let errors = assets::check_record(form, &mut checked, c.cutoff_at, true);
+            let errors = record::check_record(form, &mut checked, c.cutoff_at, true);
             assert!(errors.is_empty(), "{} {}: {errors:?}", a.form_code, a.code);
             assert_eq!(checked, record, "{} derives nothing new", a.code);
         }

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 
 use kiemke::{
-    assets,
     entities::{asset, audit_event, campaign, report, report_snapshot},
+    forms::record,
     pagination::PageQuery,
     progress::{self, ProgressFilter},
+    reports::{self, ReportState},
     state::AppState,
-    submissions::{self, ReportState},
 };
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -108,7 +108,7 @@ pub async fn assert_consistent(state: &AppState) -> Checked {
             .forms
             .form(&a.form_code)
             .expect("form of a stored asset");
-        let stored = serde_json::Value::Object(assets::record_json(&assets::record_of(form, a)));
+        let stored = serde_json::Value::Object(record::record_json(&record::record_of(form, a)));
         assert_eq!(
             trail.last().and_then(|e| e.after.clone()),
             Some(stored),
@@ -141,7 +141,7 @@ pub async fn assert_consistent(state: &AppState) -> Checked {
             .await
             .expect("read snapshots")
             .unwrap_or_else(|| panic!("report {} is {} without a snapshot", r.id, r.state));
-        let now = submissions::current_digest(state, r)
+        let now = reports::current_digest(state, r)
             .await
             .expect("digest of the current records");
         assert_eq!(
