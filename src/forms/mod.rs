@@ -420,8 +420,7 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
         }
     }
     for must in ["code", "name"] {
-        if !flat_columns.iter().any(|k| k == must) || !columns.iter().any(|c| c.field == must)
-        {
+        if !flat_columns.iter().any(|k| k == must) || !columns.iter().any(|c| c.field == must) {
             return Err(bad(name, format!("layouts must include the {must} column")));
         }
     }
@@ -589,12 +588,20 @@ fn shared_rule(name: &str, common: &CommonFile, code: &str) -> Result<RuleDef, D
         .find(|r| r.code == code)
         .cloned()
         .ok_or_else(|| {
-            let known: Vec<&str> = common.shared_rules.iter().map(|r| r.code.as_str()).collect();
+            let known: Vec<&str> = common
+                .shared_rules
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect();
             bad(
                 name,
                 format!(
                     "rules: use = {code:?} names no shared rule of common.toml (shared rules: {})",
-                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
                 ),
             )
         })
@@ -818,8 +825,8 @@ mod tests {
             .unwrap()
             .1
             .replacen(
-                "use = \"common\"",
-                "use = \"common\"\n\n[[columns]]\nfield = \"nonexistent\"",
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\n\n[[columns]]\nfield = \"nonexistent\"",
                 1,
             );
         let err = Registry::from_sources([
@@ -829,5 +836,232 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.file, "03a.toml");
         assert!(err.reason.contains("nonexistent"), "{}", err.reason);
+    }
+
+    /// The built-in files, with `name` replaced by `text`.
+    fn sources_with(name: &str, text: String) -> Vec<(String, String)> {
+        EMBEDDED_FORMS
+            .iter()
+            .map(|(n, s)| {
+                let s = if *n == name {
+                    text.clone()
+                } else {
+                    s.to_string()
+                };
+                (n.to_string(), s)
+            })
+            .collect()
+    }
+
+    fn embedded(name: &str) -> &'static str {
+        EMBEDDED_FORMS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .expect("embedded file")
+    }
+
+    fn refusal(name: &str, text: String) -> DefinitionError {
+        Registry::from_sources(sources_with(name, text)).expect_err("refused")
+    }
+
+    #[test]
+    fn the_common_columns_are_placed_where_a_form_names_them_with_its_widths() {
+        let r = Registry::embedded().unwrap();
+        let fields = |code: &str| -> Vec<String> {
+            r.form(code)
+                .unwrap()
+                .columns
+                .iter()
+                .map(|c| c.field.clone())
+                .collect()
+        };
+        let width = |code: &str, field: &str| {
+            r.form(code)
+                .unwrap()
+                .columns
+                .iter()
+                .find(|c| c.field == field)
+                .and_then(|c| c.width)
+        };
+        // use = "common": every common column, in common.toml's order.
+        let common: Vec<String> = ["code", "name", "location", "unit_of_measure", "qty_books"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(fields("03a")[..5], common[..]);
+        assert_eq!(fields("03a").len(), 18);
+        assert_eq!(fields("03a"), fields("19a"));
+        // 01a: the head part, its own columns, then the values and tail parts, narrow.
+        assert_eq!(fields("01a")[..7], fields("03a")[..7]);
+        assert_eq!(fields("01a")[7], "land_certificate_no");
+        assert_eq!(fields("01a")[28..], fields("03a")[7..]);
+        assert_eq!(
+            (width("03a", "code"), width("01a", "code")),
+            (Some(15.0), Some(8.0))
+        );
+        assert_eq!(
+            (width("03a", "qty_books"), width("01a", "qty_books")),
+            (None, Some(9.0))
+        );
+        // One common column placed alone keeps what it does not change.
+        let name = r.form("02a").unwrap().columns[1].clone();
+        assert_eq!(
+            name.header.map(|h| h.vi),
+            Some("Tên tuyến đường".to_string())
+        );
+        assert_eq!(name.width, Some(15.0));
+        // A section's list expands common.head etc. into the fields.
+        let land = r.form("01a").unwrap().section("I").unwrap().columns.clone();
+        assert_eq!(land[..7], fields("03a")[..7]);
+        assert_eq!(land.last().map(String::as_str), Some("note"));
+        // The shared rule runs where the form takes it in.
+        let rules: Vec<&str> = r
+            .form("02a")
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(
+            rules[rules.len() - 2..],
+            [
+                "surface_within_subgrade",
+                "infrastructure_conventional_price"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_reference_to_the_common_columns_or_rules_is_refused_naming_file_and_key() {
+        let form = embedded("03a.toml");
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common.middle\"",
+                1,
+            ),
+        );
+        assert_eq!(e.file, "03a.toml");
+        assert!(
+            e.reason.contains("\"common.middle\"") && e.reason.contains("common.head"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"everything\"",
+                1,
+            ),
+        );
+        assert!(
+            e.reason.contains("columns entry 1") && e.reason.contains("everything"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\nwidth = 9",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("several columns"), "{e}");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\nfield = \"code\"",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("both field"), "{e}");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\n\n[[columns]]\nuse = \"common.note\"",
+                1,
+            ),
+        );
+        assert_eq!(e.reason, "column note is placed twice");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "use = \"infrastructure_conventional_price\"",
+                "use = \"infrastructure_price\"",
+                1,
+            ),
+        );
+        assert_eq!(e.file, "03a.toml");
+        assert!(
+            e.reason.contains("\"infrastructure_price\"")
+                && e.reason.contains("infrastructure_conventional_price"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "use = \"infrastructure_conventional_price\"",
+                "use = \"infrastructure_conventional_price\"\nvalue = 2",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("holds nothing else"), "{e}");
+
+        let e = refusal(
+            "01a.toml",
+            embedded("01a.toml").replacen("\"common.tail\"]", "\"common.rest\"]", 1),
+        );
+        assert_eq!(e.file, "01a.toml");
+        assert!(e.reason.contains("section I lists \"common.rest\""), "{e}");
+
+        let common = embedded("common.toml");
+        let e = refusal(
+            "common.toml",
+            common.replacen("field = \"note\"\npart", "field = \"notes\"\npart", 1),
+        );
+        assert_eq!(e.file, "common.toml");
+        assert!(e.reason.contains("notes"), "{e}");
+    }
+
+    #[test]
+    fn a_replacement_directory_resolves_to_the_same_forms_as_the_built_in_set() {
+        let dir = std::env::temp_dir().join(format!("kiemke-forms-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in EMBEDDED_FORMS {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        // A form written out in full, without the common parts, still loads.
+        let full = embedded("19a.toml").replacen(
+            "[[columns]]\nuse = \"common\"",
+            "[[columns]]\nfield = \"code\"\nwidth = 15\n\n[[columns]]\nfield = \"name\"",
+            1,
+        );
+        std::fs::write(dir.join("19a.toml"), full).unwrap();
+        let from_dir = Registry::from_dir(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let from_dir = from_dir.expect("the copied forms load");
+        let built_in = Registry::embedded().unwrap();
+        for f in built_in.forms().filter(|f| f.code != "19a") {
+            let copy = from_dir.form(&f.code).expect("same forms");
+            assert_eq!(format!("{copy:?}"), format!("{f:?}"), "{}", f.code);
+        }
+        let own: Vec<&str> = from_dir
+            .form("19a")
+            .unwrap()
+            .columns
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(own, ["code", "name"]);
     }
 }

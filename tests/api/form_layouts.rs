@@ -180,7 +180,10 @@ fn dump(bytes: &[u8]) -> String {
     out.push("# workbook".to_string());
     out.extend(elements(parts.get("xl/workbook.xml").map_or("", |s| s)));
 
-    for (name, xml) in parts.iter().filter(|(k, _)| k.starts_with("xl/worksheets/")) {
+    for (name, xml) in parts
+        .iter()
+        .filter(|(k, _)| k.starts_with("xl/worksheets/"))
+    {
         out.push(format!("# {name}"));
         let (before, rest) = xml.split_once("<sheetData").unwrap_or((xml, ""));
         let (data, after) = rest.split_once("</sheetData>").unwrap_or(("", rest));
@@ -247,7 +250,13 @@ db_test!(
     |app| {
         let admin = app.admin().await;
         let campaign = app.demo().await;
-        let forms = app.call("GET", "/api/v1/forms").token(&admin).send().await.expect(200).json();
+        let forms = app
+            .call("GET", "/api/v1/forms")
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
         let forms: Vec<(String, String)> = forms
             .as_array()
             .expect("a list")
@@ -280,15 +289,24 @@ db_test!(
             .map(|(_, t)| t.as_str())
             .filter(|t| !["01", "02", "18"].contains(t))
             .collect();
-        let works = app.unit(&admin, "1109399", "Ban Quản lý dự án phường Tam Thanh (minh họa)").await;
+        let works = app
+            .unit(
+                &admin,
+                "1109399",
+                "Ban Quản lý dự án phường Tam Thanh (minh họa)",
+            )
+            .await;
         app.register(&admin, campaign, works, &others).await;
         for t in &others {
-            app.call("POST", &format!("/api/v1/campaigns/{campaign}/units/{works}/assets"))
-                .token(&admin)
-                .json(&common_asset(t))
-                .send()
-                .await
-                .expect(201);
+            app.call(
+                "POST",
+                &format!("/api/v1/campaigns/{campaign}/units/{works}/assets"),
+            )
+            .token(&admin)
+            .json(&common_asset(t))
+            .send()
+            .await
+            .expect(201);
         }
 
         let mut failures = Vec::new();
@@ -311,14 +329,26 @@ db_test!(
 
             let base = format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/{form}");
             for (path, snapshot) in [
-                (format!("{base}.xlsx"), format!("workbooks/{form}.official.txt")),
-                (format!("{base}/flat.xlsx"), format!("workbooks/{form}.flat.txt")),
+                (
+                    format!("{base}.xlsx"),
+                    format!("workbooks/{form}.official.txt"),
+                ),
+                (
+                    format!("{base}/flat.xlsx"),
+                    format!("workbooks/{form}.flat.txt"),
+                ),
                 (
                     format!("{base}/flat.xlsx?profile=national-draft"),
                     format!("workbooks/{form}.flat-national-draft.txt"),
                 ),
             ] {
-                let body = app.call("GET", &path).token(&admin).send().await.expect(200).body;
+                let body = app
+                    .call("GET", &path)
+                    .token(&admin)
+                    .send()
+                    .await
+                    .expect(200)
+                    .body;
                 failures.extend(compare(&snapshot, &dump(&body)));
             }
         }
