@@ -314,6 +314,96 @@ impl AssetTypeDef {
     }
 }
 
+/// Which widths a form's common columns take from `common.toml`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ColumnWidths {
+    /// Each common column's `width`.
+    #[default]
+    Normal,
+    /// Each common column's `narrow_width` (its `width` when it has none): for forms with
+    /// many own columns, so that a printed A4 page stays legible.
+    Narrow,
+}
+
+/// One column of the official sheet as `common.toml` declares it, for the forms to place.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommonColumn {
+    /// Common field shown in the column.
+    pub field: String,
+    /// Named part of the common columns it belongs to (`head`): a form places the part
+    /// with `use = "common.head"`.
+    #[serde(default)]
+    pub part: Option<String>,
+    /// Group header merged above consecutive columns with the same group.
+    #[serde(default)]
+    pub group: Option<Text>,
+    /// Header text when it differs from the field label.
+    #[serde(default)]
+    pub header: Option<Text>,
+    /// Column width in characters.
+    #[serde(default)]
+    pub width: Option<f64>,
+    /// Column width on forms with `column_widths = "narrow"`.
+    #[serde(default)]
+    pub narrow_width: Option<f64>,
+}
+
+/// One `[[columns]]` entry of a form file: a column of the form's own (`field`), or
+/// common columns placed by name (`use = "common"`, `"common.head"`, `"common.location"`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnEntry {
+    /// Field shown in the column.
+    #[serde(default)]
+    pub field: Option<String>,
+    /// Common columns placed here: `common` (all), `common.<part>` or `common.<field>`.
+    #[serde(default, rename = "use")]
+    pub uses: Option<String>,
+    /// Group header (for `use` of one common column: replaces the common one).
+    #[serde(default)]
+    pub group: Option<Text>,
+    /// Header text (for `use` of one common column: replaces the common one).
+    #[serde(default)]
+    pub header: Option<Text>,
+    /// Column width (for `use` of one common column: replaces the common one).
+    #[serde(default)]
+    pub width: Option<f64>,
+}
+
+/// One `[[rules]]` entry of a form file: a rule of the form's own, or a shared rule of
+/// `common.toml` taken in by its code (`use = "infrastructure_conventional_price"`).
+#[derive(Debug, Clone)]
+pub enum RuleEntry {
+    /// A rule written out in the form file.
+    Own(RuleDef),
+    /// The code of a `[[shared_rules]]` entry of `common.toml`.
+    Shared(String),
+}
+
+impl<'de> Deserialize<'de> for RuleEntry {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let table = toml::Table::deserialize(d)?;
+        match table.get("use") {
+            None => RuleDef::deserialize(toml::Value::Table(table))
+                .map(RuleEntry::Own)
+                .map_err(D::Error::custom),
+            Some(toml::Value::String(code)) if table.len() == 1 => {
+                Ok(RuleEntry::Shared(code.clone()))
+            }
+            Some(toml::Value::String(code)) => Err(D::Error::custom(format!(
+                "a rule entry with use = {code:?} holds nothing else; \
+                 change the shared rule in common.toml or write a rule of the form's own"
+            ))),
+            Some(_) => Err(D::Error::custom(
+                "use must name a shared rule of common.toml, e.g. use = \"infrastructure_conventional_price\"",
+            )),
+        }
+    }
+}
+
 /// A whole form file as written in `forms/NNa.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,13 +418,16 @@ pub struct FormFile {
     #[serde(default)]
     pub fields: Vec<FieldDef>,
     #[serde(default)]
-    pub rules: Vec<RuleDef>,
-    pub columns: Vec<ColumnDef>,
+    pub rules: Vec<RuleEntry>,
+    #[serde(default)]
+    pub column_widths: ColumnWidths,
+    pub columns: Vec<ColumnEntry>,
     #[serde(default)]
     pub flat_columns: Vec<String>,
 }
 
-/// `forms/common.toml`: fields and rules shared by every form.
+/// `forms/common.toml`: fields and rules shared by every form, the common columns of the
+/// official sheet, and the rules a form may take in by name.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CommonFile {
@@ -342,4 +435,8 @@ pub struct CommonFile {
     pub fields: Vec<FieldDef>,
     #[serde(default)]
     pub rules: Vec<RuleDef>,
+    #[serde(default)]
+    pub columns: Vec<CommonColumn>,
+    #[serde(default)]
+    pub shared_rules: Vec<RuleDef>,
 }

@@ -232,6 +232,7 @@ impl Registry {
             }
         }
         let common = common.ok_or_else(|| bad("common.toml", "missing"))?;
+        check_common(&common)?;
         let mut forms = BTreeMap::new();
         for (name, file) in files {
             let form = resolve(&name, &common, file)?;
@@ -366,22 +367,39 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
             ));
         }
     }
-    let rules: Vec<RuleDef> = common.rules.iter().chain(&file.rules).cloned().collect();
+    let mut rules: Vec<RuleDef> = common.rules.clone();
+    for entry in file.rules {
+        rules.push(match entry {
+            RuleEntry::Own(rule) => rule,
+            RuleEntry::Shared(code) => shared_rule(name, common, &code)?,
+        });
+    }
     for r in &rules {
         check_rule(name, r, &index, &fields, &section_codes)?;
     }
-    for c in &file.columns {
+    let columns = place_columns(name, common, &file.columns, file.column_widths)?;
+    for c in &columns {
         if !index.contains_key(&c.field) {
             return Err(bad(name, format!("column names unknown field {}", c.field)));
         }
     }
-    for s in &file.sections {
+    let mut placed = std::collections::BTreeSet::new();
+    for c in &columns {
+        if !placed.insert(c.field.as_str()) {
+            return Err(bad(name, format!("column {} is placed twice", c.field)));
+        }
+    }
+    let mut sections = file.sections;
+    for s in &mut sections {
+        s.columns = section_columns(name, common, s)?;
+    }
+    for s in &sections {
         for key in &s.columns {
             let applies = index
                 .get(key)
                 .and_then(|&i| fields.get(i))
                 .is_some_and(|f| f.applies_to(Some(&s.code)));
-            if !file.columns.iter().any(|c| &c.field == key) || !applies {
+            if !columns.iter().any(|c| &c.field == key) || !applies {
                 return Err(bad(
                     name,
                     format!(
@@ -403,8 +421,7 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
         }
     }
     for must in ["code", "name"] {
-        if !flat_columns.iter().any(|k| k == must) || !file.columns.iter().any(|c| c.field == must)
-        {
+        if !flat_columns.iter().any(|k| k == must) || !columns.iter().any(|c| c.field == must) {
             return Err(bad(name, format!("layouts must include the {must} column")));
         }
     }
@@ -414,13 +431,216 @@ fn resolve(name: &str, common: &CommonFile, file: FormFile) -> Result<Form, Defi
         provenance: file.provenance,
         asset_type: file.asset_type,
         title: file.title,
-        sections: file.sections,
+        sections,
         fields,
         rules,
-        columns: file.columns,
+        columns,
         flat_columns,
         index,
     })
+}
+
+/// How a form names the common columns: `common` (all of them), `common.<part>` (the
+/// columns of one part, e.g. `common.head`) or `common.<field>` (one column).
+const COMMON_PREFIX: &str = "common";
+
+/// The common columns `reference` names, in `common.toml`'s order; `None` when it names
+/// none (an unknown part or field, or not `common…` at all).
+fn common_columns<'c>(common: &'c CommonFile, reference: &str) -> Option<Vec<&'c CommonColumn>> {
+    let picked: Vec<&CommonColumn> = match reference.strip_prefix(COMMON_PREFIX)? {
+        "" => common.columns.iter().collect(),
+        rest => {
+            let key = rest.strip_prefix('.')?;
+            common
+                .columns
+                .iter()
+                .filter(|c| c.part.as_deref() == Some(key) || c.field == key)
+                .collect()
+        }
+    };
+    (!picked.is_empty()).then_some(picked)
+}
+
+/// The names a form may `use`, for error messages: `common` and each `common.<part>`.
+fn common_parts(common: &CommonFile) -> String {
+    let mut parts = vec![COMMON_PREFIX.to_string()];
+    for c in &common.columns {
+        if let Some(p) = &c.part {
+            let name = format!("{COMMON_PREFIX}.{p}");
+            if !parts.contains(&name) {
+                parts.push(name);
+            }
+        }
+    }
+    parts.join(", ")
+}
+
+/// The official sheet's columns of a form: its `[[columns]]` entries with each `use`
+/// replaced by the common columns it names (their header, group and width as common.toml
+/// gives them, the narrow widths on a narrow form; one common column may change them).
+fn place_columns(
+    name: &str,
+    common: &CommonFile,
+    entries: &[ColumnEntry],
+    widths: ColumnWidths,
+) -> Result<Vec<ColumnDef>, DefinitionError> {
+    let mut out = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let n = i + 1;
+        match (&e.field, &e.uses) {
+            (Some(field), None) => out.push(ColumnDef {
+                field: field.clone(),
+                group: e.group.clone(),
+                header: e.header.clone(),
+                width: e.width,
+            }),
+            (None, Some(reference)) => {
+                let picked = common_columns(common, reference).ok_or_else(|| {
+                    bad(
+                        name,
+                        format!(
+                            "columns entry {n}: use = {reference:?} names no common column of \
+                             common.toml; use one of {} or common.<field>",
+                            common_parts(common)
+                        ),
+                    )
+                })?;
+                let one = reference
+                    .strip_prefix("common.")
+                    .is_some_and(|k| common.columns.iter().any(|c| c.field == k));
+                let changes = e.group.is_some() || e.header.is_some() || e.width.is_some();
+                if changes && !one {
+                    return Err(bad(
+                        name,
+                        format!(
+                            "columns entry {n}: use = {reference:?} places several columns, so it \
+                             cannot change their header, group or width; place them one by one \
+                             (use = \"common.<field>\") to change one"
+                        ),
+                    ));
+                }
+                for c in picked {
+                    let width = match widths {
+                        ColumnWidths::Normal => c.width,
+                        ColumnWidths::Narrow => c.narrow_width.or(c.width),
+                    };
+                    out.push(ColumnDef {
+                        field: c.field.clone(),
+                        group: e.group.clone().or_else(|| c.group.clone()),
+                        header: e.header.clone().or_else(|| c.header.clone()),
+                        width: e.width.or(width),
+                    });
+                }
+            }
+            (Some(field), Some(reference)) => {
+                return Err(bad(
+                    name,
+                    format!(
+                        "columns entry {n} has both field = {field:?} and use = {reference:?}; \
+                         give one of them"
+                    ),
+                ));
+            }
+            (None, None) => {
+                return Err(bad(
+                    name,
+                    format!("columns entry {n} needs field = \"…\" or use = \"common…\""),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A section's `columns` with each `common…` name replaced by the fields of the common
+/// columns it names.
+fn section_columns(
+    name: &str,
+    common: &CommonFile,
+    section: &SectionDef,
+) -> Result<Vec<String>, DefinitionError> {
+    let mut out = Vec::new();
+    for key in &section.columns {
+        if key == COMMON_PREFIX || key.starts_with("common.") {
+            let picked = common_columns(common, key).ok_or_else(|| {
+                bad(
+                    name,
+                    format!(
+                        "section {} lists {key:?}, which names no common column of common.toml; \
+                         use one of {} or common.<field>",
+                        section.code,
+                        common_parts(common)
+                    ),
+                )
+            })?;
+            out.extend(picked.into_iter().map(|c| c.field.clone()));
+        } else {
+            out.push(key.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// The `[[shared_rules]]` entry of common.toml with this code.
+fn shared_rule(name: &str, common: &CommonFile, code: &str) -> Result<RuleDef, DefinitionError> {
+    common
+        .shared_rules
+        .iter()
+        .find(|r| r.code == code)
+        .cloned()
+        .ok_or_else(|| {
+            let known: Vec<&str> = common
+                .shared_rules
+                .iter()
+                .map(|r| r.code.as_str())
+                .collect();
+            bad(
+                name,
+                format!(
+                    "rules: use = {code:?} names no shared rule of common.toml (shared rules: {})",
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
+            )
+        })
+}
+
+/// Checks of common.toml's own columns and shared rules that need no form: each column
+/// names a common field once, no part is named like a field, shared rule codes are unique
+/// and differ from the common rules'.
+fn check_common(common: &CommonFile) -> Result<(), DefinitionError> {
+    let file = "common.toml";
+    let keys: Vec<&str> = common.fields.iter().map(|f| f.key.as_str()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &common.columns {
+        if !keys.contains(&c.field.as_str()) {
+            return Err(bad(
+                file,
+                format!("column names {}, which is not a common field", c.field),
+            ));
+        }
+        if !seen.insert(c.field.as_str()) {
+            return Err(bad(file, format!("column {} is declared twice", c.field)));
+        }
+        if let Some(p) = &c.part
+            && keys.contains(&p.as_str())
+        {
+            return Err(bad(
+                file,
+                format!("column part {p} has the name of a field; give the part another name"),
+            ));
+        }
+    }
+    let mut codes = std::collections::BTreeSet::new();
+    for r in common.rules.iter().chain(&common.shared_rules) {
+        if !codes.insert(r.code.as_str()) {
+            return Err(bad(file, format!("rule {} is declared twice", r.code)));
+        }
+    }
+    Ok(())
 }
 
 fn check_field(name: &str, f: &FieldDef, sections: &[&str]) -> Result<(), DefinitionError> {
@@ -605,7 +825,11 @@ mod tests {
             .find(|(n, _)| *n == "03a.toml")
             .unwrap()
             .1
-            .replacen("field = \"name\"", "field = \"nonexistent\"", 1);
+            .replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\n\n[[columns]]\nfield = \"nonexistent\"",
+                1,
+            );
         let err = Registry::from_sources([
             ("common.toml".to_string(), common.to_string()),
             ("03a.toml".to_string(), broken),
@@ -613,5 +837,232 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.file, "03a.toml");
         assert!(err.reason.contains("nonexistent"), "{}", err.reason);
+    }
+
+    /// The built-in files, with `name` replaced by `text`.
+    fn sources_with(name: &str, text: String) -> Vec<(String, String)> {
+        EMBEDDED_FORMS
+            .iter()
+            .map(|(n, s)| {
+                let s = if *n == name {
+                    text.clone()
+                } else {
+                    s.to_string()
+                };
+                (n.to_string(), s)
+            })
+            .collect()
+    }
+
+    fn embedded(name: &str) -> &'static str {
+        EMBEDDED_FORMS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, s)| *s)
+            .expect("embedded file")
+    }
+
+    fn refusal(name: &str, text: String) -> DefinitionError {
+        Registry::from_sources(sources_with(name, text)).expect_err("refused")
+    }
+
+    #[test]
+    fn the_common_columns_are_placed_where_a_form_names_them_with_its_widths() {
+        let r = Registry::embedded().unwrap();
+        let fields = |code: &str| -> Vec<String> {
+            r.form(code)
+                .unwrap()
+                .columns
+                .iter()
+                .map(|c| c.field.clone())
+                .collect()
+        };
+        let width = |code: &str, field: &str| {
+            r.form(code)
+                .unwrap()
+                .columns
+                .iter()
+                .find(|c| c.field == field)
+                .and_then(|c| c.width)
+        };
+        // use = "common": every common column, in common.toml's order.
+        let common: Vec<String> = ["code", "name", "location", "unit_of_measure", "qty_books"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(fields("03a")[..5], common[..]);
+        assert_eq!(fields("03a").len(), 18);
+        assert_eq!(fields("03a"), fields("19a"));
+        // 01a: the head part, its own columns, then the values and tail parts, narrow.
+        assert_eq!(fields("01a")[..7], fields("03a")[..7]);
+        assert_eq!(fields("01a")[7], "land_certificate_no");
+        assert_eq!(fields("01a")[28..], fields("03a")[7..]);
+        assert_eq!(
+            (width("03a", "code"), width("01a", "code")),
+            (Some(15.0), Some(8.0))
+        );
+        assert_eq!(
+            (width("03a", "qty_books"), width("01a", "qty_books")),
+            (None, Some(9.0))
+        );
+        // One common column placed alone keeps what it does not change.
+        let name = r.form("02a").unwrap().columns[1].clone();
+        assert_eq!(
+            name.header.map(|h| h.vi),
+            Some("Tên tuyến đường".to_string())
+        );
+        assert_eq!(name.width, Some(15.0));
+        // A section's list expands common.head etc. into the fields.
+        let land = r.form("01a").unwrap().section("I").unwrap().columns.clone();
+        assert_eq!(land[..7], fields("03a")[..7]);
+        assert_eq!(land.last().map(String::as_str), Some("note"));
+        // The shared rule runs where the form takes it in.
+        let rules: Vec<&str> = r
+            .form("02a")
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.code.as_str())
+            .collect();
+        assert_eq!(
+            rules[rules.len() - 2..],
+            [
+                "surface_within_subgrade",
+                "infrastructure_conventional_price"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bad_reference_to_the_common_columns_or_rules_is_refused_naming_file_and_key() {
+        let form = embedded("03a.toml");
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common.middle\"",
+                1,
+            ),
+        );
+        assert_eq!(e.file, "03a.toml");
+        assert!(
+            e.reason.contains("\"common.middle\"") && e.reason.contains("common.head"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"everything\"",
+                1,
+            ),
+        );
+        assert!(
+            e.reason.contains("columns entry 1") && e.reason.contains("everything"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\nwidth = 9",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("several columns"), "{e}");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\nfield = \"code\"",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("both field"), "{e}");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "[[columns]]\nuse = \"common\"",
+                "[[columns]]\nuse = \"common\"\n\n[[columns]]\nuse = \"common.note\"",
+                1,
+            ),
+        );
+        assert_eq!(e.reason, "column note is placed twice");
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "use = \"infrastructure_conventional_price\"",
+                "use = \"infrastructure_price\"",
+                1,
+            ),
+        );
+        assert_eq!(e.file, "03a.toml");
+        assert!(
+            e.reason.contains("\"infrastructure_price\"")
+                && e.reason.contains("infrastructure_conventional_price"),
+            "{e}"
+        );
+
+        let e = refusal(
+            "03a.toml",
+            form.replacen(
+                "use = \"infrastructure_conventional_price\"",
+                "use = \"infrastructure_conventional_price\"\nvalue = 2",
+                1,
+            ),
+        );
+        assert!(e.reason.contains("holds nothing else"), "{e}");
+
+        let e = refusal(
+            "01a.toml",
+            embedded("01a.toml").replacen("\"common.tail\"]", "\"common.rest\"]", 1),
+        );
+        assert_eq!(e.file, "01a.toml");
+        assert!(e.reason.contains("section I lists \"common.rest\""), "{e}");
+
+        let common = embedded("common.toml");
+        let e = refusal(
+            "common.toml",
+            common.replacen("field = \"note\"\npart", "field = \"notes\"\npart", 1),
+        );
+        assert_eq!(e.file, "common.toml");
+        assert!(e.reason.contains("notes"), "{e}");
+    }
+
+    #[test]
+    fn a_replacement_directory_resolves_to_the_same_forms_as_the_built_in_set() {
+        let dir = std::env::temp_dir().join(format!("kiemke-forms-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, text) in EMBEDDED_FORMS {
+            std::fs::write(dir.join(name), text).unwrap();
+        }
+        // A form written out in full, without the common parts, still loads.
+        let full = embedded("19a.toml").replacen(
+            "[[columns]]\nuse = \"common\"",
+            "[[columns]]\nfield = \"code\"\nwidth = 15\n\n[[columns]]\nfield = \"name\"",
+            1,
+        );
+        std::fs::write(dir.join("19a.toml"), full).unwrap();
+        let from_dir = Registry::from_dir(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        let from_dir = from_dir.expect("the copied forms load");
+        let built_in = Registry::embedded().unwrap();
+        for f in built_in.forms().filter(|f| f.code != "19a") {
+            let copy = from_dir.form(&f.code).expect("same forms");
+            assert_eq!(format!("{copy:?}"), format!("{f:?}"), "{}", f.code);
+        }
+        let own: Vec<&str> = from_dir
+            .form("19a")
+            .unwrap()
+            .columns
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(own, ["code", "name"]);
     }
 }

@@ -9,6 +9,7 @@ mod backup;
 mod board;
 mod crash;
 mod faults;
+mod form_layouts;
 mod foundation;
 mod generate;
 mod hostile_files;
