@@ -28,6 +28,59 @@ pub struct Event<'a> {
     pub detail: Option<String>,
 }
 
+impl<'a> Event<'a> {
+    /// The event `action` on the record `entity` number `entity_id` (`None` for an event about no
+    /// one record, e.g. an export).
+    pub fn new(action: &'a str, entity: &'a str, entity_id: impl Into<Option<i64>>) -> Self {
+        Event {
+            action,
+            entity,
+            entity_id: entity_id.into(),
+            ..Default::default()
+        }
+    }
+
+    /// The campaign concerned.
+    pub fn campaign(mut self, campaign_id: i64) -> Self {
+        self.campaign_id = Some(campaign_id);
+        self
+    }
+
+    /// The unit concerned.
+    pub fn unit(mut self, unit_id: i64) -> Self {
+        self.unit_id = Some(unit_id);
+        self
+    }
+
+    /// The record before the change, as JSON.
+    pub fn before<T: Serialize>(mut self, value: &T) -> Self {
+        self.before = snapshot(value);
+        self
+    }
+
+    /// The record after the change, as JSON.
+    pub fn after<T: Serialize>(mut self, value: &T) -> Self {
+        self.after = snapshot(value);
+        self
+    }
+
+    /// Free text: a reason, a file name, counts.
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Writes the event as done by `actor` at `at` (in the caller's transaction).
+    pub async fn record(
+        self,
+        db: &impl ConnectionTrait,
+        actor: &Actor,
+        at: DateTime<Utc>,
+    ) -> AppResult<()> {
+        record(db, actor, at, self).await
+    }
+}
+
 /// A record as JSON for `before`/`after`.
 pub fn snapshot<T: Serialize>(value: &T) -> Option<serde_json::Value> {
     serde_json::to_value(value).ok()

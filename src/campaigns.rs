@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use validator::{Validate, ValidationError};
 
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     entities::campaign,
     error::{AppError, AppResult},
@@ -205,20 +205,11 @@ pub async fn create(
     .insert(&tx)
     .await?;
     let view = CampaignView::from(model);
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "create",
-            entity: "campaign",
-            entity_id: Some(view.id),
-            campaign_id: Some(view.id),
-            after: audit::snapshot(&view),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("create", "campaign", view.id)
+        .campaign(view.id)
+        .after(&view)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -268,21 +259,12 @@ pub async fn update(
     }
     m.updated_at = Set(now);
     let view = CampaignView::from(m.update(&tx).await?);
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "update",
-            entity: "campaign",
-            entity_id: Some(id),
-            campaign_id: Some(id),
-            before: audit::snapshot(&before),
-            after: audit::snapshot(&view),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("update", "campaign", id)
+        .campaign(id)
+        .before(&before)
+        .after(&view)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(view)
 }

@@ -526,6 +526,22 @@ pub fn problem_response(status: StatusCode, doc: &ProblemDoc) -> Response {
     res
 }
 
+/// Maps a unique-constraint violation to the caller's own error (a duplicate code, a taken user
+/// name); every other database error keeps its usual mapping.
+pub trait OnUnique<T> {
+    /// `self`, with a unique violation replaced by `error()`.
+    fn on_unique(self, error: impl FnOnce() -> AppError) -> AppResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, DbErr> {
+    fn on_unique(self, error: impl FnOnce() -> AppError) -> AppResult<T> {
+        self.map_err(|e| match e.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(_)) => error(),
+            _ => AppError::Db(e),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,10 +12,10 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     entities::{asset, registration, unit, user_unit},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, OnUnique},
     pagination::{Page, PageQuery, patch_field},
     search,
     state::AppState,
@@ -308,13 +308,6 @@ fn duplicate_code() -> AppError {
     )
 }
 
-fn map_unique(e: sea_orm::DbErr) -> AppError {
-    match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_code(),
-        _ => e.into(),
-    }
-}
-
 /// The 404 of a unit that does not exist, or that the caller may not see: one body for both.
 pub fn not_found() -> AppError {
     AppError::not_found("đơn vị", "Unit")
@@ -407,22 +400,13 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
     }
     .insert(&tx)
     .await
-    .map_err(map_unique)?;
+    .on_unique(duplicate_code)?;
     let view = UnitView::from(model);
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "create",
-            entity: "unit",
-            entity_id: Some(view.id),
-            unit_id: Some(view.id),
-            after: audit::snapshot(&view),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("create", "unit", view.id)
+        .unit(view.id)
+        .after(&view)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -477,22 +461,13 @@ pub async fn update(
         m.search = Set(search::key(code, name));
     }
     m.updated_at = Set(now);
-    let view = UnitView::from(m.update(&tx).await.map_err(map_unique)?);
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "update",
-            entity: "unit",
-            entity_id: Some(id),
-            unit_id: Some(id),
-            before: audit::snapshot(&before),
-            after: audit::snapshot(&view),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let view = UnitView::from(m.update(&tx).await.on_unique(duplicate_code)?);
+    Event::new("update", "unit", id)
+        .unit(id)
+        .before(&before)
+        .after(&view)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(view)
 }
@@ -528,20 +503,10 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
             "The unit has data (registrations, assets, accounts or subordinate units) and cannot be deleted; deactivate it with \"active\": false.",
         ));
     }
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "delete",
-            entity: "unit",
-            entity_id: Some(id),
-            unit_id: None,
-            before: audit::snapshot(&UnitView::from(current)),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("delete", "unit", id)
+        .before(&UnitView::from(current))
+        .record(&tx, actor, now)
+        .await?;
     unit::Entity::delete_by_id(id).exec(&tx).await?;
     tx.commit().await?;
     Ok(())

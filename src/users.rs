@@ -19,7 +19,7 @@ use crate::{
         sessions::{self, LoginError},
     },
     entities::{unit, user, user_unit},
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, OnUnique},
     pagination::{Page, PageQuery, patch_field},
     state::AppState,
 };
@@ -247,27 +247,13 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUser) -> AppResul
     }
     .insert(&tx)
     .await
-    .map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-            AppError::conflict("Tên đăng nhập đã được dùng.", "The user name is taken.")
-        }
-        _ => e.into(),
-    })?;
+    .on_unique(|| AppError::conflict("Tên đăng nhập đã được dùng.", "The user name is taken."))?;
     set_units(&tx, m.id, input.role, &input.unit_ids).await?;
     let view = to_view(m, input.unit_ids.clone());
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "create",
-            entity: "user",
-            entity_id: Some(view.id),
-            after: audit::snapshot(&view),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("create", "user", view.id)
+        .after(&view)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     get(&state.db, view.id).await
 }
@@ -342,20 +328,11 @@ pub async fn update(
         set_units(&tx, id, role, &units).await?;
     }
     let after = get(&tx, id).await?;
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "update",
-            entity: "user",
-            entity_id: Some(id),
-            before: audit::snapshot(&before),
-            after: audit::snapshot(&after),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("update", "user", id)
+        .before(&before)
+        .after(&after)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(after)
 }
@@ -416,18 +393,9 @@ async fn set_password(
     a.updated_at = Set(now);
     a.update(&tx).await?;
     sessions::revoke_all(&tx, id, now).await?;
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action,
-            entity: "user",
-            entity_id: Some(id),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new(action, "user", id)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
