@@ -3,7 +3,7 @@
 //! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
 //! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
 //! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
-//! [`export`] / [`import`] (xlsx and CSV in the layouts the form definitions describe).
+//! [`workbooks`] (xlsx and CSV in the layouts the form definitions describe).
 
 pub mod api;
 pub mod assets;
@@ -17,21 +17,19 @@ pub mod db;
 pub mod demo;
 pub mod entities;
 pub mod error;
-pub mod export;
 pub mod forms;
 pub mod generate;
-pub mod import;
 pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
 pub mod search;
-pub mod spreadsheets;
 pub mod state;
 pub mod submissions;
 pub mod units;
 pub mod users;
 pub mod web;
+pub mod workbooks;
 
 use std::sync::Arc;
 

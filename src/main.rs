@@ -185,13 +185,13 @@ async fn run(cli: Cli) -> Result<(), String> {
             let actor = kiemke::auth::Actor::system();
             let book = match (args.summary, args.progress, args.unit, args.form.as_deref()) {
                 (true, _, _, Some(form)) => {
-                    kiemke::spreadsheets::consolidated(&state, &actor, args.campaign, form).await
+                    kiemke::workbooks::consolidated(&state, &actor, args.campaign, form).await
                 }
                 (_, true, _, _) => {
-                    kiemke::spreadsheets::progress_sheet(&state, &actor, args.campaign).await
+                    kiemke::workbooks::progress_sheet(&state, &actor, args.campaign).await
                 }
                 (false, false, Some(unit), Some(form)) => {
-                    kiemke::spreadsheets::unit_form(
+                    kiemke::workbooks::unit_form(
                         &state,
                         &actor,
                         args.campaign,
@@ -202,7 +202,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     .await
                 }
                 (false, false, None, Some(form)) if args.flat => {
-                    kiemke::spreadsheets::ward_flat(
+                    kiemke::workbooks::ward_flat(
                         &state,
                         &actor,
                         args.campaign,
@@ -227,7 +227,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let state = open(&cli, Settings::default()).await?;
             let bytes = std::fs::read(&args.file)
                 .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-            let opts = kiemke::spreadsheets::ImportOptions {
+            let opts = kiemke::workbooks::ImportOptions {
                 dry_run: args.dry_run,
                 form_code: args.form.clone(),
                 file_name: args
@@ -243,7 +243,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 }
             };
             let permit = state.imports.try_enter(args.unit).map_err(describe)?;
-            let report = kiemke::spreadsheets::import(
+            let report = kiemke::workbooks::import(
                 &state,
                 &kiemke::auth::Actor::system(),
                 &permit,

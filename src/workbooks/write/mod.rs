@@ -10,18 +10,18 @@
 mod flat;
 mod frame;
 mod official;
-mod reports;
 mod style;
+mod summary;
 
 use crate::forms::{Form, Record, Value};
 
 pub use flat::{UnitCells, flat, flat_with};
 pub(crate) use official::column_header;
 pub use official::official_form;
-pub use reports::{
+pub(crate) use style::MAX_CELL_CHARS;
+pub use summary::{
     Figures, Measure, ProgressRow, TypeProgress, UnitSummary, measures, progress_sheet, summary,
 };
-pub(crate) use style::MAX_CELL_CHARS;
 
 /// What the top of a sheet says about who reports: printed, never read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

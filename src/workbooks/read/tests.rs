@@ -5,11 +5,11 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet};
 
 use super::*;
 use crate::{
-    export::{
-        self,
+    forms::Value,
+    workbooks::write::{
+        self as export,
         testutil::{form, header, records_01a, records_02a, records_18a, records_20a, test_form},
     },
-    forms::Value,
 };
 
 fn limits(max_rows: usize) -> Limits {

@@ -1,6 +1,6 @@
 //! The workbooks people download and upload, on top of the database: exports
-//! stream records out of the database into the pure writers of [`crate::export`];
-//! imports read a file with [`crate::import`], check every row against the form,
+//! stream records out of the database into the pure writers of [`write`];
+//! imports read a file with [`read`], check every row against the form,
 //! and write all of it in one transaction — or nothing.
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,17 +21,21 @@ use crate::{
     campaigns, clock,
     entities::{asset, audit_event, campaign, report, unit},
     error::{AppError, AppResult, FieldError, Lang},
-    export::{self, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},
     forms::{Form, Record, Text},
-    import::{self, CellError, ImportError, Limits},
     pagination::PageQuery,
     progress::{self, ProgressFilter},
     state::AppState,
     submissions::ReportState,
     units,
+    workbooks::{
+        read::{self as import, CellError, ImportError, Limits},
+        write::{self as export, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},
+    },
 };
 
 mod keep_layout;
+pub mod read;
+pub mod write;
 
 /// Rows fetched from the database per round trip while exporting.
 const EXPORT_BATCH: u64 = 1_000;

@@ -24,7 +24,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter, write::SimpleFileOptions};
 use super::{ERRORS_SHEET, ImportReport, cell_text, column_index, import_error};
 use crate::{
     error::{AppError, AppResult, Lang},
-    import::{self, Limits},
+    workbooks::read::{self as import, Limits},
 };
 
 const WORKBOOK: &str = "xl/workbook.xml";
@@ -427,7 +427,7 @@ fn errors_sheet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{forms::Text, import::CellError};
+    use crate::{forms::Text, workbooks::read::CellError};
 
     /// A workbook no generator of ours wrote: no `bookViews`, both sheets selected, and a sheet
     /// already named as the list.

@@ -722,7 +722,7 @@ impl Report<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::testutil::{at, find, form, formulas, num, values, ward_header};
+    use crate::workbooks::write::testutil::{at, find, form, formulas, num, values, ward_header};
 
     fn unit(
         code: &str,
