@@ -1,16 +1,13 @@
-//! The ward's two consolidated sheets: the summary of results (one row per unit,
-//! by section and usage status) and the progress board (one row per unit, by
-//! asset type). Inputs are plain structs the database layer fills in; the sheets
-//! share the official form's frame, head and total conventions.
+//! The ward's consolidated summary of results: one row per unit, by section and usage status,
+//! with the physical quantities the form defines; the sent reports first and totalled, the
+//! others apart. Inputs are plain structs the database layer fills in.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rust_xlsxwriter::{ColNum, Formula, Worksheet, XlsxError, column_number_to_name};
-
 use super::{
-    ExportError, GRAND_TOTAL, SheetHeader, UNCLASSIFIED,
-    frame::{Frame, Head, SIGNERS, print_setup},
-    style::{LINE, NumKind, Styles, cell_text, lines, new_workbook},
+    ExportError, SheetHeader, UNCLASSIFIED,
+    style::NumKind,
+    table::{Block, Col, Out, Table},
 };
 use crate::forms::{FieldType, Form};
 
@@ -108,40 +105,6 @@ pub fn measures(form: &Form) -> Vec<Measure> {
             })
             .collect()
     }
-}
-
-/// One unit's line of the progress board.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProgressRow {
-    /// Budget-relationship code.
-    pub unit_code: String,
-    /// Unit name.
-    pub unit_name: String,
-    /// The asset types the unit registered.
-    pub types: Vec<TypeProgress>,
-}
-
-/// Where one unit stands on one asset type.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TypeProgress {
-    /// Form code (`01a`).
-    pub form_code: String,
-    /// State as people read it (`Đang nhập`, `Đã gửi`, `Đã duyệt`…).
-    pub state: String,
-    /// Deadline in force (the campaign's, or the unit's extension), as printed: `31/03/2026`.
-    pub deadline: String,
-    /// Days past the deadline of a report not sent; `None` while not overdue or once sent.
-    pub days_overdue: Option<i64>,
-    /// When the report was sent, local time as printed (`28/03/2026 14:05`).
-    pub submitted_at: Option<String>,
-    /// Sent before the deadline; `None` while not sent.
-    pub on_time: Option<bool>,
-    /// Assets recorded.
-    pub record_count: u64,
-    /// Sum of original cost, đồng.
-    pub original_cost: i64,
-    /// Sum of remaining value, đồng.
-    pub remaining_value: i64,
 }
 
 /// The consolidated summary of `form` across units: each unit's report state, physical
@@ -299,14 +262,14 @@ pub fn summary(
         "Báo cáo tổng hợp kết quả kiểm kê {}",
         form.asset_type.name.vi.to_lowercase()
     );
-    let report = Report {
+    let table = Table {
         sheet: format!("tong_hop_{}", form.code),
         title: &title,
         cols: &cols,
         signature: true,
         total_label: SUMMARY_TOTAL,
     };
-    report.write(header, blocks)
+    table.write(header, blocks)
 }
 
 /// The summary's two parts and their subtotals; the total counts the first only.
@@ -316,97 +279,6 @@ pub const UNSENT_HEADING: &str =
     "B. Báo cáo chưa gửi (đang nhập, bị trả lại, chưa bắt đầu) — không cộng vào tổng";
 pub const UNSENT_SUBTOTAL: &str = "Cộng B (chưa gửi)";
 pub const SUMMARY_TOTAL: &str = "TỔNG CỘNG (= A: báo cáo đã gửi, đã chấp nhận)";
-
-/// The progress board: one row per unit, one group of columns per registered form.
-pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<u8>, ExportError> {
-    let forms: Vec<String> = rows
-        .iter()
-        .flat_map(|r| r.types.iter().map(|t| t.form_code.clone()))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let groups: Vec<String> = forms.iter().map(|f| format!("Mẫu số {f}")).collect();
-    let mut cols: Vec<Col> = vec![Col::text("Mã đơn vị", 12.0), Col::text("Tên đơn vị", 35.0)];
-    for g in &groups {
-        cols.push(Col {
-            group: Some(g),
-            header: "Trạng thái",
-            width: 14.0,
-            total: Total::None,
-            kind: NumKind::Whole,
-        });
-        cols.push(Col {
-            group: Some(g),
-            header: "Hạn gửi",
-            width: 11.0,
-            total: Total::None,
-            kind: NumKind::Whole,
-        });
-        cols.push(Col {
-            group: Some(g),
-            header: "Số ngày quá hạn",
-            width: 9.0,
-            total: Total::None,
-            kind: NumKind::Whole,
-        });
-        cols.push(Col {
-            group: Some(g),
-            header: "Thời điểm gửi",
-            width: 17.0,
-            total: Total::None,
-            kind: NumKind::Whole,
-        });
-        cols.push(Col {
-            group: Some(g),
-            header: "Đúng hạn",
-            width: 9.0,
-            total: Total::CountYes,
-            kind: NumKind::Whole,
-        });
-        cols.push(Col::sum(Some(g), "Số tài sản", 10.0));
-        cols.push(Col::sum(Some(g), "Nguyên giá (đồng)", 18.0));
-        cols.push(Col::sum(Some(g), "Giá trị còn lại (đồng)", 18.0));
-    }
-    let lines = rows.iter().map(|r| {
-        let mut cells = vec![
-            Out::Text(r.unit_code.clone()),
-            Out::Text(r.unit_name.clone()),
-        ];
-        for f in &forms {
-            match r.types.iter().find(|t| &t.form_code == f) {
-                Some(t) => cells.extend([
-                    Out::Text(t.state.clone()),
-                    Out::Text(t.deadline.clone()),
-                    t.days_overdue.map_or(Out::Blank, |d| Out::Whole(d.into())),
-                    Out::Text(t.submitted_at.clone().unwrap_or_default()),
-                    Out::Yes(t.on_time),
-                    Out::Whole(t.record_count.into()),
-                    Out::Whole(t.original_cost.into()),
-                    Out::Whole(t.remaining_value.into()),
-                ]),
-                // Not registered for this type: nothing to report.
-                None => cells.extend(std::iter::repeat_n(Out::Blank, 8)),
-            }
-        }
-        cells
-    });
-    let report = Report {
-        sheet: "tien_do".to_string(),
-        title: "Theo dõi tiến độ kiểm kê tài sản công",
-        cols: &cols,
-        signature: false,
-        total_label: GRAND_TOTAL,
-    };
-    report.write(
-        header,
-        vec![Block {
-            heading: None,
-            rows: lines.collect(),
-            subtotal: None,
-            in_total: true,
-        }],
-    )
-}
 
 fn add(a: Figures, b: &Figures) -> Figures {
     Figures {
@@ -422,301 +294,6 @@ fn figure_cells(f: Figures) -> [Out; 3] {
         Out::Whole(f.original_cost.into()),
         Out::Whole(f.remaining_value.into()),
     ]
-}
-
-/// What the total row does with a column.
-#[derive(Clone, Copy, PartialEq)]
-enum Total {
-    None,
-    Sum,
-    /// Counts the "Có" cells.
-    CountYes,
-}
-
-struct Col<'a> {
-    group: Option<&'a str>,
-    header: &'a str,
-    width: f64,
-    total: Total,
-    /// Number format of the column's figures.
-    kind: NumKind,
-}
-
-impl<'a> Col<'a> {
-    fn text(header: &'a str, width: f64) -> Col<'a> {
-        Col {
-            group: None,
-            header,
-            width,
-            total: Total::None,
-            kind: NumKind::Whole,
-        }
-    }
-
-    fn sum(group: Option<&'a str>, header: &'a str, width: f64) -> Col<'a> {
-        Col {
-            group,
-            header,
-            width,
-            total: Total::Sum,
-            kind: NumKind::Whole,
-        }
-    }
-
-    /// A physical quantity: decimals, summed.
-    fn measure(group: Option<&'a str>, header: &'a str, kind: NumKind) -> Col<'a> {
-        Col {
-            group,
-            header,
-            width: 12.0,
-            total: Total::Sum,
-            kind,
-        }
-    }
-}
-
-/// One cell of a report row.
-#[derive(Clone)]
-enum Out {
-    Blank,
-    Text(String),
-    Whole(i128),
-    /// A decimal, in thousandths.
-    Milli(i128),
-    /// Yes / no / not yet.
-    Yes(Option<bool>),
-    /// Sum of other cells of the same row (indexes into the row), with its value.
-    RowSum(Vec<usize>, i128),
-}
-
-/// Rows of a report under an optional heading, with an optional subtotal.
-struct Block {
-    heading: Option<&'static str>,
-    rows: Vec<Vec<Out>>,
-    subtotal: Option<&'static str>,
-    /// Whether the total row adds this block up.
-    in_total: bool,
-}
-
-struct Report<'a> {
-    sheet: String,
-    title: &'a str,
-    cols: &'a [Col<'a>],
-    signature: bool,
-    total_label: &'a str,
-}
-
-/// A sum as the cached result of its formula.
-fn result(kind: NumKind, v: i128) -> String {
-    match kind {
-        NumKind::Decimal(_) => {
-            let sign = if v < 0 { "-" } else { "" };
-            let a = v.unsigned_abs();
-            format!("{sign}{}.{:03}", a / 1000, a % 1000)
-        }
-        _ => v.to_string(),
-    }
-}
-
-impl Report<'_> {
-    fn write(&self, header: &SheetHeader, blocks: Vec<Block>) -> Result<Vec<u8>, ExportError> {
-        let mut wb = new_workbook()?;
-        let ws = wb.add_worksheet_with_constant_memory()?;
-        self.write_sheet(ws, header, blocks)?;
-        Ok(wb.save_to_buffer()?)
-    }
-
-    fn write_sheet(
-        &self,
-        ws: &mut Worksheet,
-        header: &SheetHeader,
-        blocks: Vec<Block>,
-    ) -> Result<(), XlsxError> {
-        let st = Styles::new();
-        let formats: Vec<(rust_xlsxwriter::Format, rust_xlsxwriter::Format)> = self
-            .cols
-            .iter()
-            .map(|c| (st.number(c.kind, false), st.number(c.kind, true)))
-            .collect();
-        let whole = st.number(NumKind::Whole, false);
-        let whole_bold = st.number(NumKind::Whole, true);
-        let mut widths = vec![6.0];
-        widths.extend(self.cols.iter().map(|c| c.width));
-        let frame = Frame::new(widths);
-        ws.set_name(&self.sheet)?;
-        frame.set_widths(ws)?;
-        print_setup(ws, &frame)?;
-        let row = frame.write_top(
-            ws,
-            &st,
-            header,
-            None,
-            self.title,
-            Some("Đơn vị tính giá trị: đồng"),
-        )?;
-        let heads: Vec<Head> = self
-            .cols
-            .iter()
-            .map(|c| Head {
-                group: c.group,
-                header: c.header,
-            })
-            .collect();
-        let first = frame.write_table_head(ws, &st, row, &heads, true)?;
-        let letter = |i: usize| column_number_to_name((i + 1) as ColNum);
-        let last = self.cols.len() as ColNum;
-        // Labels of subtotal and total rows sit over STT and the first two columns.
-        let label_end = last.min(2);
-        let mut grand = vec![0i128; self.cols.len()];
-        // Per summed column: the cells the total row adds up.
-        let mut total_refs: Vec<Vec<String>> = vec![Vec::new(); self.cols.len()];
-        let mut row = first;
-        let single = blocks.len() == 1 && blocks.iter().all(|b| b.subtotal.is_none());
-        for block in blocks.into_iter().filter(|b| single || !b.rows.is_empty()) {
-            if let Some(h) = block.heading {
-                ws.merge_range(row, 0, row, last, h, &st.label_bold)?;
-                row += 1;
-            }
-            let start = row;
-            let mut sums = vec![0i128; self.cols.len()];
-            for (n, cells) in block.rows.iter().enumerate() {
-                ws.write_number_with_format(row, 0, (n + 1) as f64, &st.center)?;
-                // Wrapped text needs its lines: a row without height overprints the next one.
-                let needed = cells
-                    .iter()
-                    .zip(self.cols)
-                    .filter_map(|(cell, c)| match cell {
-                        Out::Text(s) => Some(lines(s, c.width)),
-                        _ => None,
-                    })
-                    .max()
-                    .unwrap_or(1);
-                if needed > 1 {
-                    ws.set_row_height(row, LINE * f64::from(needed.min(27)) + 3.0)?;
-                }
-                for (i, cell) in cells.iter().enumerate().take(self.cols.len()) {
-                    let col = (i + 1) as ColNum;
-                    let Some((plain, _)) = formats.get(i) else {
-                        continue;
-                    };
-                    match cell {
-                        Out::Blank => {
-                            ws.write_blank(row, col, &st.blank)?;
-                        }
-                        Out::Text(s) => {
-                            ws.write_string_with_format(row, col, cell_text(s), &st.text)?;
-                        }
-                        Out::Whole(v) => {
-                            ws.write_number_with_format(row, col, *v as f64, plain)?;
-                            sums[i] += v;
-                        }
-                        Out::Milli(v) => {
-                            // Whole quantities without decimals (12 chiếc, 1.350 m²).
-                            let f = if v % 1000 == 0 { &whole } else { plain };
-                            ws.write_number_with_format(row, col, *v as f64 / 1000.0, f)?;
-                            sums[i] += v;
-                        }
-                        Out::Yes(b) => {
-                            let text = match b {
-                                Some(true) => "Có",
-                                Some(false) => "Không",
-                                None => "",
-                            };
-                            ws.write_string_with_format(row, col, text, &st.center)?;
-                            sums[i] += i128::from(*b == Some(true));
-                        }
-                        Out::RowSum(parts, v) => {
-                            let refs: Vec<String> = parts
-                                .iter()
-                                .map(|p| format!("{}{}", letter(*p), row + 1))
-                                .collect();
-                            let formula = Formula::new(format!("={}", refs.join("+")))
-                                .set_result(v.to_string());
-                            ws.write_formula_with_format(row, col, formula, plain)?;
-                            sums[i] += v;
-                        }
-                    }
-                }
-                row += 1;
-            }
-            let range =
-                |i: usize| format!("{l}{}:{l}{}", start + 1, row.max(start + 1), l = letter(i));
-            let aggregate = |c: &Col, i: usize| match c.total {
-                Total::None => None,
-                _ if row == start => Some("0".to_string()),
-                Total::Sum => Some(format!("SUM({})", range(i))),
-                Total::CountYes => Some(format!("COUNTIF({},\"Có\")", range(i))),
-            };
-            match block.subtotal {
-                Some(label) => {
-                    ws.merge_range(row, 0, row, label_end, label, &st.label_bold)?;
-                    for (i, c) in self.cols.iter().enumerate() {
-                        let col = (i + 1) as ColNum;
-                        if col <= label_end {
-                            continue;
-                        }
-                        let Some(f) = aggregate(c, i) else {
-                            ws.write_blank(row, col, &st.blank)?;
-                            continue;
-                        };
-                        let bold = match formats.get(i) {
-                            Some(_) if sums[i] % 1000 == 0 => &whole_bold,
-                            Some(f) => &f.1,
-                            None => &st.blank,
-                        };
-                        let formula =
-                            Formula::new(format!("={f}")).set_result(result(c.kind, sums[i]));
-                        ws.write_formula_with_format(row, col, formula, bold)?;
-                        if block.in_total {
-                            total_refs[i].push(format!("{}{}", letter(i), row + 1));
-                        }
-                    }
-                    row += 1;
-                }
-                None if block.in_total => {
-                    for (i, c) in self.cols.iter().enumerate() {
-                        if let Some(f) = aggregate(c, i) {
-                            total_refs[i].push(f);
-                        }
-                    }
-                }
-                None => {}
-            }
-            if block.in_total {
-                for (g, s) in grand.iter_mut().zip(&sums) {
-                    *g += s;
-                }
-            }
-        }
-        ws.merge_range(row, 0, row, label_end, self.total_label, &st.label_bold)?;
-        for (i, c) in self.cols.iter().enumerate() {
-            let col = (i + 1) as ColNum;
-            if col <= label_end {
-                continue;
-            }
-            if c.total == Total::None {
-                ws.write_blank(row, col, &st.blank)?;
-                continue;
-            }
-            let refs = &total_refs[i];
-            let formula = if refs.is_empty() {
-                "=0".to_string()
-            } else {
-                format!("={}", refs.join("+"))
-            };
-            let bold = match formats.get(i) {
-                Some(_) if grand[i] % 1000 == 0 => &whole_bold,
-                Some(f) => &f.1,
-                None => &st.blank,
-            };
-            let formula = Formula::new(formula).set_result(result(c.kind, grand[i]));
-            ws.write_formula_with_format(row, col, formula, bold)?;
-        }
-        if self.signature {
-            frame.write_signature(ws, &st, row + 2, &header.place, SIGNERS)?;
-        }
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -865,73 +442,5 @@ mod tests {
             "the total is the subtotal of A"
         );
         assert!(find(&v, "THỦ TRƯỞNG ĐƠN VỊ").is_some());
-    }
-
-    #[test]
-    fn progress_board_groups_columns_by_form_and_counts_units_on_time() {
-        let t = |form: &str, state: &str, on_time: Option<bool>, n: u64| TypeProgress {
-            form_code: form.into(),
-            state: state.into(),
-            deadline: "31/03/2026".into(),
-            days_overdue: on_time.is_none().then_some(4),
-            submitted_at: on_time.map(|_| "28/03/2026 14:05".into()),
-            on_time,
-            record_count: n,
-            original_cost: n as i64 * 1_000,
-            remaining_value: n as i64 * 500,
-        };
-        let rows = vec![
-            ProgressRow {
-                unit_code: "1012345".into(),
-                unit_name: "UBND phường".into(),
-                types: vec![
-                    t("01a", "Đã gửi", Some(true), 10),
-                    t("18a", "Đang nhập", None, 2),
-                ],
-            },
-            ProgressRow {
-                unit_code: "1012346".into(),
-                unit_name: "Trường Mầm non".into(),
-                types: vec![t("01a", "Đã gửi", Some(false), 5)],
-            },
-        ];
-        let bytes = progress_sheet(&ward_header(), &rows).unwrap();
-        let v = values(&bytes, "tien_do");
-        let (g, c01) = find(&v, "Mẫu số 01a").unwrap();
-        let (_, c18) = find(&v, "Mẫu số 18a").unwrap();
-        assert!(c18 > c01);
-        assert_eq!(at(&v, g + 1, c01), "Trạng thái");
-        assert_eq!(at(&v, g + 1, c01 + 1), "Hạn gửi");
-        assert_eq!(at(&v, g + 1, c01 + 2), "Số ngày quá hạn");
-        let first = g + 3;
-        assert_eq!(at(&v, first, c01), "Đã gửi");
-        assert_eq!(at(&v, first, c01 + 1), "31/03/2026");
-        assert_eq!(num(&v, first, c01 + 2), None, "sent: not overdue");
-        assert_eq!(at(&v, first, c18), "Đang nhập");
-        assert_eq!(num(&v, first, c18 + 2), Some(4.0), "4 days overdue");
-        assert_eq!(at(&v, first, c01 + 3), "28/03/2026 14:05");
-        assert_eq!(at(&v, first, c01 + 4), "Có");
-        assert_eq!(at(&v, first + 1, c01 + 4), "Không");
-        assert_eq!(at(&v, first + 1, c18), "", "not registered for 18a");
-        let total = first + 2;
-        assert_eq!(num(&v, total, c01 + 4), Some(1.0), "one unit on time");
-        assert_eq!(num(&v, total, c01 + 5), Some(15.0));
-        assert_eq!(num(&v, total, c01 + 6), Some(15_000.0));
-        assert_eq!(num(&v, total, c18 + 5), Some(2.0));
-        assert!(
-            formulas(&bytes, "tien_do")
-                .get_value((total, c01 + 4))
-                .unwrap()
-                .starts_with("COUNTIF(")
-        );
-        // The ward names itself once, not as its own superior body.
-        let ward = SheetHeader {
-            unit_name: "UBND phường Tam Thanh".into(),
-            superior_body: "UBND PHƯỜNG TAM THANH".into(),
-            ..ward_header()
-        };
-        let v = values(&progress_sheet(&ward, &rows).unwrap(), "tien_do");
-        assert_eq!(at(&v, 0, 0), "UBND PHƯỜNG TAM THANH");
-        assert_ne!(at(&v, 1, 0), "UBND phường Tam Thanh");
     }
 }
