@@ -43,9 +43,9 @@ use clap::Parser;
 use kiemke::{
     db, demo,
     entities::{asset, campaign, report},
-    export,
     forms::Registry,
     generate,
+    workbooks::write,
 };
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 
@@ -453,7 +453,7 @@ async fn run(args: Args) -> Result<(), String> {
     let form = forms.form("01a").ok_or("form 01a is not defined")?;
     let records = generate::large_unit_records(args.seed, args.rows);
     let flat = dir.join("flat-01a.xlsx");
-    let bytes = export::flat(form, records).map_err(|e| e.to_string())?;
+    let bytes = write::flat(form, records).map_err(|e| e.to_string())?;
     std::fs::write(&flat, bytes).map_err(|e| e.to_string())?;
     let flat_s = flat.to_string_lossy().into_owned();
 

@@ -35,8 +35,8 @@ use kiemke::{
     db,
     entities::{asset, unit},
     forms::Registry,
-    spreadsheets::{self, ImportOptions},
     state::AppState,
+    workbooks::{self, ImportOptions},
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use tower::ServiceExt;
@@ -215,7 +215,7 @@ async fn main() {
             .imports
             .try_enter(unit_id)
             .expect("no other import runs");
-        let report = spreadsheets::import(
+        let report = workbooks::import(
             &state,
             &Actor::system(),
             &permit,

@@ -294,13 +294,13 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
     let actor = Actor::system();
     let book = match (args.summary, args.progress, args.unit, args.form.as_deref()) {
         (true, _, _, Some(form)) => {
-            crate::spreadsheets::consolidated(&state, &actor, args.campaign, form).await
+            crate::workbooks::consolidated(&state, &actor, args.campaign, form).await
         }
         (_, true, _, _) => {
-            crate::spreadsheets::progress_sheet(&state, &actor, args.campaign).await
+            crate::workbooks::progress_sheet(&state, &actor, args.campaign).await
         }
         (false, false, Some(unit), Some(form)) => {
-            crate::spreadsheets::unit_form(
+            crate::workbooks::unit_form(
                 &state,
                 &actor,
                 args.campaign,
@@ -311,7 +311,7 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
             .await
         }
         (false, false, None, Some(form)) if args.flat => {
-            crate::spreadsheets::ward_flat(
+            crate::workbooks::ward_flat(
                 &state,
                 &actor,
                 args.campaign,
@@ -338,7 +338,7 @@ async fn import(cli: &Cli, args: &ImportArgs) -> Result<(), String> {
     let state = open(cli, Settings::default()).await?;
     let bytes = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
-    let opts = crate::spreadsheets::ImportOptions {
+    let opts = crate::workbooks::ImportOptions {
         dry_run: args.dry_run,
         form_code: args.form.clone(),
         file_name: args
@@ -354,7 +354,7 @@ async fn import(cli: &Cli, args: &ImportArgs) -> Result<(), String> {
         }
     };
     let permit = state.imports.try_enter(args.unit).map_err(describe)?;
-    let report = crate::spreadsheets::import(
+    let report = crate::workbooks::import(
         &state,
         &Actor::system(),
         &permit,

@@ -3,7 +3,7 @@
 //! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
 //! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
 //! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
-//! [`export`] / [`import`] (xlsx and CSV in the layouts the form definitions describe).
+//! [`workbooks`] (xlsx and CSV in the layouts the form definitions describe).
 
 pub mod api;
 pub mod assets;
@@ -16,21 +16,19 @@ pub mod config;
 pub mod db;
 pub mod entities;
 pub mod error;
-pub mod export;
 pub mod forms;
-pub mod import;
 pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
 pub mod reports;
 pub mod search;
-pub mod spreadsheets;
 pub mod state;
 pub mod tools;
 pub mod units;
 pub mod users;
 pub mod web;
+pub mod workbooks;
 
 // The tools' old paths (`kiemke::generate`, `kiemke::demo`, `kiemke::backup`), used by the
 // benches and the tests.

@@ -29,5 +29,5 @@ pub struct AppState {
     /// Hash verified for unknown users, so they cost as much time as known ones.
     pub decoy_hash: Arc<String>,
     /// Imports running now (at most one per unit, two in all).
-    pub imports: Arc<crate::spreadsheets::ImportGate>,
+    pub imports: Arc<crate::workbooks::ImportGate>,
 }

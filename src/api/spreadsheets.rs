@@ -16,8 +16,8 @@ use super::extract::{ApiPath, ApiQuery, too_large};
 use crate::{
     auth::Actor,
     error::{AppError, AppResult, FieldError, Lang, ProblemDoc},
-    spreadsheets::{self, ImportOptions, ImportReport, Workbook},
     state::AppState,
+    workbooks::{self, ImportOptions, ImportReport, Workbook},
 };
 
 /// Content type of an xlsx workbook.
@@ -57,7 +57,7 @@ pub async fn unit_form(
 ) -> AppResult<Response> {
     let code = xlsx_name(&file)?;
     Ok(xlsx(
-        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, code, None).await?,
+        workbooks::unit_form(&state, &actor, campaign_id, unit_id, code, None).await?,
     ))
 }
 
@@ -98,8 +98,7 @@ pub async fn unit_flat(
     ApiQuery(q): ApiQuery<ProfileQuery>,
 ) -> AppResult<Response> {
     Ok(xlsx(
-        spreadsheets::unit_form(&state, &actor, campaign_id, unit_id, &code, Some(q.code()))
-            .await?,
+        workbooks::unit_form(&state, &actor, campaign_id, unit_id, &code, Some(q.code())).await?,
     ))
 }
 
@@ -118,7 +117,7 @@ pub async fn ward_flat(
     ApiQuery(q): ApiQuery<ProfileQuery>,
 ) -> AppResult<Response> {
     Ok(xlsx(
-        spreadsheets::ward_flat(&state, &actor, campaign_id, &code, q.code()).await?,
+        workbooks::ward_flat(&state, &actor, campaign_id, &code, q.code()).await?,
     ))
 }
 
@@ -137,7 +136,7 @@ pub async fn summary(
     ApiPath((campaign_id, code)): ApiPath<(i64, String)>,
 ) -> AppResult<Response> {
     Ok(xlsx(
-        spreadsheets::consolidated(&state, &actor, campaign_id, &code).await?,
+        workbooks::consolidated(&state, &actor, campaign_id, &code).await?,
     ))
 }
 
@@ -154,7 +153,7 @@ pub async fn progress(
     ApiPath(campaign_id): ApiPath<i64>,
 ) -> AppResult<Response> {
     Ok(xlsx(
-        spreadsheets::progress_sheet(&state, &actor, campaign_id).await?,
+        workbooks::progress_sheet(&state, &actor, campaign_id).await?,
     ))
 }
 
@@ -255,7 +254,7 @@ pub async fn import(
             let mut res = e.into_response();
             res.headers_mut().insert(
                 header::RETRY_AFTER,
-                HeaderValue::from(spreadsheets::IMPORT_RETRY_SECONDS),
+                HeaderValue::from(workbooks::IMPORT_RETRY_SECONDS),
             );
             return Ok(res);
         }
@@ -267,7 +266,7 @@ pub async fn import(
         file_name: file_name.clone(),
         max_rows: MAX_ROWS,
     };
-    let report = spreadsheets::import(
+    let report = workbooks::import(
         &state,
         &actor,
         &permit,
@@ -284,7 +283,7 @@ pub async fn import(
     if wants_xlsx {
         let lang = Lang::current();
         let annotated = tokio::task::spawn_blocking(move || {
-            spreadsheets::annotated_workbook(&bytes, &report, MAX_ROWS, lang)
+            workbooks::annotated_workbook(&bytes, &report, MAX_ROWS, lang)
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;

@@ -21,9 +21,9 @@ use super::{
 };
 use crate::{
     error::{AppError, Lang},
-    spreadsheets::{self, ImportOptions, ImportReport},
     state::AppState,
     units,
+    workbooks::{self, ImportOptions, ImportReport},
 };
 
 /// How long an uploaded file waits for its confirmation.
@@ -248,7 +248,7 @@ async fn run(
     // The same gate as the API's import: one import per unit and two in all.
     let outcome = match state.imports.try_enter(unit_id) {
         Ok(permit) => {
-            spreadsheets::import(
+            workbooks::import(
                 state,
                 &u.actor,
                 &permit,
@@ -379,7 +379,7 @@ pub async fn annotated(
             );
         }
     };
-    let xlsx = spreadsheets::annotated_workbook(&bytes, &report, opts_max_rows(), Lang::current())?;
+    let xlsx = workbooks::annotated_workbook(&bytes, &report, opts_max_rows(), Lang::current())?;
     let file = format!("loi_{}", name.replace(".csv", ".xlsx"))
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))

@@ -2,7 +2,7 @@
 //! report (return, accept, extension), the summary paragraph, reminders and downloads.
 //!
 //! Every page calls the domain functions the API calls ([`progress`], [`reports`],
-//! [`spreadsheets`]); the chairman (viewer) gets the same pages without action buttons, and
+//! [`workbooks`]); the chairman (viewer) gets the same pages without action buttons, and
 //! the action routes refuse the role ([`super::REVIEW`] in [`super::PAGES`]).
 
 use std::collections::BTreeMap;
@@ -38,9 +38,9 @@ use crate::{
     progress::{self, ProgressFilter, UnitSort},
     registrations,
     reports::{self, AssetComment, ExtensionRequest, ReportState, ReturnComment, ReturnRequest},
-    spreadsheets,
     state::AppState,
     units::{self, UnitKind},
+    workbooks,
 };
 
 /// Unit rows per page of the board.
@@ -1316,7 +1316,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 /// `GET /downloads/progress.xlsx`.
 pub async fn progress_xlsx(State(state): State<AppState>, u: WebUser) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let wb = spreadsheets::progress_sheet(&state, &u.actor, c.id).await?;
+    let wb = workbooks::progress_sheet(&state, &u.actor, c.id).await?;
     Ok(attachment(wb.bytes, &wb.file_name, XLSX))
 }
 
@@ -1327,7 +1327,7 @@ pub async fn consolidated(
     Path(form_code): Path<String>,
 ) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let wb = spreadsheets::consolidated(&state, &u.actor, c.id, &form_code).await?;
+    let wb = workbooks::consolidated(&state, &u.actor, c.id, &form_code).await?;
     Ok(attachment(wb.bytes, &wb.file_name, XLSX))
 }
 
@@ -1338,7 +1338,7 @@ pub async fn forms_zip(
     Path(form_code): Path<String>,
 ) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let z = spreadsheets::forms_zip(&state, &u.actor, c.id, &form_code).await?;
+    let z = workbooks::forms_zip(&state, &u.actor, c.id, &form_code).await?;
     let stream = futures_util::stream::unfold(z.chunks, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });

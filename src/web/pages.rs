@@ -24,13 +24,13 @@ use crate::{
     entities::campaign,
     error::{AppError, FieldError, Lang},
     forms::{FieldDef, FieldType, Form, Record, Value, record},
-    import::human_input,
     numfmt::{vn_money, vn_number},
     pagination::PageQuery,
     registrations,
     reports::{self, ReportState, ReportView, SubmitRequest},
     state::AppState,
     units, users,
+    workbooks::read::human_input,
 };
 
 /// What the layout shows around every page.
@@ -1788,8 +1788,7 @@ pub async fn export(
         p if state.forms.profiles().get(p).is_some() => Some(p),
         _ => return Err(AppError::not_found("trang", "Page").into()),
     };
-    let wb =
-        crate::spreadsheets::unit_form(&state, &u.actor, c.id, unit_id, &form.code, flat).await?;
+    let wb = crate::workbooks::unit_form(&state, &u.actor, c.id, unit_id, &form.code, flat).await?;
     let disposition = format!("attachment; filename=\"{}\"", wb.file_name);
     let mut res = wb.bytes.into_response();
     let h = res.headers_mut();

@@ -585,15 +585,16 @@ fn a_damaged_upload_never_panics_the_importer() {
     let registry = Registry::embedded().expect("forms");
     let form = registry.form("01a").expect("01a");
     let records = sample_records(form, 30);
-    let header = kiemke::export::SheetHeader {
+    let header = kiemke::workbooks::write::SheetHeader {
         superior_body: "UBND".into(),
         unit_name: "Đơn vị".into(),
         ..Default::default()
     };
-    let flat = kiemke::export::flat(form, records.clone()).expect("flat export");
-    let official = kiemke::export::official_form(form, &header, records).expect("official export");
+    let flat = kiemke::workbooks::write::flat(form, records.clone()).expect("flat export");
+    let official =
+        kiemke::workbooks::write::official_form(form, &header, records).expect("official export");
     let csv = "section;code;name;original_cost;usage_status\nIV;A1;Máy tính;15.000.000;1\nIV;A2;Máy in;12.500.000;2\n".as_bytes().to_vec();
-    let limits = kiemke::import::Limits {
+    let limits = kiemke::workbooks::read::Limits {
         max_rows: 1_000,
         ..Default::default()
     };
@@ -618,7 +619,7 @@ fn a_damaged_upload_never_panics_the_importer() {
         };
         let (bytes, what) = damage(&mut rng, source);
         let before = panics.load(std::sync::atomic::Ordering::SeqCst);
-        let outcome = caught(|| kiemke::import::read_with(form, &bytes, name, &limits));
+        let outcome = caught(|| kiemke::workbooks::read::read_with(form, &bytes, name, &limits));
         if let Some(dir) = &save
             && panics.load(std::sync::atomic::Ordering::SeqCst) != before
         {
@@ -649,7 +650,7 @@ fn uploads_that_once_crashed_the_parser_are_refused_cleanly() {
             .and_then(|n| n.to_str())
             .unwrap_or("upload.xlsx")
             .to_string();
-        match caught(|| kiemke::import::read(form, &bytes, &name)) {
+        match caught(|| kiemke::workbooks::read::read(form, &bytes, &name)) {
             Err(_) => panic!("{name}: the importer panicked"),
             Ok(Ok(parsed)) => panic!(
                 "{name}: a workbook that crashed the parser was accepted ({} rows)",

@@ -5,11 +5,11 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook, Worksheet};
 
 use super::*;
 use crate::{
-    export::{
+    forms::Value,
+    workbooks::write::{
         self,
         testutil::{form, header, records_01a, records_02a, records_18a, records_20a, test_form},
     },
-    forms::Value,
 };
 
 fn limits(max_rows: usize) -> Limits {
@@ -85,7 +85,7 @@ fn round_trip_cases() -> Vec<(std::sync::Arc<Form>, Vec<Record>)> {
 #[test]
 fn flat_export_reads_back_to_identical_records() {
     for (form, input) in round_trip_cases() {
-        let bytes = export::flat(&form, input.clone()).unwrap();
+        let bytes = write::flat(&form, input.clone()).unwrap();
         let parsed = read(&form, &bytes, "flat.xlsx").unwrap();
         no_errors(&parsed);
         assert_eq!(parsed.kind, FileKind::Xlsx);
@@ -139,7 +139,7 @@ fn checked(form: &Form, parsed: &Parsed, like: &[Record]) -> Vec<Record> {
 #[test]
 fn official_export_reads_back_to_identical_records() {
     for (form, input) in round_trip_cases() {
-        let bytes = export::official_form(&form, &header(), input.clone()).unwrap();
+        let bytes = write::official_form(&form, &header(), input.clone()).unwrap();
         let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
         no_errors(&parsed);
         assert_eq!(parsed.sheets[0].layout, Layout::Official);
@@ -148,7 +148,7 @@ fn official_export_reads_back_to_identical_records() {
     }
     // Row numbers are Excel's: 01a data starts under "I. Đất" on row 15.
     let form = form("01a");
-    let bytes = export::official_form(&form, &header(), records_01a()).unwrap();
+    let bytes = write::official_form(&form, &header(), records_01a()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
     let numbers: Vec<u32> = parsed.rows.iter().map(|r| r.row_number).collect();
     // The car is on row 32: section II's empty table (key row, three head rows,
@@ -168,7 +168,7 @@ fn records_without_a_section_come_back_without_one() {
     }
     stray.insert("code".into(), Value::Text("X-1".into()));
     input.push(stray.clone());
-    let bytes = export::official_form(&form, &header(), input.clone()).unwrap();
+    let bytes = write::official_form(&form, &header(), input.clone()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
     assert_eq!(checked(&form, &parsed, &input).last(), Some(&stray));
 }
@@ -214,7 +214,7 @@ fn set_value(xml: String, cell: &str, value: &str) -> String {
 fn a_derived_cell_holding_our_formula_is_derived_again_from_its_inputs() {
     let form = form("01a");
     let input = records_01a();
-    let bytes = export::official_form(&form, &header(), input.clone()).unwrap();
+    let bytes = write::official_form(&form, &header(), input.clone()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
     let letter = |key: &str| parsed.sheets[0].columns.get(key).cloned().unwrap();
     let counted = letter("qty_counted");
@@ -327,7 +327,7 @@ fn a_derived_cell_holding_our_formula_is_derived_again_from_its_inputs() {
 #[test]
 fn another_formula_in_a_derived_cell_is_read_as_its_value() {
     let form = form("01a");
-    let bytes = export::official_form(&form, &header(), records_01a()).unwrap();
+    let bytes = write::official_form(&form, &header(), records_01a()).unwrap();
     let parsed = read(&form, &bytes, "mau.xlsx").unwrap();
     let letter = |key: &str| parsed.sheets[0].columns.get(key).cloned().unwrap();
     let (books, counted) = (letter("qty_books"), letter("qty_counted"));
@@ -346,7 +346,7 @@ fn another_formula_in_a_derived_cell_is_read_as_its_value() {
 #[test]
 fn an_official_sheet_saved_as_csv_still_reads_as_the_official_layout() {
     let form = form("02a");
-    let bytes = export::official_form(&form, &header(), records_02a()).unwrap();
+    let bytes = write::official_form(&form, &header(), records_02a()).unwrap();
     // What "Save as CSV" keeps: every cell's displayed text, the hidden row included.
     let mut wb =
         calamine::open_workbook_from_rs::<calamine::Xlsx<_>, _>(Cursor::new(bytes)).unwrap();
@@ -767,7 +767,7 @@ fn more_rows_than_the_limit_are_refused() {
             r
         })
         .collect();
-    let bytes = export::flat(&form, many.clone()).unwrap();
+    let bytes = write::flat(&form, many.clone()).unwrap();
     assert_eq!(
         read_with(&form, &bytes, "x.xlsx", &limits(5)),
         Err(ImportError::TooManyRows { limit: 5 })
@@ -779,7 +779,7 @@ fn more_rows_than_the_limit_are_refused() {
             .len(),
         10
     );
-    let official = export::official_form(&form, &header(), many).unwrap();
+    let official = write::official_form(&form, &header(), many).unwrap();
     assert_eq!(
         read_with(&form, &official, "x.xlsx", &limits(9)),
         Err(ImportError::TooManyRows { limit: 9 })
@@ -831,7 +831,7 @@ fn column_problems_are_reported_together() {
 fn another_forms_file_is_refused() {
     let f02 = form("02a");
     let f01 = form("01a");
-    let official = export::official_form(&f02, &header(), records_02a()).unwrap();
+    let official = write::official_form(&f02, &header(), records_02a()).unwrap();
     assert_eq!(
         read(&f01, &official, "x.xlsx"),
         Err(ImportError::WrongForm {
@@ -839,7 +839,7 @@ fn another_forms_file_is_refused() {
             found: "02a".into()
         })
     );
-    let flat = export::flat(&f02, records_02a()).unwrap();
+    let flat = write::flat(&f02, records_02a()).unwrap();
     assert!(matches!(
         read(&f01, &flat, "x.xlsx"),
         Err(ImportError::WrongForm { .. })
@@ -873,7 +873,7 @@ fn hidden_sheets_are_skipped() {
 #[test]
 fn damaged_workbooks_give_errors_never_panics() {
     let form = form("01a");
-    let good = export::official_form(&form, &header(), records_01a()).unwrap();
+    let good = write::official_form(&form, &header(), records_01a()).unwrap();
     let rows = read(&form, &good, "good.xlsx").unwrap().rows.len();
     // A truncated workbook is never read.
     for cut in [10, good.len() / 3, good.len() / 2, good.len() - 10] {
@@ -925,7 +925,7 @@ fn a_hundred_thousand_assets_stream_out_and_back_in_row_order() {
             ("usage_status".to_string(), Value::Code("1".into())),
         ])
     });
-    let bytes = export::official_form(&form, &header(), assets).unwrap();
+    let bytes = write::official_form(&form, &header(), assets).unwrap();
     let mut count = 0usize;
     let mut total = 0i64;
     let mut last_code = String::new();

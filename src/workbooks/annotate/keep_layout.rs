@@ -8,7 +8,7 @@
 //! held whole: `xl/workbook.xml` (the new sheet, the active tab), `xl/_rels/workbook.xml.rels`
 //! and `[Content_Types].xml` (the new part), and each worksheet (its `tabSelected` cleared, so
 //! that the sheets are not grouped with the list). The file is checked as an upload is
-//! ([`import::check_workbook`]) before any part is read.
+//! ([`read::check_workbook`]) before any part is read.
 
 use std::{
     collections::HashSet,
@@ -24,7 +24,7 @@ use zip::{CompressionMethod, ZipArchive, ZipWriter, write::SimpleFileOptions};
 use super::{ERRORS_SHEET, ImportReport, cell_text, column_index, import_error};
 use crate::{
     error::{AppError, AppResult, Lang},
-    import::{self, Limits},
+    workbooks::read::{self, Limits},
 };
 
 const WORKBOOK: &str = "xl/workbook.xml";
@@ -59,7 +59,7 @@ pub(super) fn annotated(
     limits: &Limits,
     lang: Lang,
 ) -> AppResult<Vec<u8>> {
-    import::check_workbook(bytes, &report.file_name, limits).map_err(import_error)?;
+    read::check_workbook(bytes, &report.file_name, limits).map_err(import_error)?;
     let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(broken)?;
     let existing = survey(&mut zip)?;
     let parts: HashSet<String> = (0..zip.len())
@@ -427,7 +427,7 @@ fn errors_sheet(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{forms::Text, import::CellError};
+    use crate::{forms::Text, workbooks::read::CellError};
 
     /// A workbook no generator of ours wrote: no `bookViews`, both sheets selected, and a sheet
     /// already named as the list.
@@ -499,7 +499,7 @@ mod tests {
         let report = ImportReport {
             dry_run: true,
             form_code: "01a".into(),
-            file_kind: import::FileKind::Xlsx,
+            file_kind: read::FileKind::Xlsx,
             rows: 1,
             created: 0,
             updated: 0,

@@ -1,5 +1,6 @@
-//! xlsx writers: the official form a unit signs, the flat sheet machines read, the
-//! ward's consolidated summary and the progress board. Pure functions: records in,
+//! xlsx writers: the official form a unit signs (`official`), the flat sheet machines read
+//! (`flat`), the ward's consolidated summary (`summary`) and the progress board (`progress`),
+//! the last two written as one kind of table (`table`). Pure functions: records in,
 //! bytes out; no database, no HTTP.
 //!
 //! Every layout walks the form definition (`form.columns`, `form.flat_columns`,
@@ -10,18 +11,19 @@
 mod flat;
 mod frame;
 mod official;
-mod reports;
+mod progress;
 mod style;
+mod summary;
+mod table;
 
 use crate::forms::{Form, Record, Value};
 
 pub use flat::{UnitCells, flat, flat_with};
 pub(crate) use official::column_header;
 pub use official::official_form;
-pub use reports::{
-    Figures, Measure, ProgressRow, TypeProgress, UnitSummary, measures, progress_sheet, summary,
-};
+pub use progress::{ProgressRow, TypeProgress, progress_sheet};
 pub(crate) use style::MAX_CELL_CHARS;
+pub use summary::{Figures, Measure, UnitSummary, measures, summary};
 
 /// What the top of a sheet says about who reports: printed, never read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -3,7 +3,7 @@ use std::io::Read;
 use rust_xlsxwriter::column_number_to_name;
 
 use super::*;
-use crate::export::testutil::{
+use crate::workbooks::write::testutil::{
     at, find, form, formulas, header, num, records_01a, records_02a, records_18a, sheet_names,
     values,
 };
@@ -348,7 +348,7 @@ fn official_sheets_print_on_a4_landscape_at_a_legible_scale() {
     assert!(!styles.contains("Calibri"), "no cell falls back to Calibri");
     assert!(styles.contains(r##"formatCode="#,##0.000""##));
     // 02a: one table, its head repeated on every page and frozen on screen.
-    let form = crate::export::testutil::form("02a");
+    let form = crate::workbooks::write::testutil::form("02a");
     let bytes = official_form(&form, &header(), records_02a()).unwrap();
     let sheet = part(&bytes, "xl/worksheets/sheet1.xml");
     assert!(
@@ -419,7 +419,7 @@ fn a_form_without_records_prints_every_section_with_blank_totals() {
     assert_eq!(at(&v, iv + 1, 0), "TỔNG CỘNG");
     let oc = col_in(&form, "IV", "original_cost");
     assert_eq!(num(&v, iv + 1, oc), None, "nothing to add up: blank, not 0");
-    let form = crate::export::testutil::form("02a");
+    let form = crate::workbooks::write::testutil::form("02a");
     let bytes = official_form(&form, &header(), Vec::new()).unwrap();
     let v = values(&bytes, "02a");
     assert_eq!(at(&v, DATA, 0), "TỔNG CỘNG");
@@ -436,7 +436,7 @@ fn headers_add_the_unit_unless_the_header_or_group_names_it() {
     assert_eq!(header_of("land_area"), "Diện tích (m²)");
     assert_eq!(header_of("cost_community"), "Trong đó: cộng đồng đóng góp");
     assert_eq!(header_of("usage_status"), "Tình trạng sử dụng");
-    let test = crate::export::testutil::test_form();
+    let test = crate::workbooks::write::testutil::test_form();
     let def = test.columns.iter().find(|c| c.field == "weight").unwrap();
     assert_eq!(
         column_header(test.field("weight").unwrap(), def),

@@ -239,10 +239,10 @@ mod tests {
     use calamine::Data;
 
     use super::*;
-    use crate::export::testutil::{
+    use crate::forms::profile::EMBEDDED_PROFILES;
+    use crate::workbooks::write::testutil::{
         at, form, num, records_01a, records_20a, sheet_names, test_form, values,
     };
-    use crate::forms::profile::EMBEDDED_PROFILES;
 
     #[test]
     fn flat_sheet_has_keys_in_row_one_and_one_typed_row_per_record() {

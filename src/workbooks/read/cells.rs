@@ -8,11 +8,11 @@
 use chrono::{Datelike, NaiveDate};
 use unicode_normalization::{UnicodeNormalization, is_nfc};
 
-use crate::export::MAX_CELL_CHARS;
 use crate::forms::{
     FieldDef, FieldType, Value,
     value::{ParseError, decimal_to_milli, parse_vn_date, type_error},
 };
+use crate::workbooks::write::MAX_CELL_CHARS;
 
 /// A cell as the file holds it, before it meets a field.
 #[derive(Debug, Clone, PartialEq)]
@@ -262,7 +262,7 @@ fn too_long(field: &FieldDef, code: &'static str, max: usize) -> ParseError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::testutil::{form, test_form};
+    use crate::workbooks::write::testutil::{form, test_form};
 
     fn field(code: &str, key: &str) -> FieldDef {
         let f = if code == "20a" {

@@ -14,8 +14,8 @@ use super::{
     cells::{Outcome, Raw, convert, nfc},
 };
 use crate::{
-    export::{GRAND_TOTAL, MARKER_PREFIX, SUBTOTAL_PREFIX, UNCLASSIFIED},
     forms::{FieldDef, Form, Record, Value},
+    workbooks::write::{GRAND_TOTAL, MARKER_PREFIX, SUBTOTAL_PREFIX, UNCLASSIFIED},
 };
 
 /// Rows searched for a header before a sheet is given up.
@@ -131,7 +131,7 @@ impl<'f> Aliases<'f> {
         }
         for def in &form.columns {
             if let Some(f) = form.field(&def.field) {
-                a.name(&crate::export::column_header(f, def), f);
+                a.name(&crate::workbooks::write::column_header(f, def), f);
                 if let Some(h) = &def.header {
                     a.name(&h.vi, f);
                     a.name(&h.en, f);
@@ -602,7 +602,7 @@ fn same_formula(found: &str, ours: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::export::testutil::form;
+    use crate::workbooks::write::testutil::form;
 
     #[test]
     fn column_letters_run_like_excel() {

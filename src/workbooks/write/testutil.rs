@@ -69,7 +69,7 @@ field = "usage_status"
     let registry = Registry::from_sources([
         (
             "common.toml".to_string(),
-            include_str!("../../forms/common.toml").to_string(),
+            include_str!("../../../forms/common.toml").to_string(),
         ),
         ("20a.toml".to_string(), own.to_string()),
     ])

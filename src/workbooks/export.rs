@@ -1,0 +1,542 @@
+//! Exports: records streamed out of the database, in section order, into the pure writers of
+//! [`write`]; one unit's form (official or flat), every unit's flat sheet, the consolidated
+//! summary and the progress board. Each export leaves one audit event.
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use super::{Workbook, form_or_404};
+use crate::{
+    assets,
+    audit::{self, Event},
+    auth::Actor,
+    campaigns, clock,
+    entities::{asset, campaign, report, unit},
+    error::{AppError, AppResult},
+    forms::{Form, Record},
+    pagination::PageQuery,
+    progress::{self, ProgressFilter},
+    reports::ReportState,
+    state::AppState,
+    units,
+    workbooks::write::{self, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},
+};
+
+/// Rows fetched from the database per round trip while exporting.
+const EXPORT_BATCH: u64 = 1_000;
+
+fn export_failed(e: impl std::fmt::Display) -> AppError {
+    AppError::Internal(format!("export failed: {e}"))
+}
+
+async fn header(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    u: Option<&unit::Model>,
+) -> AppResult<SheetHeader> {
+    let superior = match u.and_then(|u| u.parent_id) {
+        Some(p) => units::get(db, p).await?.name.to_uppercase(),
+        None => c.authority_name.clone(),
+    };
+    let cutoff = c.cutoff_at.with_timezone(&clock::vietnam());
+    // The inventory team from the unit's registration (printed on its official form).
+    let registration = match u {
+        Some(u) => {
+            crate::entities::registration::Entity::find()
+                .filter(crate::entities::registration::Column::CampaignId.eq(c.id))
+                .filter(crate::entities::registration::Column::UnitId.eq(u.id))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let team = registration
+        .as_ref()
+        .and_then(|r| {
+            serde_json::from_value::<Vec<crate::registrations::TeamMember>>(r.team_members.clone())
+                .ok()
+        })
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| write::TeamLine {
+            name: m.name,
+            position: m.position,
+            role: m.team_role,
+        })
+        .collect();
+    let team_decision = registration
+        .as_ref()
+        .filter(|r| !r.team_decision_no.trim().is_empty())
+        .map(|r| {
+            let mut d = format!("Quyết định số {}", r.team_decision_no.trim());
+            if let Some(date) = r.team_decision_date {
+                d.push_str(&format!(" ngày {}", date.format("%d/%m/%Y")));
+            }
+            d
+        })
+        .unwrap_or_default();
+    Ok(SheetHeader {
+        unit_kind: u
+            .map(|u| units::UnitKind::parse(&u.kind).label_vi().to_string())
+            .unwrap_or_default(),
+        unit_address: u.and_then(|u| u.address.clone()).unwrap_or_default(),
+        team_decision,
+        team,
+        superior_body: superior,
+        unit_name: u
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| c.authority_name.clone()),
+        unit_code: u.map(|u| u.code.clone()).unwrap_or_default(),
+        cutoff_label: format!(
+            "{} giờ ngày {}",
+            cutoff.format("%-H"),
+            cutoff.format("%d/%m/%Y")
+        ),
+        place: c.place_name.clone(),
+    })
+}
+
+/// Streams the records of one form of each unit in `units` (in that order), each unit's in
+/// section order then by code, without holding them all: batches of up to [`EXPORT_BATCH`]
+/// records, two in flight. Each record comes with its unit's tag `T`.
+#[allow(clippy::type_complexity)]
+fn stream_records<T: Clone + Send + Sync + 'static>(
+    state: &AppState,
+    campaign_id: i64,
+    units: Vec<(i64, T)>,
+    form: std::sync::Arc<Form>,
+) -> (
+    tokio::sync::mpsc::Receiver<Vec<(T, Record)>>,
+    tokio::task::JoinHandle<AppResult<()>>,
+) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<(T, Record)>>(2);
+    let db = state.db.clone();
+    let producer = tokio::spawn(async move {
+        let sections: Vec<Option<String>> = if form.has_sections() {
+            form.sections
+                .iter()
+                .map(|s| Some(s.code.clone()))
+                .chain([None])
+                .collect()
+        } else {
+            vec![None]
+        };
+        for (unit_id, tag) in units {
+            for section in &sections {
+                let mut after = String::new();
+                loop {
+                    let mut q = asset::Entity::find()
+                        .filter(asset::Column::CampaignId.eq(campaign_id))
+                        .filter(asset::Column::UnitId.eq(unit_id))
+                        .filter(asset::Column::FormCode.eq(form.code.clone()))
+                        .filter(asset::Column::Code.gt(after.clone()));
+                    q = match (section, form.has_sections()) {
+                        (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
+                        (None, true) => q.filter(asset::Column::Section.is_null()),
+                        (None, false) => q,
+                    };
+                    let batch = q
+                        .order_by_asc(asset::Column::Code)
+                        .limit(EXPORT_BATCH)
+                        .all(&db)
+                        .await?;
+                    let Some(last) = batch.last() else { break };
+                    after = last.code.clone();
+                    let full = batch.len() as u64 == EXPORT_BATCH;
+                    let records = batch
+                        .iter()
+                        .map(|m| (tag.clone(), record::record_of(&form, m)))
+                        .collect();
+                    if tx.send(records).await.is_err() {
+                        return Ok(());
+                    }
+                    if !full {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    });
+    (rx, producer)
+}
+
+/// The export profile named `code`, or a problem listing the profiles there are.
+pub fn profile_or_400(
+    state: &AppState,
+    code: &str,
+) -> AppResult<std::sync::Arc<crate::forms::Profile>> {
+    state.forms.profiles().get(code).cloned().ok_or_else(|| {
+        let known = state
+            .forms
+            .profiles()
+            .all()
+            .map(|p| p.code.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        AppError::field(
+            "profile",
+            "unknown",
+            &format!("Không có hồ sơ xuất «{code}»; dùng một trong: {known}"),
+            &format!("There is no export profile \"{code}\"; use one of: {known}"),
+        )
+    })
+}
+
+fn unit_cells(u: &unit::Model) -> std::sync::Arc<write::UnitCells> {
+    std::sync::Arc::new(write::UnitCells {
+        code: u.code.clone(),
+        registration_code: u.registration_code.clone().unwrap_or_default(),
+        name: u.name.clone(),
+    })
+}
+
+/// One unit's form as an xlsx: the official layout (`flat: None`) or the flat layout under
+/// the export profile named by `flat`.
+pub async fn unit_form(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    unit_id: i64,
+    form_code: &str,
+    flat: Option<&str>,
+) -> AppResult<Workbook> {
+    let wb = unit_workbook(state, campaign_id, unit_id, form_code, flat).await?;
+    audit::record(
+        &state.db,
+        actor,
+        state.clock.now(),
+        Event {
+            action: "export",
+            entity: "report",
+            campaign_id: Some(campaign_id),
+            unit_id: Some(unit_id),
+            detail: Some(wb.file_name.clone()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(wb)
+}
+
+/// One unit's form as an xlsx, without the audit event (the caller records it).
+pub(super) async fn unit_workbook(
+    state: &AppState,
+    campaign_id: i64,
+    unit_id: i64,
+    form_code: &str,
+    flat: Option<&str>,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let profile = flat.map(|p| profile_or_400(state, p)).transpose()?;
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let u = units::get(&state.db, unit_id).await?;
+    reports::find(&state.db, campaign_id, unit_id, &form.asset_type.code)
+        .await
+        .map_err(|_| {
+            AppError::not_found(
+                &format!(
+                    "báo cáo mẫu {form_code} của đơn vị (đơn vị chưa đăng ký loại tài sản này)"
+                ),
+                &format!("Form {form_code} report (the unit has not registered this asset type)"),
+            )
+        })?;
+    let head = header(&state.db, &c, Some(&u)).await?;
+    let (mut rx, producer) = stream_records(
+        state,
+        campaign_id,
+        vec![(unit_id, unit_cells(&u))],
+        form.clone(),
+    );
+    let writer_form = form.clone();
+    let writer_profile = profile.clone();
+    let writer = tokio::task::spawn_blocking(move || {
+        let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+        match writer_profile {
+            Some(p) => write::flat_with(&p, &writer_form, false, rows),
+            None => write::official_form(&writer_form, &head, rows.map(|(_, r)| r)),
+        }
+    });
+    let bytes = writer
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    producer.await.map_err(export_failed)??;
+    let suffix = match profile.as_deref() {
+        None => String::new(),
+        Some(p) if p.code == crate::forms::DEFAULT_PROFILE => "_flat".into(),
+        Some(p) => format!("_{}", p.code),
+    };
+    let file_name = format!("{}_{}{suffix}.xlsx", form.code, u.code);
+    Ok(Workbook { file_name, bytes })
+}
+
+/// Every unit's records of one form in one flat file under an export profile: the units that
+/// registered the form's type, by budget-relationship code, each unit's records in section
+/// order then by code.
+pub async fn ward_flat(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    form_code: &str,
+    profile: &str,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let profile = profile_or_400(state, profile)?;
+    campaigns::get(&state.db, campaign_id).await?;
+    let unit_ids: Vec<i64> = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::FormCode.eq(form.code.clone()))
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|r| r.unit_id)
+        .collect();
+    let units: Vec<(i64, std::sync::Arc<write::UnitCells>)> = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(unit_ids))
+        .order_by_asc(unit::Column::Code)
+        .all(&state.db)
+        .await?
+        .iter()
+        .map(|u| (u.id, unit_cells(u)))
+        .collect();
+    let (mut rx, producer) = stream_records(state, campaign_id, units, form.clone());
+    let writer_form = form.clone();
+    let writer_profile = profile.clone();
+    let bytes = tokio::task::spawn_blocking(move || {
+        let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+        write::flat_with(&writer_profile, &writer_form, true, rows)
+    })
+    .await
+    .map_err(export_failed)?
+    .map_err(export_failed)?;
+    producer.await.map_err(export_failed)??;
+    let file_name = format!("{}_tat_ca_don_vi_{}.xlsx", form.code, profile.code);
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+/// The consolidated report of one form: a row per registered unit and a ward total.
+pub async fn consolidated(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    form_code: &str,
+) -> AppResult<Workbook> {
+    let form = form_or_404(state, form_code)?.clone();
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    #[derive(Debug, sea_orm::FromQueryResult)]
+    struct Row {
+        unit_id: i64,
+        section: Option<String>,
+        usage_status: String,
+        unit_of_measure: Option<String>,
+        count: i64,
+        original_cost: i64,
+        remaining_value: i64,
+        qty_counted: i64,
+    }
+    let rows = reports::sums(&[
+        asset::Column::UnitId,
+        asset::Column::Section,
+        asset::Column::UsageStatus,
+        asset::Column::UnitOfMeasure,
+    ])
+    .filter(asset::Column::CampaignId.eq(campaign_id))
+    .filter(asset::Column::FormCode.eq(form.code.clone()))
+    .into_model::<Row>()
+    .all(&state.db)
+    .await?;
+    let reports = report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(report::Column::FormCode.eq(form.code.clone()))
+        .all(&state.db)
+        .await?;
+    let unit_ids: Vec<i64> = reports.iter().map(|r| r.unit_id).collect();
+    let units = unit::Entity::find()
+        .filter(unit::Column::Id.is_in(unit_ids))
+        .order_by_asc(unit::Column::Code)
+        .all(&state.db)
+        .await?;
+    let state_of: HashMap<i64, ReportState> = reports
+        .iter()
+        .map(|r| (r.unit_id, ReportState::of(r)))
+        .collect();
+    let mut by_unit: HashMap<i64, UnitSummary> = units
+        .iter()
+        .map(|u| {
+            let st = state_of
+                .get(&u.id)
+                .copied()
+                .unwrap_or(ReportState::NotStarted);
+            (
+                u.id,
+                UnitSummary {
+                    unit_code: u.code.clone(),
+                    unit_name: u.name.clone(),
+                    state: state_label(st).to_string(),
+                    sent: st.is_sent(),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let measures = write::measures(&form);
+    // A section's quantity counts the records in the section's unit (or with none).
+    let same_unit = |a: &str, b: &str| a.trim().to_lowercase() == b.trim().to_lowercase();
+    for r in rows {
+        if let Some(s) = by_unit.get_mut(&r.unit_id) {
+            for m in measures.iter().filter(|m| {
+                m.field == "qty_counted"
+                    && m.section == r.section
+                    && r.unit_of_measure
+                        .as_deref()
+                        .is_none_or(|u| u.trim().is_empty() || same_unit(u, &m.unit))
+            }) {
+                *s.measures.entry(m.key.clone()).or_default() += r.qty_counted;
+            }
+            let f = s
+                .by_section
+                .entry(r.section.unwrap_or_default())
+                .or_insert(Figures::default());
+            f.count += u64::try_from(r.count).unwrap_or(0);
+            f.original_cost += r.original_cost;
+            f.remaining_value += r.remaining_value;
+            *s.by_status.entry(r.usage_status).or_default() += u64::try_from(r.count).unwrap_or(0);
+        }
+    }
+    // Measures kept in the form's own fields (JSON), read a batch at a time.
+    let in_fields: Vec<&write::Measure> = measures
+        .iter()
+        .filter(|m| m.section.is_none() && !Form::is_core(&m.field))
+        .collect();
+    if !in_fields.is_empty() {
+        #[derive(Debug, sea_orm::FromQueryResult)]
+        struct Fields {
+            unit_id: i64,
+            fields: serde_json::Value,
+        }
+        let mut pages = asset::Entity::find()
+            .select_only()
+            .column(asset::Column::UnitId)
+            .column(asset::Column::Fields)
+            .filter(asset::Column::CampaignId.eq(campaign_id))
+            .filter(asset::Column::FormCode.eq(form.code.clone()))
+            .order_by_asc(asset::Column::Id)
+            .into_model::<Fields>()
+            .paginate(&state.db, 1_000);
+        while let Some(batch) = pages.fetch_and_next().await? {
+            for a in batch {
+                let Some(s) = by_unit.get_mut(&a.unit_id) else {
+                    continue;
+                };
+                for m in &in_fields {
+                    let value = form
+                        .field(&m.field)
+                        .zip(a.fields.get(&m.field))
+                        .and_then(|(f, v)| crate::forms::Value::from_json(f, v).ok().flatten())
+                        .and_then(|v| v.number());
+                    if let Some(n) = value {
+                        *s.measures.entry(m.key.clone()).or_default() += n;
+                    }
+                }
+            }
+        }
+    }
+    let summaries: Vec<UnitSummary> = units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
+    let head = header(&state.db, &c, None).await?;
+    let bytes = tokio::task::spawn_blocking(move || write::summary(&form, &head, &summaries))
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    let file_name = format!("tong_hop_{form_code}.xlsx");
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+pub(super) async fn audit_export(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    file_name: &str,
+) -> AppResult<()> {
+    audit::record(
+        &state.db,
+        actor,
+        state.clock.now(),
+        Event {
+            action: "export",
+            entity: "campaign",
+            entity_id: Some(campaign_id),
+            campaign_id: Some(campaign_id),
+            detail: Some(file_name.to_string()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The progress board as a sheet.
+pub async fn progress_sheet(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+) -> AppResult<Workbook> {
+    let c = campaigns::get(&state.db, campaign_id).await?;
+    let all = PageQuery {
+        page: Some(1),
+        per_page: Some(u64::MAX / 2),
+    };
+    let board = progress::board(state, campaign_id, &ProgressFilter::default(), &all).await?;
+    let rows: Vec<ProgressRow> = board
+        .rows
+        .iter()
+        .map(|r| ProgressRow {
+            unit_code: r.code.clone(),
+            unit_name: r.name.clone(),
+            types: r
+                .reports
+                .iter()
+                .map(|t| TypeProgress {
+                    form_code: t.form_code.clone(),
+                    state: state_label(t.state).to_string(),
+                    deadline: t.deadline.format("%d/%m/%Y").to_string(),
+                    days_overdue: t
+                        .overdue
+                        .then(|| -clock::days_left(board.as_of, t.deadline))
+                        .filter(|d| *d > 0),
+                    submitted_at: t.submitted_at.map(|at| {
+                        at.with_timezone(&clock::vietnam())
+                            .format("%d/%m/%Y %H:%M")
+                            .to_string()
+                    }),
+                    on_time: t.on_time,
+                    record_count: t.record_count.max(0) as u64,
+                    original_cost: t.original_cost,
+                    remaining_value: t.remaining_value,
+                })
+                .collect(),
+        })
+        .collect();
+    let head = header(&state.db, &c, None).await?;
+    let bytes = tokio::task::spawn_blocking(move || write::progress_sheet(&head, &rows))
+        .await
+        .map_err(export_failed)?
+        .map_err(export_failed)?;
+    let file_name = "tien_do.xlsx".to_string();
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    Ok(Workbook { file_name, bytes })
+}
+
+fn state_label(s: ReportState) -> &'static str {
+    match s {
+        ReportState::NotStarted => "Chưa bắt đầu",
+        ReportState::Draft => "Đang nhập",
+        ReportState::Submitted => "Đã gửi",
+        ReportState::Returned => "Bị trả lại",
+        ReportState::Accepted => "Đã chấp nhận",
+    }
+}

@@ -1,0 +1,121 @@
+//! Every registered unit's official form of one type in one zip, streamed as it is written.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::{
+    export::{audit_export, unit_workbook},
+    form_or_404,
+};
+use crate::{
+    auth::Actor,
+    campaigns,
+    entities::{report, unit},
+    error::AppResult,
+    state::AppState,
+};
+
+/// A zip being written: its file name and its bytes as they are produced.
+pub struct ZipStream {
+    /// Suggested file name.
+    pub file_name: String,
+    /// Chunks of the zip, in order; an error ends it early.
+    pub chunks: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+}
+
+/// A `Write` whose bytes are taken out after each file of a streamed zip.
+#[derive(Clone, Default)]
+struct Drain(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Drain {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("zip buffer poisoned"))?
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drain {
+    fn take(&self) -> std::io::Result<Vec<u8>> {
+        Ok(std::mem::take(&mut *self.0.lock().map_err(|_| {
+            std::io::Error::other("zip buffer poisoned")
+        })?))
+    }
+}
+
+/// Every registered unit's official form of one form, in one zip (one `.xlsx` per unit, in
+/// unit-code order). The zip is streamed: each workbook is sent as soon as it is made, so the
+/// download starts after the first unit. One audit event records the export.
+pub async fn forms_zip(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    form_code: &str,
+) -> AppResult<ZipStream> {
+    let form = form_or_404(state, form_code)?.clone();
+    campaigns::get(&state.db, campaign_id).await?;
+    // The units with a report of the type, in code order (a subquery: at national scale the
+    // ids would not fit in one statement's parameters).
+    let unit_ids: Vec<i64> = unit::Entity::find()
+        .select_only()
+        .column(unit::Column::Id)
+        .filter(
+            unit::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(report::Column::UnitId)
+                    .from(report::Entity)
+                    .and_where(report::Column::CampaignId.eq(campaign_id))
+                    .and_where(report::Column::TypeCode.eq(form.asset_type.code.clone()))
+                    .take(),
+            ),
+        )
+        .order_by_asc(unit::Column::Code)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    let file_name = format!("{}_tat_ca_don_vi.zip", form.code);
+    audit_export(state, actor, campaign_id, &file_name).await?;
+    let (tx, chunks) = tokio::sync::mpsc::channel(2);
+    let state = state.clone();
+    let form_code = form.code.clone();
+    tokio::spawn(async move {
+        let drain = Drain::default();
+        let mut zip = zip::ZipWriter::new_stream(drain.clone());
+        // Workbooks are zip files already: stored, not compressed again.
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(false);
+        for unit_id in unit_ids {
+            let step = async {
+                let wb = unit_workbook(&state, campaign_id, unit_id, &form_code, None)
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?;
+                zip.start_file(wb.file_name.as_str(), options)
+                    .map_err(std::io::Error::other)?;
+                std::io::Write::write_all(&mut zip, &wb.bytes)?;
+                drain.take()
+            };
+            match step.await {
+                Ok(bytes) => {
+                    if tx.send(Ok(bytes)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            }
+        }
+        let end = zip
+            .finish()
+            .map_err(std::io::Error::other)
+            .and_then(|_| drain.take());
+        let _ = tx.send(end).await;
+    });
+    Ok(ZipStream { file_name, chunks })
+}

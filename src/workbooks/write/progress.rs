@@ -1,0 +1,209 @@
+//! The ward's progress board as a sheet: one row per unit, one group of columns per registered
+//! form (state, deadline, days overdue, when sent, on time, count and values).
+
+use std::collections::BTreeSet;
+
+use super::{
+    ExportError, GRAND_TOTAL, SheetHeader,
+    style::NumKind,
+    table::{Block, Col, Out, Table, Total},
+};
+
+/// One unit's line of the progress board.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProgressRow {
+    /// Budget-relationship code.
+    pub unit_code: String,
+    /// Unit name.
+    pub unit_name: String,
+    /// The asset types the unit registered.
+    pub types: Vec<TypeProgress>,
+}
+
+/// Where one unit stands on one asset type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TypeProgress {
+    /// Form code (`01a`).
+    pub form_code: String,
+    /// State as people read it (`Đang nhập`, `Đã gửi`, `Đã duyệt`…).
+    pub state: String,
+    /// Deadline in force (the campaign's, or the unit's extension), as printed: `31/03/2026`.
+    pub deadline: String,
+    /// Days past the deadline of a report not sent; `None` while not overdue or once sent.
+    pub days_overdue: Option<i64>,
+    /// When the report was sent, local time as printed (`28/03/2026 14:05`).
+    pub submitted_at: Option<String>,
+    /// Sent before the deadline; `None` while not sent.
+    pub on_time: Option<bool>,
+    /// Assets recorded.
+    pub record_count: u64,
+    /// Sum of original cost, đồng.
+    pub original_cost: i64,
+    /// Sum of remaining value, đồng.
+    pub remaining_value: i64,
+}
+
+/// The progress board: one row per unit, one group of columns per registered form.
+pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<u8>, ExportError> {
+    let forms: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.types.iter().map(|t| t.form_code.clone()))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let groups: Vec<String> = forms.iter().map(|f| format!("Mẫu số {f}")).collect();
+    let mut cols: Vec<Col> = vec![Col::text("Mã đơn vị", 12.0), Col::text("Tên đơn vị", 35.0)];
+    for g in &groups {
+        cols.push(Col {
+            group: Some(g),
+            header: "Trạng thái",
+            width: 14.0,
+            total: Total::None,
+            kind: NumKind::Whole,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Hạn gửi",
+            width: 11.0,
+            total: Total::None,
+            kind: NumKind::Whole,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Số ngày quá hạn",
+            width: 9.0,
+            total: Total::None,
+            kind: NumKind::Whole,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Thời điểm gửi",
+            width: 17.0,
+            total: Total::None,
+            kind: NumKind::Whole,
+        });
+        cols.push(Col {
+            group: Some(g),
+            header: "Đúng hạn",
+            width: 9.0,
+            total: Total::CountYes,
+            kind: NumKind::Whole,
+        });
+        cols.push(Col::sum(Some(g), "Số tài sản", 10.0));
+        cols.push(Col::sum(Some(g), "Nguyên giá (đồng)", 18.0));
+        cols.push(Col::sum(Some(g), "Giá trị còn lại (đồng)", 18.0));
+    }
+    let lines = rows.iter().map(|r| {
+        let mut cells = vec![
+            Out::Text(r.unit_code.clone()),
+            Out::Text(r.unit_name.clone()),
+        ];
+        for f in &forms {
+            match r.types.iter().find(|t| &t.form_code == f) {
+                Some(t) => cells.extend([
+                    Out::Text(t.state.clone()),
+                    Out::Text(t.deadline.clone()),
+                    t.days_overdue.map_or(Out::Blank, |d| Out::Whole(d.into())),
+                    Out::Text(t.submitted_at.clone().unwrap_or_default()),
+                    Out::Yes(t.on_time),
+                    Out::Whole(t.record_count.into()),
+                    Out::Whole(t.original_cost.into()),
+                    Out::Whole(t.remaining_value.into()),
+                ]),
+                // Not registered for this type: nothing to report.
+                None => cells.extend(std::iter::repeat_n(Out::Blank, 8)),
+            }
+        }
+        cells
+    });
+    let table = Table {
+        sheet: "tien_do".to_string(),
+        title: "Theo dõi tiến độ kiểm kê tài sản công",
+        cols: &cols,
+        signature: false,
+        total_label: GRAND_TOTAL,
+    };
+    table.write(
+        header,
+        vec![Block {
+            heading: None,
+            rows: lines.collect(),
+            subtotal: None,
+            in_total: true,
+        }],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workbooks::write::testutil::{at, find, formulas, num, values, ward_header};
+
+    #[test]
+    fn progress_board_groups_columns_by_form_and_counts_units_on_time() {
+        let t = |form: &str, state: &str, on_time: Option<bool>, n: u64| TypeProgress {
+            form_code: form.into(),
+            state: state.into(),
+            deadline: "31/03/2026".into(),
+            days_overdue: on_time.is_none().then_some(4),
+            submitted_at: on_time.map(|_| "28/03/2026 14:05".into()),
+            on_time,
+            record_count: n,
+            original_cost: n as i64 * 1_000,
+            remaining_value: n as i64 * 500,
+        };
+        let rows = vec![
+            ProgressRow {
+                unit_code: "1012345".into(),
+                unit_name: "UBND phường".into(),
+                types: vec![
+                    t("01a", "Đã gửi", Some(true), 10),
+                    t("18a", "Đang nhập", None, 2),
+                ],
+            },
+            ProgressRow {
+                unit_code: "1012346".into(),
+                unit_name: "Trường Mầm non".into(),
+                types: vec![t("01a", "Đã gửi", Some(false), 5)],
+            },
+        ];
+        let bytes = progress_sheet(&ward_header(), &rows).unwrap();
+        let v = values(&bytes, "tien_do");
+        let (g, c01) = find(&v, "Mẫu số 01a").unwrap();
+        let (_, c18) = find(&v, "Mẫu số 18a").unwrap();
+        assert!(c18 > c01);
+        assert_eq!(at(&v, g + 1, c01), "Trạng thái");
+        assert_eq!(at(&v, g + 1, c01 + 1), "Hạn gửi");
+        assert_eq!(at(&v, g + 1, c01 + 2), "Số ngày quá hạn");
+        let first = g + 3;
+        assert_eq!(at(&v, first, c01), "Đã gửi");
+        assert_eq!(at(&v, first, c01 + 1), "31/03/2026");
+        assert_eq!(num(&v, first, c01 + 2), None, "sent: not overdue");
+        assert_eq!(at(&v, first, c18), "Đang nhập");
+        assert_eq!(num(&v, first, c18 + 2), Some(4.0), "4 days overdue");
+        assert_eq!(at(&v, first, c01 + 3), "28/03/2026 14:05");
+        assert_eq!(at(&v, first, c01 + 4), "Có");
+        assert_eq!(at(&v, first + 1, c01 + 4), "Không");
+        assert_eq!(at(&v, first + 1, c18), "", "not registered for 18a");
+        let total = first + 2;
+        assert_eq!(num(&v, total, c01 + 4), Some(1.0), "one unit on time");
+        assert_eq!(num(&v, total, c01 + 5), Some(15.0));
+        assert_eq!(num(&v, total, c01 + 6), Some(15_000.0));
+        assert_eq!(num(&v, total, c18 + 5), Some(2.0));
+        assert!(
+            formulas(&bytes, "tien_do")
+                .get_value((total, c01 + 4))
+                .unwrap()
+                .starts_with("COUNTIF(")
+        );
+        // The ward names itself once, not as its own superior body.
+        let ward = SheetHeader {
+            unit_name: "UBND phường Tam Thanh".into(),
+            superior_body: "UBND PHƯỜNG TAM THANH".into(),
+            ..ward_header()
+        };
+        let v = values(&progress_sheet(&ward, &rows).unwrap(), "tien_do");
+        assert_eq!(at(&v, 0, 0), "UBND PHƯỜNG TAM THANH");
+        assert_ne!(at(&v, 1, 0), "UBND phường Tam Thanh");
+    }
+}
