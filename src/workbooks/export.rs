@@ -10,16 +10,15 @@ use sea_orm::{
 
 use super::{Workbook, form_or_404};
 use crate::{
-    assets,
     audit::{self, Event},
     auth::Actor,
     campaigns, clock,
     entities::{asset, campaign, report, unit},
     error::{AppError, AppResult},
-    forms::{Form, Record},
+    forms::{Form, Record, record},
     pagination::PageQuery,
     progress::{self, ProgressFilter},
-    reports::ReportState,
+    reports::{self, ReportState},
     state::AppState,
     units,
     workbooks::write::{self, Figures, ProgressRow, SheetHeader, TypeProgress, UnitSummary},

@@ -14,13 +14,14 @@ use utoipa::ToSchema;
 
 use super::{form_or_404, gate::ImportPermit};
 use crate::{
-    assets::{self, Delta},
+    assets,
     audit::{self, Event},
     auth::Actor,
     campaigns,
     entities::{asset, audit_event, campaign, report},
     error::{AppError, AppResult, FieldError, Lang},
-    forms::{Form, Record, Text},
+    forms::{Form, Record, Text, record},
+    reports::{self, Delta},
     state::AppState,
     units,
     workbooks::read::{self, CellError, ImportError, Limits},
