@@ -22,7 +22,7 @@
 //! under 32 MB above idle two seconds after the answer. Exit status 1 when either fails. The table goes to
 //! stdout and `<out-dir>/uploads.md`.
 
-#[path = "../tests/api/hostile_files.rs"]
+#[path = "../tests/api/workbooks/hostile_files.rs"]
 mod hostile_files;
 
 use std::{

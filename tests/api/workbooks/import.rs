@@ -1492,7 +1492,7 @@ db_test!(
             );
         }
         assert_eq!(total, 150 * landed.len() + 1);
-        crate::invariants::assert_consistent(&app.state).await;
+        crate::reliability::invariants::assert_consistent(&app.state).await;
     }
 );
 
