@@ -1,18 +1,23 @@
-//! The API test suite: one binary, every test on SQLite and PostgreSQL.
+//! The API test suite: one binary, every test on SQLite and PostgreSQL, filed by domain as in
+//! `src/` (units, campaigns, registrations, assets, reports, progress, workbooks, accounts, …).
 
+mod http;
 mod support;
 
 mod accounts;
+mod api;
 mod assets;
 mod audit;
-mod foundation;
-mod http;
+mod campaigns;
+mod catalogue;
 mod permissions;
 mod progress;
+mod registrations;
 mod reliability;
 mod reports;
 mod search;
 mod tls;
 mod tools;
+mod units;
 mod web;
 mod workbooks;
