@@ -12,17 +12,17 @@
 //! 1. Starts `target/release/kiemke serve` on loopback, creates a campaign and four units
 //!    registered for type 02 through the API, and imports one small file (so that what a first
 //!    import sets up counts as idle). **Idle** is the server's `VmRSS` then.
-//! 2. For each class of hostile file (built by `tests/api/hostile_files.rs`, the files of the
-//!    regression tests at full size): resets the server's peak (`5` into `/proc/PID/clear_refs`),
-//!    uploads the file asking for the annotated workbook, and reads the peak (`VmHWM`) and, a
-//!    couple of seconds later, the resident size (`VmRSS`).
+//! 2. For each class of hostile file (built by `tests/api/workbooks/hostile_files.rs`, the files
+//!    of the regression tests at full size): resets the server's peak (`5` into
+//!    `/proc/PID/clear_refs`), uploads the file asking for the annotated workbook, and reads the
+//!    peak (`VmHWM`) and, a couple of seconds later, the resident size (`VmRSS`).
 //! 3. The same for four uploads of the heaviest accepted class sent at once, to four units.
 //!
 //! The verdict: every peak stays under `--bound-mb` (150) above idle, and the server keeps
 //! under 32 MB above idle two seconds after the answer. Exit status 1 when either fails. The table goes to
 //! stdout and `<out-dir>/uploads.md`.
 
-#[path = "../tests/api/hostile_files.rs"]
+#[path = "../tests/api/workbooks/hostile_files.rs"]
 mod hostile_files;
 
 use std::{

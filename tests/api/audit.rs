@@ -135,3 +135,28 @@ db_test!(
         drop(admin);
     }
 );
+
+db_test!(the_audit_trail_records_the_acting_user_and_logins, |app| {
+    use kiemke::entities::audit_event;
+    use sea_orm::EntityTrait;
+    let admin = app.admin().await;
+    app.unit(&admin, "1000001", "A").await;
+    app.call("POST", "/api/v1/auth/login")
+        .json(&json!({"username": "admin", "password": "wrong-password"}))
+        .send()
+        .await
+        .expect(401);
+    let events = audit_event::Entity::find()
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    let create = events
+        .iter()
+        .find(|e| e.entity == "unit" && e.action == "create")
+        .expect("unit create audited");
+    assert_eq!(create.actor_name.as_deref(), Some("admin"));
+    assert!(create.actor_id.is_some());
+    assert_eq!(create.after.as_ref().unwrap()["code"], "1000001");
+    assert!(events.iter().any(|e| e.action == "login"));
+    assert!(events.iter().any(|e| e.action == "login_failed"));
+});

@@ -1,28 +1,23 @@
-//! The API test suite: one binary, every test on SQLite and PostgreSQL.
+//! The API test suite: one binary, every test on SQLite and PostgreSQL, filed by domain as in
+//! `src/` (units, campaigns, registrations, assets, reports, progress, workbooks, accounts, …).
 
+mod http;
 mod support;
 
 mod accounts;
+mod api;
 mod assets;
 mod audit;
-mod backup;
-mod board;
-mod crash;
-mod faults;
-mod form_layouts;
-mod foundation;
-mod generate;
-mod hostile_files;
-mod hostile_uploads;
-mod http;
-mod invariants;
-mod limits;
-mod login;
-mod pages;
+mod campaigns;
+mod catalogue;
 mod permissions;
-mod props;
+mod progress;
+mod registrations;
 mod reliability;
 mod reports;
 mod search;
-mod spreadsheets;
 mod tls;
+mod tools;
+mod units;
+mod web;
+mod workbooks;

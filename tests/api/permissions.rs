@@ -816,3 +816,199 @@ db_test!(
         assert_eq!(calls, kiemke::web::PAGES.len() * (CALLERS.len() + 1));
     }
 );
+
+db_test!(an_accountant_sees_only_their_own_unit, |app| {
+    let admin = app.admin().await;
+    let campaign = app.campaign(&admin).await;
+    let mine = app.unit(&admin, "1000001", "Mine").await;
+    let other = app.unit(&admin, "1000002", "Other").await;
+    app.register(&admin, campaign, other, &["01"]).await;
+    let token = app
+        .user(&admin, "ketoan.mine", "unit_accountant", &[mine])
+        .await;
+    let list = app
+        .call("GET", "/api/v1/units")
+        .token(&token)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["id"], mine);
+    app.call("GET", &format!("/api/v1/units/{other}"))
+        .token(&token)
+        .send()
+        .await
+        .expect(404);
+    app.call(
+        "GET",
+        &format!("/api/v1/campaigns/{campaign}/units/{other}/registration"),
+    )
+    .token(&token)
+    .send()
+    .await
+    .expect(404);
+    let reg = app
+        .call("PUT", &format!("/api/v1/campaigns/{campaign}/units/{mine}/registration"))
+        .token(&token)
+        .json(&json!({"team_decision_no": "1", "team_members": [{"name": "A"}], "asset_types": ["01"]}))
+        .send()
+        .await
+        .expect(201);
+    assert_eq!(reg.json()["unit_id"], mine);
+    let regs = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/registrations"),
+        )
+        .token(&token)
+        .send()
+        .await
+        .expect(200)
+        .json();
+    assert_eq!(regs.as_array().unwrap().len(), 1);
+    app.call("PATCH", &format!("/api/v1/units/{mine}"))
+        .token(&token)
+        .json(&json!({"name": "X"}))
+        .send()
+        .await
+        .expect(403);
+});
+
+/// Every operation of the OpenAPI document, called by every role and by an
+/// accountant of another unit, answers as its security declaration says.
+async fn walk_permission_matrix(app: TestApp) {
+    let admin = app.admin().await;
+    let campaign = app.demo().await;
+    let units = app
+        .call("GET", "/api/v1/units?per_page=100")
+        .token(&admin)
+        .send()
+        .await
+        .json();
+    let own = units["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["code"] == "1109306")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let viewer_id = app
+        .call("GET", "/api/v1/users?per_page=100")
+        .token(&admin)
+        .send()
+        .await
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["username"] == "chutich")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let asset_id = app
+        .call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{own}/assets"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .json()["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let doc = serde_json::to_value(kiemke::api::openapi()).unwrap();
+    let roles: [(&str, &str, &str); 5] = [
+        ("admin", "admin", ADMIN_PASSWORD),
+        ("finance_officer", "taichinh", DEMO_PASSWORD),
+        ("unit_accountant", "ketoan.mn.tamthanh", DEMO_PASSWORD),
+        ("viewer", "chutich", DEMO_PASSWORD),
+        ("foreign_accountant", "ketoan.mn.hoahong", DEMO_PASSWORD),
+    ];
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let security = op["security"]
+                .as_array()
+                .expect("every operation declares security");
+            let public = security
+                .iter()
+                .any(|s| s.as_object().is_some_and(|o| o.is_empty()));
+            let allowed: Vec<&str> = security
+                .iter()
+                .filter_map(|s| s["bearer"].as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            for (role, username, password) in roles {
+                let concrete = path
+                    .replace("{campaign_id}", &campaign.to_string())
+                    .replace("{unit_id}", &own.to_string())
+                    .replace("{user_id}", &viewer_id.to_string())
+                    .replace("{asset_id}", &asset_id.to_string())
+                    .replace("{asset_type}", "01")
+                    .replace("{form_code}", "01a");
+                let token = app.login(username, password).await;
+                // A stale If-Match keeps allowed writes from destroying the fixtures the walk needs.
+                let mut call = app
+                    .call(&method.to_uppercase(), &concrete)
+                    .token(&token)
+                    .header("if-match", "\"999\"");
+                if ["post", "put", "patch"].contains(&method.as_str()) {
+                    call = call.json(&json!({}));
+                }
+                let status = call.send().await.status.as_u16();
+                let unit_scoped = path.contains("{unit_id}") || path.contains("{asset_id}");
+                let expected_role = if role == "foreign_accountant" {
+                    "unit_accountant"
+                } else {
+                    role
+                };
+                let may = public || allowed.contains(&expected_role);
+                if role == "foreign_accountant" && unit_scoped {
+                    assert_eq!(
+                        status, 404,
+                        "{role} {method} {path}: another unit's data must not be revealed"
+                    );
+                } else if may {
+                    assert!(
+                        ![401, 403].contains(&status),
+                        "{role} {method} {path}: allowed but got {status}"
+                    );
+                    assert!(
+                        status < 500,
+                        "{role} {method} {path}: server error {status}"
+                    );
+                } else {
+                    assert_eq!(status, 403, "{role} {method} {path}: expected 403");
+                }
+                checked += 1;
+            }
+            let anonymous = app
+                .call(
+                    &method.to_uppercase(),
+                    &path
+                        .replace("{campaign_id}", "1")
+                        .replace("{unit_id}", "1")
+                        .replace("{user_id}", "1")
+                        .replace("{form_code}", "01a"),
+                )
+                .send()
+                .await
+                .status
+                .as_u16();
+            if !public {
+                assert_eq!(anonymous, 401, "anonymous {method} {path}");
+            }
+        }
+    }
+    assert!(checked >= 5 * 20, "the matrix walked {checked} calls");
+}
+
+db_test!(
+    every_route_answers_each_role_as_its_security_declaration_says,
+    |app| {
+        walk_permission_matrix(app).await;
+    }
+);

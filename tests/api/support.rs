@@ -514,3 +514,10 @@ pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const USER_PASSWORD: &str = "user-password-1";
 /// Password of the demo users.
 pub const DEMO_PASSWORD: &str = "demo-password-1";
+
+/// Moves the clock to `instant` and logs the admin in again: a token of an earlier instant may
+/// have expired.
+pub async fn relogin(app: &TestApp, instant: &str) -> String {
+    app.clock.set(at(instant));
+    app.login("admin", ADMIN_PASSWORD).await
+}

@@ -1,6 +1,6 @@
 //! Hostile files (issue 15), built byte by byte: the regression tests
-//! (`tests/api/hostile_uploads.rs`) and the memory benchmark (`benches/uploads.rs`) use the same
-//! ones. Nothing here touches a database.
+//! (`tests/api/workbooks/hostile_uploads.rs`) and the memory benchmark (`benches/uploads.rs`) use
+//! the same ones. Nothing here touches a database.
 #![allow(dead_code)]
 
 use std::io::{Cursor, Write};

@@ -5,7 +5,8 @@ use std::io::Cursor;
 
 use calamine::{Data, Reader, Xlsx};
 
-use crate::{db_test, hostile_files::*, support::*};
+use super::hostile_files::*;
+use crate::{db_test, support::*};
 
 /// Sets up a unit registered for type 02 (roads) and returns the admin token and the import path.
 async fn import_path(app: &TestApp) -> (String, String) {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
-use crate::{db_test, invariants::assert_consistent, support::*};
+use crate::{db_test, reliability::invariants::assert_consistent, support::*};
 
 struct Ctx {
     admin: String,

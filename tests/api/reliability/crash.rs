@@ -21,7 +21,7 @@ use tokio::{io::AsyncWriteExt, net::TcpStream, task::JoinSet};
 
 use crate::{
     http::{SERVER_ADMIN_PASSWORD, Server, read_answer, request_bytes, send},
-    invariants::assert_consistent,
+    reliability::invariants::assert_consistent,
     support::{Backend, create_database, drop_database, test_settings},
 };
 
