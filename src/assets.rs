@@ -13,11 +13,11 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     campaigns,
     entities::{asset, audit_event, campaign, report},
-    error::{AppError, AppResult, FieldError, Lang},
+    error::{AppError, AppResult, FieldError, Lang, OnUnique},
     forms::{Form, Record, Value, record},
     pagination::{Page, PageQuery},
     reports, search,
@@ -207,26 +207,14 @@ pub async fn insert_record(
     };
     record::fill(t.form, record, &mut a);
     let code = record::text(record, "code").unwrap_or_default();
-    let m = a.insert(db).await.map_err(|e| match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => duplicate_code(&code),
-        _ => e.into(),
-    })?;
+    let m = a.insert(db).await.on_unique(|| duplicate_code(&code))?;
     reports::add_to_report(db, report.id, &m, 1, now).await?;
-    audit::record(
-        db,
-        actor,
-        now,
-        Event {
-            action: "create",
-            entity: "asset",
-            entity_id: Some(m.id),
-            campaign_id: Some(t.campaign.id),
-            unit_id: Some(t.unit_id),
-            after: Some(Json::Object(record::record_json(record))),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("create", "asset", m.id)
+        .campaign(t.campaign.id)
+        .unit(t.unit_id)
+        .after_json(Json::Object(record::record_json(record)))
+        .record(db, actor, now)
+        .await?;
     Ok(m)
 }
 
@@ -447,34 +435,20 @@ pub async fn update(
         .filter(asset::Column::Version.eq(expected))
         .exec(&tx)
         .await
-        .map_err(|e| match e.sql_err() {
-            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                duplicate_code(&record::text(&record, "code").unwrap_or_default())
-            }
-            _ => e.into(),
-        })?;
+        .on_unique(|| duplicate_code(&record::text(&record, "code").unwrap_or_default()))?;
     if result.rows_affected != 1 {
         return Err(stale(&tx, id).await?);
     }
     let updated = get_model(&tx, id).await?;
     reports::add_to_report(&tx, report.id, &current, -1, now).await?;
     reports::add_to_report(&tx, report.id, &updated, 1, now).await?;
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "update",
-            entity: "asset",
-            entity_id: Some(id),
-            campaign_id: Some(updated.campaign_id),
-            unit_id: Some(updated.unit_id),
-            before: Some(Json::Object(record::record_json(&before))),
-            after: Some(Json::Object(record::record_json(&record))),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("update", "asset", id)
+        .campaign(updated.campaign_id)
+        .unit(updated.unit_id)
+        .before_json(Json::Object(record::record_json(&before)))
+        .after_json(Json::Object(record::record_json(&record)))
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(view(&form, &updated))
 }
@@ -545,23 +519,13 @@ pub async fn delete(
         return Err(stale(&tx, id).await?);
     }
     reports::add_to_report(&tx, report.id, &current, -1, now).await?;
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action: "delete",
-            entity: "asset",
-            entity_id: Some(id),
-            campaign_id: Some(current.campaign_id),
-            unit_id: Some(current.unit_id),
-            before: Some(Json::Object(record::record_json(&record::record_of(
-                &form, &current,
-            )))),
-            ..Default::default()
-        },
-    )
-    .await?;
+    let before = record::record_json(&record::record_of(&form, &current));
+    Event::new("delete", "asset", id)
+        .campaign(current.campaign_id)
+        .unit(current.unit_id)
+        .before_json(Json::Object(before))
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -64,6 +64,18 @@ impl<'a> Event<'a> {
         self
     }
 
+    /// The record before the change, already as JSON (`None`: there was none).
+    pub fn before_json(mut self, value: impl Into<Option<serde_json::Value>>) -> Self {
+        self.before = value.into();
+        self
+    }
+
+    /// The record after the change, already as JSON.
+    pub fn after_json(mut self, value: impl Into<Option<serde_json::Value>>) -> Self {
+        self.after = value.into();
+        self
+    }
+
     /// Free text: a reason, a file name, counts.
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
         self.detail = Some(detail.into());

@@ -274,22 +274,13 @@ pub async fn put(
         (false, true) => "register_change_late",
         (false, false) => "register_change",
     };
-    audit::record(
-        &tx,
-        actor,
-        now,
-        Event {
-            action,
-            entity: "registration",
-            entity_id: Some(after.id),
-            campaign_id: Some(campaign_id),
-            unit_id: Some(unit_id),
-            before: before.as_ref().and_then(audit::snapshot),
-            after: audit::snapshot(&after),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new(action, "registration", after.id)
+        .campaign(campaign_id)
+        .unit(unit_id)
+        .before_json(before.as_ref().and_then(audit::snapshot))
+        .after(&after)
+        .record(&tx, actor, now)
+        .await?;
     tx.commit().await?;
     Ok((after, created))
 }

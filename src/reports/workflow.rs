@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 use validator::Validate;
 
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     campaigns,
     entities::{asset, campaign, report, report_snapshot},
@@ -370,22 +370,13 @@ async fn audit_report(
         }
         Json::Object(m)
     };
-    audit::record(
-        db,
-        actor,
-        now,
-        Event {
-            action,
-            entity: "report",
-            entity_id: Some(after.id),
-            campaign_id: Some(after.campaign_id),
-            unit_id: Some(after.unit_id),
-            before: Some(snap(before)),
-            after: Some(snap(after)),
-            detail,
-        },
-    )
-    .await
+    let mut event = Event::new(action, "report", after.id)
+        .campaign(after.campaign_id)
+        .unit(after.unit_id)
+        .before_json(snap(before))
+        .after_json(snap(after));
+    event.detail = detail;
+    event.record(db, actor, now).await
 }
 
 /// Returns a submitted report for correction, with a reason and comments on assets.

@@ -32,7 +32,7 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     campaigns::{self, NewCampaign},
     clock,
@@ -1237,23 +1237,14 @@ pub async fn generate(
     // Fresh statistics, so that the planner knows the tables' new sizes (PostgreSQL's autovacuum
     // would get there later; SQLite never does by itself).
     state.db.execute_unprepared("ANALYZE").await?;
-    audit::record(
-        &state.db,
-        &Actor::system(),
-        state.clock.now(),
-        Event {
-            action: "generate",
-            entity: "campaign",
-            entity_id: Some(c.id),
-            campaign_id: Some(c.id),
-            detail: Some(format!(
-                "seed {}: {} units, {} registrations, {} reports, {} assets",
-                args.seed, total.units, total.registrations, total.reports, total.assets
-            )),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("generate", "campaign", c.id)
+        .campaign(c.id)
+        .detail(format!(
+            "seed {}: {} units, {} registrations, {} reports, {} assets",
+            args.seed, total.units, total.registrations, total.reports, total.assets
+        ))
+        .record(&state.db, &Actor::system(), state.clock.now())
+        .await?;
     Ok(Outcome {
         campaign_id: c.id,
         counts: total,

@@ -10,7 +10,7 @@ use sea_orm::{
 
 use super::{Workbook, form_or_404};
 use crate::{
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     campaigns, clock,
     entities::{asset, campaign, report, unit},
@@ -204,20 +204,12 @@ pub async fn unit_form(
     flat: Option<&str>,
 ) -> AppResult<Workbook> {
     let wb = unit_workbook(state, campaign_id, unit_id, form_code, flat).await?;
-    audit::record(
-        &state.db,
-        actor,
-        state.clock.now(),
-        Event {
-            action: "export",
-            entity: "report",
-            campaign_id: Some(campaign_id),
-            unit_id: Some(unit_id),
-            detail: Some(wb.file_name.clone()),
-            ..Default::default()
-        },
-    )
-    .await?;
+    Event::new("export", "report", None)
+        .campaign(campaign_id)
+        .unit(unit_id)
+        .detail(wb.file_name.clone())
+        .record(&state.db, actor, state.clock.now())
+        .await?;
     Ok(wb)
 }
 
@@ -462,20 +454,11 @@ pub(super) async fn audit_export(
     campaign_id: i64,
     file_name: &str,
 ) -> AppResult<()> {
-    audit::record(
-        &state.db,
-        actor,
-        state.clock.now(),
-        Event {
-            action: "export",
-            entity: "campaign",
-            entity_id: Some(campaign_id),
-            campaign_id: Some(campaign_id),
-            detail: Some(file_name.to_string()),
-            ..Default::default()
-        },
-    )
-    .await
+    Event::new("export", "campaign", campaign_id)
+        .campaign(campaign_id)
+        .detail(file_name.to_string())
+        .record(&state.db, actor, state.clock.now())
+        .await
 }
 
 /// The progress board as a sheet.

@@ -15,11 +15,11 @@ use utoipa::ToSchema;
 use super::{form_or_404, gate::ImportPermit};
 use crate::{
     assets,
-    audit::{self, Event},
+    audit::Event,
     auth::Actor,
     campaigns,
     entities::{asset, audit_event, campaign, report},
-    error::{AppError, AppResult, FieldError, Lang},
+    error::{AppError, AppResult, FieldError, Lang, OnUnique},
     forms::{Form, Record, Text, record},
     reports::{self, Delta},
     state::AppState,
@@ -506,12 +506,11 @@ impl<'a> Writer<'a> {
             let ids: HashMap<String, i64> = tx
                 .query_all(&insert)
                 .await
-                .map_err(|e| match e.sql_err() {
-                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::conflict(
+                .on_unique(|| {
+                    AppError::conflict(
                         "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
                         "An asset code was entered by someone else meanwhile; import the file again.",
-                    ),
-                    _ => e.into(),
+                    )
                 })?
                 .iter()
                 .map(|row| Ok((row.try_get::<String>("", "code")?, row.try_get::<i64>("", "id")?)))
@@ -624,28 +623,15 @@ impl<'a> Writer<'a> {
             return Ok(report);
         }
         reports::apply_delta(&tx, self.report_id, self.delta, self.now).await?;
-        audit::record(
-            &tx,
-            self.actor,
-            self.now,
-            Event {
-                action: "import",
-                entity: "report",
-                entity_id: Some(self.report_id),
-                campaign_id: Some(self.campaign.id),
-                unit_id: Some(self.unit_id),
-                detail: Some(format!(
-                    "{}: {} rows, {} created, {} updated, {} unchanged",
-                    self.opts.file_name,
-                    report.rows,
-                    report.created,
-                    report.updated,
-                    report.unchanged
-                )),
-                ..Default::default()
-            },
-        )
-        .await?;
+        Event::new("import", "report", self.report_id)
+            .campaign(self.campaign.id)
+            .unit(self.unit_id)
+            .detail(format!(
+                "{}: {} rows, {} created, {} updated, {} unchanged",
+                self.opts.file_name, report.rows, report.created, report.updated, report.unchanged
+            ))
+            .record(&tx, self.actor, self.now)
+            .await?;
         tx.commit().await?;
         Ok(report)
     }
