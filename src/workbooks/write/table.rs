@@ -1,7 +1,7 @@
-//! The table both ward sheets ([`super::summary`] and [`super::progress`]) are written as: one
-//! row per unit under grouped column heads, blocks with subtotals, and a total row, every sum a
-//! formula with its cached result. It shares the official form's frame, head and total
-//! conventions.
+//! The table both ward sheets (the summary, `summary.rs`, and the progress board, `progress.rs`)
+//! are written as: one row per unit under grouped column heads, blocks with subtotals, and a total
+//! row, every sum a formula with its cached result. It shares the official form's frame, head and
+//! total conventions.
 
 use rust_xlsxwriter::{ColNum, Formula, Worksheet, XlsxError, column_number_to_name};
 
