@@ -37,6 +37,8 @@ use kiemke::{
     entities::{campaign, report, unit},
     forms::Registry,
     generate::{self, GenerateArgs},
+    pagination::PageQuery,
+    progress::{self, ProgressFilter},
     state::AppState,
     users,
 };
@@ -176,7 +178,21 @@ async fn main() {
         .await
         .expect("reports")
         .expect("a submitted report");
-    let deep = (args.units / 50).max(1);
+    // The last page of the units in scope (inactive units that never registered are not on the
+    // board, so the generated count overshoots it: `page=units/50` would be an empty page).
+    let in_scope = progress::board(
+        &state,
+        campaign,
+        &ProgressFilter::default(),
+        &PageQuery {
+            page: Some(1),
+            per_page: Some(1),
+        },
+    )
+    .await
+    .expect("board")
+    .rows_total;
+    let deep = in_scope.div_ceil(50).max(1);
     // Keyset cursors near the end of the code order and of the name order: the code of the unit
     // 100 rows before the end (found here, untimed), so that `after=` reads one of the last pages.
     let cursor = |keys: &[unit::Column]| {

@@ -407,6 +407,9 @@ db_test!(the_board_agrees_with_a_row_by_row_recount, |app| {
     }
 });
 
+/// A unit made by a test: id, code, name.
+type Made = (i64, String, String);
+
 /// The unit ids of every row of the board, walked with `after=` in `sort`, 4 per page.
 async fn walk_after(app: &TestApp, token: &str, campaign: i64, sort: &str) -> Vec<i64> {
     let mut ids = vec![];
@@ -449,7 +452,7 @@ db_test!(
             "Trường Mầm non Hoa Sen",
             "UBND phường Tam Thanh",
         ];
-        let mut units: Vec<(i64, String, String)> = vec![];
+        let mut units: Vec<Made> = vec![];
         for i in 0..17u32 {
             let code = format!("{}", 1_109_100 + (i * 7919) % 97);
             let name = names[(i % 3) as usize].to_string();
@@ -466,7 +469,7 @@ db_test!(
                 .expect(200);
         }
         units.remove(5);
-        let by = |f: &dyn Fn(&(i64, String, String), &(i64, String, String)) -> std::cmp::Ordering| {
+        let by = |f: &dyn Fn(&Made, &Made) -> std::cmp::Ordering| {
             let mut u = units.clone();
             u.sort_by(|a, b| f(a, b));
             u.into_iter().map(|u| u.0).collect::<Vec<i64>>()
