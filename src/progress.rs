@@ -661,7 +661,9 @@ async fn rows_page(
         (_, Some(_)) => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
     };
     let keys = filter.sort.unwrap_or_default().keys();
-    let per_page = page.per_page();
+    // One row more than the page tells whether a next page exists; kept within SQL's signed
+    // 64-bit range for the callers that ask for "every row" (`per_page` = `u64::MAX / 2`).
+    let per_page = Ord::min(page.per_page(), i64::MAX as u64 - 1);
     let offset = page.offset();
     let known = total.and_then(|t| u64::try_from(t).ok());
     // (reversed, offset, limit)
