@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, ExprTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
+    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     sea_query::{Expr, LikeExpr, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,7 @@ use validator::Validate;
 use crate::{
     campaigns, clock,
     entities::{campaign, registration, report, unit},
-    error::AppResult,
+    error::{AppError, AppResult},
     numfmt,
     pagination::PageQuery,
     reports::{self, ReportState, StoredState},
@@ -199,6 +199,8 @@ pub struct Board {
     pub page: u64,
     /// Rows per page.
     pub per_page: u64,
+    /// The last row's code when more rows follow: pass it as `after=` for the next page.
+    pub next_after: Option<String>,
 }
 
 fn row_report(c: &campaign::Model, r: &report::Model, now: DateTime<Utc>) -> RowReport {
@@ -513,10 +515,202 @@ fn unit_filter(filter: &ProgressFilter) -> Option<Condition> {
     Some(cond)
 }
 
+/// `?after=` of the board: keyset pagination of the unit rows.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct BoardAfter {
+    /// The rows that follow the unit with this budget code in the chosen order (pass the
+    /// previous page's `next_after`): a deep page then costs what the first page costs. With
+    /// `after`, `page` skips no rows; it is echoed back as the page's number.
+    #[validate(length(min = 1, max = 7))]
+    #[param(min_length = 1, max_length = 7)]
+    pub after: Option<String>,
+}
+
+/// A column the unit rows are ordered by.
+#[derive(Debug, Clone, Copy)]
+enum SortKey {
+    Code,
+    Name,
+}
+
+impl SortKey {
+    fn column(self) -> unit::Column {
+        match self {
+            SortKey::Code => unit::Column::Code,
+            SortKey::Name => unit::Column::Name,
+        }
+    }
+
+    fn value(self, u: &unit::Model) -> String {
+        match self {
+            SortKey::Code => u.code.clone(),
+            SortKey::Name => u.name.clone(),
+        }
+    }
+}
+
+impl UnitSort {
+    /// The columns of the order, each ascending (`true`) or descending; the last one is the
+    /// unique code, so that the order is total and a unit's code marks a place in it. Each is
+    /// served by an index: `units.code` (unique) and `ix_units_name_code`.
+    fn keys(self) -> &'static [(SortKey, bool)] {
+        match self {
+            UnitSort::Code => &[(SortKey::Code, true)],
+            UnitSort::CodeDesc => &[(SortKey::Code, false)],
+            UnitSort::Name => &[(SortKey::Name, true), (SortKey::Code, true)],
+            UnitSort::NameDesc => &[(SortKey::Name, false), (SortKey::Code, true)],
+        }
+    }
+}
+
+/// The rows strictly after `u` in the order `keys`. Two keys are written as
+/// `a >= x AND (a > x OR b > y)` rather than a row comparison, so that the first key bounds an
+/// index range on both backends whatever the directions.
+fn keyset(keys: &[(SortKey, bool)], u: &unit::Model) -> Condition {
+    let past = |k: SortKey, asc: bool| {
+        let (c, v) = (k.column(), k.value(u));
+        if asc { c.gt(v) } else { c.lt(v) }
+    };
+    match keys {
+        [(a, a_asc), (b, b_asc)] => {
+            let (c, v) = (a.column(), a.value(u));
+            Condition::all()
+                .add(if *a_asc { c.gte(v) } else { c.lte(v) })
+                .add(Condition::any().add(past(*a, *a_asc)).add(past(*b, *b_asc)))
+        }
+        keys => keys
+            .iter()
+            .fold(Condition::all(), |cond, (k, asc)| cond.add(past(*k, *asc))),
+    }
+}
+
+/// One page of unit rows, and the number of rows on all pages when it was counted.
+struct RowsPage {
+    units: Vec<unit::Model>,
+    total: Option<i64>,
+    more: bool,
+}
+
+/// Reads one page of unit rows.
+///
+/// - `after`: the rows after that unit (keyset, `LIMIT n + 1`), whatever the depth.
+/// - `page=N` in the first half: `OFFSET`, walking the order's index from the start.
+/// - `page=N` in the second half (the total is counted first): the order reversed with the
+///   small offset from the far end, then the page turned back, so the last page costs what the
+///   first one does.
+///
+/// `count_scope`: count the units in scope here (no filters, no `after`, a page after the
+/// first), since the direction depends on it; otherwise the caller counts them alongside.
+#[allow(clippy::too_many_arguments)]
+async fn rows_page(
+    db: &DatabaseConnection,
+    c: &campaign::Model,
+    filter: &ProgressFilter,
+    report_cond: &Option<Condition>,
+    unit_cond: &Option<Condition>,
+    page: &PageQuery,
+    after: Option<&str>,
+    count_scope: bool,
+) -> AppResult<RowsPage> {
+    let cursor = match after {
+        Some(code) => Some(
+            unit::Entity::find()
+                .filter(unit::Column::Code.eq(code))
+                .one(db)
+                .await?
+                .ok_or_else(|| {
+                    AppError::field(
+                        "after",
+                        "unknown_unit",
+                        "Không có đơn vị nào mang mã này (dùng giá trị next_after của trang trước).",
+                        "No unit has this code (pass the previous page's next_after).",
+                    )
+                })?,
+        ),
+        None => None,
+    };
+    let mut units = unit::Entity::find();
+    match report_cond {
+        Some(cond) => units = units.filter(has_report(cond.clone())),
+        None => units = units.filter(in_scope(c.id)),
+    }
+    if let Some(uc) = unit_cond {
+        units = units.filter(uc.clone());
+    }
+    let total = match (report_cond, unit_cond) {
+        (None, None) if count_scope => Some(units_in_scope(db, c.id).await?),
+        (None, None) => None,
+        (Some(cond), None) => {
+            let n: Option<i64> = report::Entity::find()
+                .select_only()
+                .expr_as(
+                    Expr::col(report::Column::UnitId)
+                        .count_distinct()
+                        .cast_as("bigint"),
+                    "n",
+                )
+                .filter(cond.clone())
+                .into_tuple()
+                .one(db)
+                .await?;
+            Some(n.unwrap_or(0))
+        }
+        (_, Some(_)) => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
+    };
+    let keys = filter.sort.unwrap_or_default().keys();
+    // One row more than the page tells whether a next page exists; kept within SQL's signed
+    // 64-bit range for the callers that ask for "every row" (`per_page` = `u64::MAX / 2`).
+    let per_page = Ord::min(page.per_page(), i64::MAX as u64 - 1);
+    let offset = page.offset();
+    let known = total.and_then(|t| u64::try_from(t).ok());
+    // (reversed, offset, limit)
+    let (reversed, skip, limit) = match (&cursor, known) {
+        (Some(u), _) => {
+            units = units.filter(keyset(keys, u));
+            (false, 0, per_page + 1)
+        }
+        (None, Some(t)) if offset >= t => {
+            return Ok(RowsPage {
+                units: vec![],
+                total,
+                more: false,
+            });
+        }
+        (None, Some(t)) if offset > t / 2 => {
+            let limit = Ord::min(per_page, t - offset);
+            (true, t - offset - limit, limit)
+        }
+        (None, _) => (false, offset, per_page + 1),
+    };
+    for (k, asc) in keys {
+        let order = if *asc != reversed {
+            Order::Asc
+        } else {
+            Order::Desc
+        };
+        units = units.order_by(k.column(), order);
+    }
+    let mut rows = units.offset(skip).limit(limit).all(db).await?;
+    let more = if reversed {
+        rows.reverse();
+        known.is_some_and(|t| offset + (rows.len() as u64) < t)
+    } else {
+        let more = rows.len() as u64 > per_page;
+        rows.truncate(per_page as usize);
+        more
+    };
+    Ok(RowsPage {
+        units: rows,
+        total,
+        more,
+    })
+}
+
 /// Computes the board at the clock's now.
 ///
 /// The counts come from SQL aggregates over the campaign's reports and registrations; only the
-/// requested page of unit rows (ordered by code) is loaded, with that page's registrations and
+/// requested page of unit rows is loaded (see [`rows_page`]), with that page's registrations and
 /// reports. Reports exist only for registered units (they are opened by registering, and a
 /// registration is never deleted), and registered units are always in scope, so counts over
 /// the campaign's reports are counts over the units in scope.
@@ -526,63 +720,69 @@ pub async fn board(
     filter: &ProgressFilter,
     page: &PageQuery,
 ) -> AppResult<Board> {
+    board_after(state, campaign_id, filter, page, None).await
+}
+
+/// [`board`] with keyset pagination: the rows after the unit with code `after`.
+pub async fn board_after(
+    state: &AppState,
+    campaign_id: i64,
+    filter: &ProgressFilter,
+    page: &PageQuery,
+    after: Option<&str>,
+) -> AppResult<Board> {
+    Ok(computed(state, campaign_id, filter, page, after)
+        .await?
+        .board)
+}
+
+/// The board with what it was computed from, for the pages that show more than the board.
+struct Computed {
+    board: Board,
+    campaign: campaign::Model,
+    groups: Vec<ReportGroup>,
+}
+
+async fn computed(
+    state: &AppState,
+    campaign_id: i64,
+    filter: &ProgressFilter,
+    page: &PageQuery,
+    after: Option<&str>,
+) -> AppResult<Computed> {
     let now = state.clock.now();
     let db = &state.db;
     let c = campaigns::get(db, campaign_id).await?;
     let report_cond = report_filter(&c, filter, now);
     let unit_cond = unit_filter(filter);
-    let rows_query = async {
-        let mut units = unit::Entity::find();
-        match &report_cond {
-            Some(cond) => units = units.filter(has_report(cond.clone())),
-            None => units = units.filter(in_scope(c.id)),
-        }
-        if let Some(uc) = &unit_cond {
-            units = units.filter(uc.clone());
-        }
-        let total = match (&report_cond, &unit_cond) {
-            (None, None) => None,
-            (Some(cond), None) => {
-                let n: Option<i64> = report::Entity::find()
-                    .select_only()
-                    .expr_as(
-                        Expr::col(report::Column::UnitId)
-                            .count_distinct()
-                            .cast_as("bigint"),
-                        "n",
-                    )
-                    .filter(cond.clone())
-                    .into_tuple()
-                    .one(db)
-                    .await?;
-                Some(n.unwrap_or(0))
+    // Without filters the rows' total is the units in scope: counted once, by the rows' reader
+    // when it needs it first (a page after the first, read from whichever end is nearer).
+    let count_scope =
+        report_cond.is_none() && unit_cond.is_none() && after.is_none() && page.offset() > 0;
+    let (scope, regs, groups, fully, rows) = tokio::try_join!(
+        async {
+            if count_scope {
+                AppResult::Ok(None)
+            } else {
+                units_in_scope(db, c.id).await.map(Some)
             }
-            (_, Some(_)) => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
-        };
-        let units = match filter.sort.unwrap_or_default() {
-            UnitSort::Code => units.order_by_asc(unit::Column::Code),
-            UnitSort::CodeDesc => units.order_by_desc(unit::Column::Code),
-            UnitSort::Name => units
-                .order_by_asc(unit::Column::Name)
-                .order_by_asc(unit::Column::Code),
-            UnitSort::NameDesc => units
-                .order_by_desc(unit::Column::Name)
-                .order_by_asc(unit::Column::Code),
-        };
-        let rows = units
-            .offset(page.offset())
-            .limit(page.per_page())
-            .all(db)
-            .await?;
-        AppResult::Ok((rows, total))
-    };
-    let (units_total, regs, groups, fully, (units, filtered_total)) = tokio::try_join!(
-        units_in_scope(db, c.id),
+        },
         registration_counts(db, &c),
         report_groups(db, &c),
         units_fully_submitted(db, c.id),
-        rows_query,
+        rows_page(
+            db,
+            &c,
+            filter,
+            &report_cond,
+            &unit_cond,
+            page,
+            after,
+            count_scope
+        ),
     )?;
+    let units_total = scope.or(rows.total).unwrap_or(0);
+    let units = rows.units;
     let mut b = Board {
         campaign_id,
         as_of: now,
@@ -606,9 +806,14 @@ pub async fn board(
         units_fully_submitted: fully,
         totals_by_type: BTreeMap::new(),
         rows: vec![],
-        rows_total: u64::try_from(filtered_total.unwrap_or(units_total)).unwrap_or(0),
+        rows_total: u64::try_from(rows.total.unwrap_or(units_total)).unwrap_or(0),
         page: page.page(),
         per_page: page.per_page(),
+        next_after: if rows.more {
+            units.last().map(|u| u.code.clone())
+        } else {
+            None
+        },
     };
     for g in &groups {
         for (records, n) in [(1, g.with_records), (0, g.n - g.with_records)] {
@@ -700,7 +905,11 @@ pub async fn board(
             reports: shown,
         });
     }
-    Ok(b)
+    Ok(Computed {
+        board: b,
+        campaign: c,
+        groups,
+    })
 }
 
 /// The ward-report paragraph on the inventory, in the shape of the ward's quarterly
@@ -737,7 +946,15 @@ fn two(n: i64) -> String {
 
 /// Writes the board as the paragraph a ward's quarterly report carries.
 pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
-    let b = board(
+    Ok(summary_and_board(state, campaign_id).await?.0)
+}
+
+/// The summary paragraph and the board's counts it is written from, computed once (the
+/// summary page shows both).
+pub async fn summary_and_board(state: &AppState, campaign_id: i64) -> AppResult<(Summary, Board)> {
+    let Computed {
+        board: b, groups, ..
+    } = computed(
         state,
         campaign_id,
         &ProgressFilter::default(),
@@ -745,10 +962,9 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
             page: Some(1),
             per_page: Some(1),
         },
+        None,
     )
     .await?;
-    let c = campaigns::get(&state.db, campaign_id).await?;
-    let groups = report_groups(&state.db, &c).await?;
     let forms: Vec<(&crate::forms::Form, i64)> = b
         .registrations_by_type
         .iter()
@@ -823,7 +1039,7 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
     lines.extend(units_by_type.iter().cloned());
     lines.push(submissions.clone());
     lines.push(values.clone());
-    Ok(Summary {
+    let summary = Summary {
         as_of: b.as_of,
         text: lines.join("\n"),
         parts: SummaryParts {
@@ -833,7 +1049,8 @@ pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
             submissions,
             values,
         },
-    })
+    };
+    Ok((summary, b))
 }
 
 /// `?within_days=` of the reminder list.
@@ -979,11 +1196,51 @@ struct DayCount {
     n: i64,
 }
 
-/// The cumulative count of first submissions per local day (grouped in SQL, so it reads one
-/// row per day whatever the number of reports).
-pub async fn timeline(state: &AppState, campaign_id: i64) -> AppResult<Timeline> {
-    let db = &state.db;
-    let c = campaigns::get(db, campaign_id).await?;
+/// The board and the submissions over time, as the board page shows them: computed once
+/// (the timeline's owed reports and extensions are the board's own counts; only the count of
+/// first submissions per local day is read besides, alongside the board).
+pub async fn board_and_timeline(
+    state: &AppState,
+    campaign_id: i64,
+    filter: &ProgressFilter,
+    page: &PageQuery,
+    after: Option<&str>,
+) -> AppResult<(Board, Timeline)> {
+    let (computed, rows) = tokio::try_join!(
+        computed(state, campaign_id, filter, page, after),
+        first_sent_per_day(&state.db, campaign_id),
+    )?;
+    let Computed {
+        board,
+        campaign,
+        groups,
+    } = computed;
+    let mut days = Vec::with_capacity(rows.len());
+    let mut cumulative = 0;
+    for r in rows {
+        cumulative += r.n;
+        days.push(DaySent {
+            date: r.day,
+            sent: r.n,
+            cumulative,
+        });
+    }
+    let mut extensions: Vec<NaiveDate> =
+        groups.iter().filter_map(|g| g.extension_deadline).collect();
+    extensions.sort();
+    extensions.dedup();
+    let timeline = Timeline {
+        obligations: board.obligations,
+        deadline: campaign.submission_deadline,
+        extensions,
+        days,
+    };
+    Ok((board, timeline))
+}
+
+/// The count of first submissions per local day (grouped in SQL, so it reads one row per day
+/// whatever the number of reports).
+async fn first_sent_per_day(db: &DatabaseConnection, campaign_id: i64) -> AppResult<Vec<DayCount>> {
     let backend = db.get_database_backend();
     // Vietnam keeps UTC+7 all year, so a local day is the UTC instant shifted by seven hours.
     let day = if backend == DbBackend::Postgres {
@@ -995,46 +1252,9 @@ pub async fn timeline(state: &AppState, campaign_id: i64) -> AppResult<Timeline>
     q.push("SELECT ")
         .push(day)
         .push(" AS day, CAST(COUNT(*) AS BIGINT) AS n FROM reports WHERE campaign_id = ")
-        .bind(c.id)
+        .bind(campaign_id)
         .push(" AND first_submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1");
-    let mut o = Sql::new(backend);
-    o.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM reports WHERE campaign_id = ")
-        .bind(c.id);
-    let (rows, obligations, extensions) = tokio::try_join!(
-        async { AppResult::Ok(DayCount::find_by_statement(q.statement()).all(db).await?,) },
-        count(db, &o),
-        async {
-            AppResult::Ok(
-                report::Entity::find()
-                    .select_only()
-                    .column(report::Column::ExtensionDeadline)
-                    .distinct()
-                    .filter(report::Column::CampaignId.eq(c.id))
-                    .filter(report::Column::ExtensionDeadline.is_not_null())
-                    .into_tuple::<Option<NaiveDate>>()
-                    .all(db)
-                    .await?,
-            )
-        },
-    )?;
-    let mut days = Vec::with_capacity(rows.len());
-    let mut cumulative = 0;
-    for r in rows {
-        cumulative += r.n;
-        days.push(DaySent {
-            date: r.day,
-            sent: r.n,
-            cumulative,
-        });
-    }
-    let mut extensions: Vec<NaiveDate> = extensions.into_iter().flatten().collect();
-    extensions.sort();
-    Ok(Timeline {
-        obligations,
-        deadline: c.submission_deadline,
-        extensions,
-        days,
-    })
+    Ok(DayCount::find_by_statement(q.statement()).all(db).await?)
 }
 
 /// The Vietnamese message a finance officer sends a unit that still owes reports: the unit,

@@ -8,6 +8,7 @@ mod m20260101_000002_accounts;
 mod m20261126_000001_progress_indexes;
 mod m20261128_000001_search_keys;
 mod m20261128_000002_list_indexes;
+mod m20261129_000001_board_order_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_progress_indexes::Migration),
             Box::new(m20261128_000001_search_keys::Migration),
             Box::new(m20261128_000002_list_indexes::Migration),
+            Box::new(m20261129_000001_board_order_indexes::Migration),
         ]
     }
 }

@@ -6,14 +6,14 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::{
     error::{AppResult, ProblemDoc},
     pagination::PageQuery,
-    progress::{self, Board, ProgressFilter, Reminder, ReminderQuery, Summary},
+    progress::{self, Board, BoardAfter, ProgressFilter, Reminder, ReminderQuery, Summary},
     state::AppState,
 };
 
 /// Who registered, who sent, who is late: counts over every obligation, totals by type,
 /// and one row per unit (filter rows by state, asset type, overdue; paginated).
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress", tag = "progress",
-    params(("campaign_id" = i64, Path, minimum = 1), ProgressFilter, PageQuery),
+    params(("campaign_id" = i64, Path, minimum = 1), ProgressFilter, PageQuery, BoardAfter),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),
     responses((status = 200, body = Board), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
@@ -22,9 +22,10 @@ pub async fn get_progress(
     ApiPath(campaign_id): ApiPath<i64>,
     ApiQuery(filter): ApiQuery<ProgressFilter>,
     ApiQuery(page): ApiQuery<PageQuery>,
+    ApiQuery(after): ApiQuery<BoardAfter>,
 ) -> AppResult<Json<Board>> {
     Ok(Json(
-        progress::board(&state, campaign_id, &filter, &page).await?,
+        progress::board_after(&state, campaign_id, &filter, &page, after.after.as_deref()).await?,
     ))
 }
 

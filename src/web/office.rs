@@ -108,6 +108,8 @@ pub struct BoardQuery {
     kind: Option<String>,
     sort: Option<String>,
     page: Option<u64>,
+    /// Keyset pagination: the rows after the unit with this code (the "next" link's).
+    after: Option<String>,
 }
 
 struct Badge {
@@ -210,10 +212,12 @@ pub async fn board(
         page: Some(page_no),
         per_page: Some(PER_PAGE),
     };
-    let (b, timeline) = tokio::try_join!(
-        progress::board(&state, c.id, &filter, &page),
-        progress::timeline(&state, c.id),
-    )?;
+    let after = q
+        .after
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && a.len() <= 7);
+    let (b, timeline) = progress::board_and_timeline(&state, c.id, &filter, &page, after).await?;
     let now = state.clock.now();
     let registered = b.registered_on_time + b.registered_late;
     let by_type: Vec<String> = b
@@ -398,10 +402,15 @@ pub async fn board(
         params.push(("sort", s.as_str().to_string()));
     }
     let filtered = !params.is_empty();
-    let href = |p: u64| {
+    let href = |p: u64, after: Option<&str>| {
         let mut s = String::from("/board?");
         for (k, v) in &params {
             s.push_str(&format!("{k}={}&", url_encode(v)));
+        }
+        // "Next" continues after the last row shown (keyset: a deep page costs what the first
+        // does); the page number only labels the page.
+        if let Some(a) = after {
+            s.push_str(&format!("after={}&", url_encode(a)));
         }
         s.push_str(&format!("page={p}"));
         s
@@ -465,8 +474,8 @@ pub async fn board(
             "{} / {pages}",
             o.page_of.replace("{n}", &page_no.to_string())
         ),
-        prev_href: (page_no > 1).then(|| href(page_no - 1)),
-        next_href: (page_no < pages).then(|| href(page_no + 1)),
+        prev_href: (page_no > 1).then(|| href(page_no - 1, None)),
+        next_href: b.next_after.as_deref().map(|a| href(page_no + 1, Some(a))),
         filtered,
     })
 }
@@ -1147,17 +1156,7 @@ struct SummaryPage {
 pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
     let o = o();
     let c = campaign_or_404(&state).await?;
-    let s = progress::summary(&state, c.id).await?;
-    let b = progress::board(
-        &state,
-        c.id,
-        &ProgressFilter::default(),
-        &PageQuery {
-            page: Some(1),
-            per_page: Some(1),
-        },
-    )
-    .await?;
+    let (s, b) = progress::summary_and_board(&state, c.id).await?;
     let registered = b.registered_on_time + b.registered_late;
     let mut figures = vec![
         (o.units_in_scope, b.units_total.to_string()),

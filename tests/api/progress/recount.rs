@@ -9,7 +9,7 @@ use kiemke::{
     generate::{self, GenerateArgs},
     reports::{self, ReportState},
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 use crate::{db_test, support::*};
@@ -131,8 +131,32 @@ async fn recount(
             rows.push(u.id);
         }
     }
-    if filter.contains(&("sort", "code_desc")) {
-        rows.reverse();
+    // Name order: names ranked by the database itself (its collation), ties broken by code.
+    let names: Vec<String> = unit::Entity::find()
+        .select_only()
+        .column(unit::Column::Name)
+        .distinct()
+        .order_by_asc(unit::Column::Name)
+        .into_tuple()
+        .all(db)
+        .await
+        .unwrap();
+    let rank: BTreeMap<&str, usize> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.as_str(), i))
+        .collect();
+    let by_id: BTreeMap<i64, &unit::Model> = units.iter().map(|u| (u.id, u)).collect();
+    let name_key = |id: &i64, desc: bool| {
+        let u = by_id[id];
+        let r = rank[u.name.as_str()];
+        (if desc { usize::MAX - r } else { r }, u.code.clone())
+    };
+    match filter.iter().find(|(k, _)| *k == "sort").map(|(_, v)| *v) {
+        Some("code_desc") => rows.reverse(),
+        Some("name") => rows.sort_by_key(|id| name_key(id, false)),
+        Some("name_desc") => rows.sort_by_key(|id| name_key(id, true)),
+        _ => {}
     }
     let mut expected = json!({"units_total": units.len()});
     for k in [
@@ -209,11 +233,65 @@ async fn compare(app: &TestApp, token: &str, campaign: i64, filter: &[(&str, &st
             );
         }
         if page_rows.is_empty() {
+            assert_eq!(b["next_after"], Value::Null, "no next page after the end");
             break;
         }
         seen.extend(page_rows.iter().map(|r| r["unit_id"].as_i64().unwrap()));
+        // `next_after` is the last row's code exactly when rows follow (the pages in the second
+        // half are read from the far end: this checks that reading too).
+        let more = seen.len() < rows.len();
+        assert_eq!(
+            b["next_after"],
+            if more {
+                page_rows.last().unwrap()["code"].clone()
+            } else {
+                Value::Null
+            },
+            "next_after of page {page} with {filter:?}"
+        );
     }
     assert_eq!(seen, rows, "rows with {filter:?}");
+
+    // The same rows, walked by `after=` from the first page to the last, exactly once each.
+    let mut walked = vec![];
+    let mut after: Option<String> = None;
+    for page in 1.. {
+        let cursor = after
+            .as_deref()
+            .map(|a| format!("&after={a}"))
+            .unwrap_or_default();
+        let b = app
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/campaigns/{campaign}/progress?per_page=7&page={page}{cursor}{query}"
+                ),
+            )
+            .token(token)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(b["page"], page, "the page number is echoed");
+        assert_eq!(
+            b["rows_total"],
+            rows.len() as i64,
+            "rows_total after {after:?}"
+        );
+        assert_eq!(b["units_total"], expected["units_total"]);
+        let page_rows = b["rows"].as_array().unwrap();
+        assert!(page_rows.len() <= 7);
+        walked.extend(page_rows.iter().map(|r| r["unit_id"].as_i64().unwrap()));
+        match b["next_after"].as_str() {
+            Some(next) => {
+                assert_eq!(page_rows.len(), 7, "only a full page has a next one");
+                after = Some(next.to_string());
+            }
+            None => break,
+        }
+        assert!(page <= rows.len() + 1, "the walk ends");
+    }
+    assert_eq!(walked, rows, "rows walked by after= with {filter:?}");
 }
 
 db_test!(the_board_agrees_with_a_row_by_row_recount, |app| {
@@ -268,6 +346,11 @@ db_test!(the_board_agrees_with_a_row_by_row_recount, |app| {
         &[("kind", "state_agency"), ("overdue", "true")],
         &[("q", "truong")],
         &[("q", "TRƯỜNG"), ("asset_type", "01"), ("sort", "code_desc")],
+        &[("sort", "name")],
+        &[("sort", "name_desc")],
+        &[("sort", "name"), ("overdue", "true")],
+        &[("sort", "name_desc"), ("kind", "school")],
+        &[("sort", "name"), ("q", "truong"), ("state", "draft")],
     ];
     for instant in [
         "2026-02-10T09:00:00+07:00",
@@ -323,3 +406,222 @@ db_test!(the_board_agrees_with_a_row_by_row_recount, |app| {
         );
     }
 });
+
+/// A unit made by a test: id, code, name.
+type Made = (i64, String, String);
+
+/// The unit ids of every row of the board, walked with `after=` in `sort`, 4 per page.
+async fn walk_after(app: &TestApp, token: &str, campaign: i64, sort: &str) -> Vec<i64> {
+    let mut ids = vec![];
+    let mut after = String::new();
+    loop {
+        let b = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress?per_page=4&sort={sort}{after}"),
+            )
+            .token(token)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        ids.extend(
+            b["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["unit_id"].as_i64().unwrap()),
+        );
+        match b["next_after"].as_str() {
+            Some(code) => after = format!("&after={code}"),
+            None => return ids,
+        }
+        assert!(ids.len() < 100, "the walk ends");
+    }
+}
+
+db_test!(
+    after_walks_every_unit_once_in_code_and_name_order_with_ties_on_name_and_the_last_page_is_the_tail,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.campaign(&admin).await;
+        // Three names shared by several units each, codes not in name order; one inactive unit
+        // that registered (in scope) and one that did not (out of scope).
+        let names = [
+            "Trường Tiểu học Kim Đồng",
+            "Trường Mầm non Hoa Sen",
+            "UBND phường Tam Thanh",
+        ];
+        let mut units: Vec<Made> = vec![];
+        for i in 0..17u32 {
+            let code = format!("{}", 1_109_100 + (i * 7919) % 97);
+            let name = names[(i % 3) as usize].to_string();
+            let id = app.unit(&admin, &code, &name).await;
+            units.push((id, code, name));
+        }
+        app.register(&admin, campaign, units[3].0, &["01"]).await;
+        for (i, _) in [(3usize, ()), (5, ())] {
+            app.call("PATCH", &format!("/api/v1/units/{}", units[i].0))
+                .token(&admin)
+                .json(&json!({"active": false}))
+                .send()
+                .await
+                .expect(200);
+        }
+        units.remove(5);
+        let by = |f: &dyn Fn(&Made, &Made) -> std::cmp::Ordering| {
+            let mut u = units.clone();
+            u.sort_by(|a, b| f(a, b));
+            u.into_iter().map(|u| u.0).collect::<Vec<i64>>()
+        };
+        // The three names differ in their first letter after "Trường " / "U": the same order
+        // under any collation.
+        let code = by(&|a, b| a.1.cmp(&b.1));
+        let code_desc = by(&|a, b| b.1.cmp(&a.1));
+        let name = by(&|a, b| a.2.cmp(&b.2).then(a.1.cmp(&b.1)));
+        let name_desc = by(&|a, b| b.2.cmp(&a.2).then(a.1.cmp(&b.1)));
+        for (sort, expected) in [
+            ("code", &code),
+            ("code_desc", &code_desc),
+            ("name", &name),
+            ("name_desc", &name_desc),
+        ] {
+            assert_eq!(
+                &walk_after(&app, &admin, campaign, sort).await,
+                expected,
+                "after= in {sort} order"
+            );
+            // The last page by number (read from the far end) is the tail of the order, and
+            // each page by number is the same slice as the walk.
+            let pages = expected.len().div_ceil(4);
+            for page in 1..=pages {
+                let b = app
+                    .call(
+                        "GET",
+                        &format!(
+                            "/api/v1/campaigns/{campaign}/progress?per_page=4&sort={sort}&page={page}"
+                        ),
+                    )
+                    .token(&admin)
+                    .send()
+                    .await
+                    .expect(200)
+                    .json();
+                let ids: Vec<i64> = b["rows"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r["unit_id"].as_i64().unwrap())
+                    .collect();
+                let from = (page - 1) * 4;
+                assert_eq!(
+                    ids,
+                    expected[from..(from + 4).min(expected.len())],
+                    "page {page} of {pages} in {sort} order"
+                );
+                assert_eq!(b["rows_total"], expected.len() as i64);
+            }
+        }
+        // A cursor naming no unit, or longer than a code, is refused and named.
+        for bad in ["9999999", "12345678"] {
+            let res = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/campaigns/{campaign}/progress?after={bad}"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .problem(422, "validation");
+            assert_eq!(res.error_fields(), ["after"], "after={bad}");
+        }
+    }
+);
+
+db_test!(
+    the_board_pages_next_link_continues_after_the_last_row_shown,
+    |app| {
+        app.admin().await;
+        let args = GenerateArgs {
+            units_per_transaction: 60,
+            ..GenerateArgs::new(120, 1, 7)
+        };
+        let campaign = generate::generate(&app.state, &args, |_, _| {})
+            .await
+            .unwrap()
+            .campaign_id;
+        let token = app.login("admin", ADMIN_PASSWORD).await;
+        let login = app
+            .call("POST", "/login")
+            .header("host", "kiemke.test")
+            .header("origin", "http://kiemke.test")
+            .raw(
+                "application/x-www-form-urlencoded",
+                format!("username=admin&password={ADMIN_PASSWORD}").into_bytes(),
+            )
+            .send()
+            .await
+            .expect(303);
+        let cookie = login
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .unwrap()
+            .to_string();
+        for sort in ["code", "name_desc"] {
+            let api = |page: u64| {
+                format!("/api/v1/campaigns/{campaign}/progress?sort={sort}&page={page}")
+            };
+            let mut path = format!("/board?sort={sort}");
+            for page in 1..=3u64 {
+                let html = app
+                    .call("GET", &path)
+                    .header("host", "kiemke.test")
+                    .header("accept", "text/html")
+                    .header("cookie", &cookie)
+                    .send()
+                    .await
+                    .expect(200);
+                let html = String::from_utf8_lossy(&html.body).to_string();
+                let b = app
+                    .call("GET", &api(page))
+                    .token(&token)
+                    .send()
+                    .await
+                    .expect(200)
+                    .json();
+                let rows = b["rows"].as_array().unwrap();
+                for r in [rows.first().unwrap(), rows.last().unwrap()] {
+                    let link = format!("href=\"/units/{}\"", r["unit_id"]);
+                    assert!(
+                        html.contains(&link),
+                        "page {page} in {sort} order shows {link}"
+                    );
+                }
+                let next = html
+                    .split("rel=\"next\"")
+                    .next()
+                    .and_then(|h| h.rsplit("href=\"").next())
+                    .and_then(|h| h.split('"').next())
+                    .unwrap()
+                    .replace("&amp;", "&")
+                    .replace("&#38;", "&");
+                if page < 3 {
+                    let last = rows.last().unwrap()["code"].as_str().unwrap();
+                    assert_eq!(
+                        next,
+                        format!("/board?sort={sort}&after={last}&page={}", page + 1),
+                        "next link of page {page}"
+                    );
+                    path = next;
+                } else {
+                    assert!(
+                        !html.contains("rel=\"next\""),
+                        "the last page has no next link"
+                    );
+                }
+            }
+        }
+    }
+);
