@@ -5,7 +5,9 @@
 //! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
 //! [`workbooks`] (xlsx and CSV in the layouts the form definitions describe).
 
+pub mod access;
 pub mod api;
+pub mod app;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -23,6 +25,7 @@ pub mod progress;
 pub mod registrations;
 pub mod reports;
 pub mod search;
+pub mod sessions;
 pub mod state;
 pub mod tools;
 pub mod units;

@@ -3,7 +3,6 @@
 //! records), the deadline in force, and the lock on the records of a sent report.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,23 +12,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// The state stored in the `reports.state` column, with the strings stored there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-pub enum StoredState {
-    /// Opened by the registration, not sent yet (not started or draft, by its records).
-    #[sea_orm(string_value = "open")]
-    Open,
-    /// Sent to the finance office; records locked.
-    #[sea_orm(string_value = "submitted")]
-    Submitted,
-    /// Sent back for correction; records unlocked.
-    #[sea_orm(string_value = "returned")]
-    Returned,
-    /// Accepted by the finance office; records locked for good.
-    #[sea_orm(string_value = "accepted")]
-    Accepted,
-}
+pub use crate::entities::sea_orm_active_enums::StoredState;
 
 impl StoredState {
     /// The states that mean "sent" (standing with the finance office; records locked).

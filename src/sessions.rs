@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{
-    Actor, Role, password,
-    throttle::{Attempt, Refusal},
-};
 use crate::{
     audit,
+    auth::{
+        Actor, Role, password,
+        throttle::{Attempt, Refusal},
+    },
     entities::{session, user, user_unit},
     error::{AppError, AppResult},
     state::AppState,
