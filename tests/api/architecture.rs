@@ -319,20 +319,67 @@ fn describe_edge(graph: &Graph, from: &str, to: &str) -> String {
     format!("    {from} -> {to}: {}{more}", shown.join(", "))
 }
 
-/// Each cycle: its modules and every edge between them, with the files and lines making it.
-fn cycle_report(graph: &Graph) -> Vec<String> {
-    cycles(graph)
-        .iter()
-        .map(|members| {
-            let mut lines = vec![format!("  cycle of {}:", members.join(", "))];
-            for from in members {
-                for to in graph[from].keys().filter(|t| members.contains(t)) {
-                    lines.push(describe_edge(graph, from, to));
-                }
+/// The shortest path from `from` to `to` through `members`, both ends included.
+fn shortest_path(graph: &Graph, from: &str, to: &str, members: &[String]) -> Option<Vec<String>> {
+    let mut came_from: BTreeMap<String, String> = BTreeMap::new();
+    let mut queue = std::collections::VecDeque::from([from.to_string()]);
+    let mut seen = BTreeSet::from([from.to_string()]);
+    while let Some(n) = queue.pop_front() {
+        if n == to {
+            let mut path = vec![n];
+            while let Some(prev) = came_from.get(path.last()?) {
+                path.push(prev.clone());
             }
-            lines.join("\n")
-        })
-        .collect()
+            path.reverse();
+            return Some(path);
+        }
+        for m in graph[&n].keys().filter(|m| members.contains(m)) {
+            if seen.insert(m.clone()) {
+                came_from.insert(m.clone(), n.clone());
+                queue.push_back(m.clone());
+            }
+        }
+    }
+    None
+}
+
+/// Each cycle, named by its modules (the shortest cycle through each edge of a strongly connected
+/// component, at most 12 a component), with the files and lines making each of its edges.
+fn cycle_report(graph: &Graph) -> Vec<String> {
+    let mut report = Vec::new();
+    for members in cycles(graph) {
+        let mut found: BTreeSet<Vec<String>> = BTreeSet::new();
+        for from in &members {
+            for to in graph[from].keys().filter(|t| members.contains(t)) {
+                let Some(back) = shortest_path(graph, to, from, &members) else {
+                    continue;
+                };
+                // from -> to -> … -> from, turned to start at its smallest module.
+                let mut cycle = vec![from.clone()];
+                cycle.extend(back.into_iter().take_while(|m| m != from));
+                let smallest = (0..cycle.len()).min_by_key(|&i| &cycle[i]).unwrap_or(0);
+                cycle.rotate_left(smallest);
+                found.insert(cycle);
+            }
+        }
+        for cycle in found.iter().take(12) {
+            let mut closed = cycle.clone();
+            closed.push(cycle[0].clone());
+            let mut lines = vec![format!("  cycle: {}", closed.join(" -> "))];
+            for pair in closed.windows(2) {
+                lines.push(describe_edge(graph, &pair[0], &pair[1]));
+            }
+            report.push(lines.join("\n"));
+        }
+        if found.len() > 12 {
+            report.push(format!(
+                "  and {} more cycles among {}",
+                found.len() - 12,
+                members.join(", ")
+            ));
+        }
+    }
+    report
 }
 
 /// The imports of `module` outside `allowed`, with where they are made.
@@ -380,7 +427,7 @@ fn the_top_level_modules_of_src_import_each_other_without_cycles() {
 #[test]
 fn the_layers_of_src_depend_only_downwards() {
     let graph = module_graph(&src());
-    let mut wrong = Vec::new();
+    let mut wrong = BTreeSet::new();
     // Generated table shapes and the foundations import nothing of the crate.
     for module in [
         "entities",
@@ -409,7 +456,7 @@ fn the_layers_of_src_depend_only_downwards() {
     assert!(
         wrong.is_empty(),
         "imports against the layers of docs/ARCHITECTURE.md:\n{}",
-        wrong.join("\n")
+        wrong.into_iter().collect::<Vec<_>>().join("\n")
     );
 }
 
@@ -447,8 +494,14 @@ fn a_cycle_is_named_with_the_files_and_lines_of_its_edges() {
     edge(&mut graph, "a", "b", "src/a.rs");
     edge(&mut graph, "b", "a", "src/b/x.rs");
     edge(&mut graph, "b", "c", "src/b/y.rs");
+    edge(&mut graph, "c", "d", "src/c.rs");
+    edge(&mut graph, "d", "b", "src/d.rs");
     assert_eq!(
         cycle_report(&graph),
-        ["  cycle of a, b:\n    a -> b: src/a.rs:3\n    b -> a: src/b/x.rs:3"]
+        [
+            "  cycle: a -> b -> a\n    a -> b: src/a.rs:3\n    b -> a: src/b/x.rs:3",
+            "  cycle: b -> c -> d -> b\n    b -> c: src/b/y.rs:3\n    c -> d: src/c.rs:3\n    \
+             d -> b: src/d.rs:3",
+        ]
     );
 }
