@@ -2,7 +2,10 @@
 //! API shows ([`ReportState`], which reads an open report as not started or draft by its
 //! records), the deadline in force, and the lock on the records of a sent report.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{ActiveEnum, Iterable};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -24,14 +27,18 @@ impl StoredState {
         StoredState::Accepted,
     ];
 
-    /// The stored string (the `string_value` above; a test checks that the two agree).
+    /// The stored string: the variant's `string_value` in `entities::sea_orm_active_enums`, the
+    /// one place the strings are written.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StoredState::Open => "open",
-            StoredState::Submitted => "submitted",
-            StoredState::Returned => "returned",
-            StoredState::Accepted => "accepted",
-        }
+        static STORED: LazyLock<Vec<(StoredState, String)>> = LazyLock::new(|| {
+            StoredState::iter()
+                .map(|s| (s, ActiveEnum::to_value(&s)))
+                .collect()
+        });
+        STORED
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("", |(_, stored)| stored.as_str())
     }
 
     /// Whether the report stands with the finance office.
@@ -179,8 +186,6 @@ pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ActiveEnum, Iterable};
-
     use super::*;
 
     #[test]
