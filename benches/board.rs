@@ -30,7 +30,7 @@ use axum::{
 use clap::Parser;
 use http_body_util::BodyExt;
 use kiemke::{
-    api, build_state,
+    app, build_state,
     clock::FixedClock,
     config::Settings,
     db,
@@ -166,7 +166,7 @@ async fn main() {
     users::bootstrap_admin(&state, Some(PASSWORD.into()))
         .await
         .expect("admin");
-    let router = api::app(state.clone());
+    let router = app::app(state.clone());
     let cookie = login(&router).await;
     // A unit with a sent report of type 01, for the unit page.
     let sent = report::Entity::find()

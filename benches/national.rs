@@ -30,7 +30,7 @@ use axum::{
 use clap::Parser;
 use http_body_util::BodyExt;
 use kiemke::{
-    api, build_state,
+    app, build_state,
     clock::SystemClock,
     config::Settings,
     db,
@@ -309,7 +309,7 @@ async fn run(args: Args) -> Result<(), String> {
     users::bootstrap_admin(&state, Some(args.admin_password.clone()))
         .await
         .map_err(|e| e.to_string())?;
-    let router = api::app(state.clone());
+    let router = app::app(state.clone());
     let token = login(&router, &args.admin_password).await?;
     let campaign = match args.campaign {
         Some(c) => c,

@@ -27,7 +27,7 @@ use axum::{
 use clap::Parser;
 use http_body_util::BodyExt;
 use kiemke::{
-    api,
+    app,
     auth::Actor,
     build_state,
     clock::FixedClock,
@@ -246,7 +246,7 @@ async fn main() {
             t.elapsed().as_secs_f64()
         );
     }
-    let router = api::app(state.clone());
+    let router = app::app(state.clone());
 
     let cookie = login(&router, ACCOUNTANT).await;
     let demo_cookie = login(&router, DEMO_ACCOUNTANT).await;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 
 use crate::{
-    api,
+    app,
     auth::Actor,
     build_state,
     clock::SystemClock,
@@ -438,9 +438,9 @@ async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
         database = db::backend_name(&state.db),
         "kiemke listening on http://{addr} (API docs: http://{addr}/docs)"
     );
-    api::server::serve(
+    app::server::serve(
         listener,
-        api::app(state),
+        app::app(state),
         std::time::Duration::from_secs(args.header_timeout_secs.max(1)),
         args.max_connections.max(1),
     )

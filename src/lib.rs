@@ -1,11 +1,16 @@
 //! kiemke — the public-asset inventory service (Tổng kiểm kê tài sản công).
 //!
-//! Layout: [`forms`] (definitions as data) · domain modules ([`units`],
-//! [`campaigns`], [`registrations`], [`users`], [`audit`]) · [`api`] (thin HTTP
-//! handlers) · [`entities`] (generated table shapes) · [`db`] (SQLite/PostgreSQL) ·
-//! [`workbooks`] (xlsx and CSV in the layouts the form definitions describe).
+//! Layout, top down (docs/ARCHITECTURE.md; no import cycles between these modules, checked by
+//! `tests/api/architecture.rs`): [`cli`] · [`app`] (the API and the web pages composed) and
+//! [`tools`] · [`api`] and [`web`] (thin HTTP handlers) · [`access`] · [`workbooks`] (xlsx and
+//! CSV in the layouts the form definitions describe) · domain modules ([`progress`],
+//! [`registrations`], [`assets`], [`reports`], [`campaigns`], [`units`], [`users`],
+//! [`sessions`], [`audit`]) · [`state`] · [`forms`] (definitions as data) and [`auth`] ·
+//! [`entities`] (generated table shapes) · [`error`], [`clock`], [`db`] (SQLite/PostgreSQL).
 
+pub mod access;
 pub mod api;
+pub mod app;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -23,6 +28,7 @@ pub mod progress;
 pub mod registrations;
 pub mod reports;
 pub mod search;
+pub mod sessions;
 pub mod state;
 pub mod tools;
 pub mod units;

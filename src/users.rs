@@ -14,13 +14,11 @@ use validator::Validate;
 
 use crate::{
     audit::{self, Event},
-    auth::{
-        Actor, Role, password,
-        sessions::{self, LoginError},
-    },
+    auth::{Actor, Role, password},
     entities::{unit, user, user_unit},
     error::{AppError, AppResult, OnUnique},
     pagination::{Page, PageQuery, patch_field},
+    sessions::{self, LoginError},
     state::AppState,
 };
 

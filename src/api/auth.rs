@@ -1,50 +1,16 @@
 //! `/api/v1/auth/*` and `/api/v1/me`: logging in and out, one's own account.
 
-use std::net::SocketAddr;
-
-use axum::{
-    Json,
-    extract::{ConnectInfo, FromRequestParts, State},
-    http::{StatusCode, request::Parts},
-};
+use axum::{Json, extract::State, http::StatusCode};
 
 use super::extract::ApiJson;
 use crate::{
-    auth::{
-        Actor, client,
-        sessions::{self, LoginError, LoginRequest, LoginResponse},
-    },
-    error::{AppError, AppResult, ProblemDoc},
+    access::ClientAddr,
+    auth::Actor,
+    error::{AppResult, ProblemDoc},
+    sessions::{self, LoginError, LoginRequest, LoginResponse},
     state::AppState,
     users::{self, PasswordChange, UserView},
 };
-
-/// The client's network address: the TCP peer, or the client named in `X-Forwarded-For`
-/// when the peer is one of `KIEMKE_TRUSTED_PROXIES` (see [`crate::auth::client`]).
-pub struct ClientAddr(pub String);
-
-impl FromRequestParts<AppState> for ClientAddr {
-    type Rejection = AppError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let Some(peer) = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip())
-        else {
-            return Ok(ClientAddr("local".into()));
-        };
-        let forwarded: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        Ok(ClientAddr(
-            client::client_address(peer, &forwarded, &state.settings.trusted_proxies.0).to_string(),
-        ))
-    }
-}
 
 /// Exchanges a user name and password for a bearer token. Unknown users and wrong
 /// passwords get the same 401. Failures are throttled per (name, address), per address and per name

@@ -5,9 +5,9 @@ use axum::{
     http::{header, request::Parts},
 };
 use serde::de::DeserializeOwned;
-use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+use validator::Validate;
 
-use crate::error::{AppError, FieldError};
+use crate::error::{AppError, FieldError, flatten};
 
 /// A JSON body that is parsed, then checked with its `validator` rules; every
 /// failing field is reported at once.
@@ -170,101 +170,4 @@ impl<S: Send + Sync, T: DeserializeOwned + Validate> FromRequestParts<S> for Api
             .map_err(|e| AppError::validation(flatten(&e)))?;
         Ok(ApiQuery(parsed))
     }
-}
-
-/// Turns validator's nested errors into a flat list with dotted paths.
-pub fn flatten(errors: &ValidationErrors) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    walk(errors, "", &mut out);
-    out.sort_by(|a, b| a.field.cmp(&b.field));
-    out
-}
-
-fn walk(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldError>) {
-    for (field, kind) in errors.errors() {
-        let path = if prefix.is_empty() {
-            field.to_string()
-        } else {
-            format!("{prefix}.{field}")
-        };
-        match kind {
-            ValidationErrorsKind::Field(list) => {
-                for e in list {
-                    out.push(describe(&path, e));
-                }
-            }
-            ValidationErrorsKind::Struct(inner) => walk(inner, &path, out),
-            ValidationErrorsKind::List(items) => {
-                for (i, inner) in items {
-                    walk(inner, &format!("{path}[{i}]"), out);
-                }
-            }
-        }
-    }
-}
-
-fn describe(path: &str, e: &validator::ValidationError) -> FieldError {
-    let p = |k: &str| {
-        e.params
-            .get(k)
-            .map(|v| v.to_string().trim_matches('"').to_string())
-    };
-    let (vi, en) = match e.code.as_ref() {
-        "length" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => (
-                format!("«{path}» phải dài từ {min} đến {max} ký tự"),
-                format!("\"{path}\" must be {min} to {max} characters long"),
-            ),
-            (Some(min), None) => (
-                format!("«{path}» phải dài ít nhất {min} ký tự"),
-                format!("\"{path}\" must be at least {min} characters long"),
-            ),
-            (None, Some(max)) => (
-                format!("«{path}» dài tối đa {max} ký tự"),
-                format!("\"{path}\" must be at most {max} characters long"),
-            ),
-            _ => (
-                format!("«{path}» sai độ dài"),
-                format!("\"{path}\" has a wrong length"),
-            ),
-        },
-        "range" => match (p("min"), p("max")) {
-            (Some(min), Some(max)) => (
-                format!("«{path}» phải từ {min} đến {max}"),
-                format!("\"{path}\" must be between {min} and {max}"),
-            ),
-            (Some(min), None) => (
-                format!("«{path}» phải từ {min} trở lên"),
-                format!("\"{path}\" must be at least {min}"),
-            ),
-            (None, Some(max)) => (
-                format!("«{path}» không được vượt quá {max}"),
-                format!("\"{path}\" must be at most {max}"),
-            ),
-            _ => (
-                format!("«{path}» nằm ngoài khoảng cho phép"),
-                format!("\"{path}\" is out of range"),
-            ),
-        },
-        "email" => (
-            format!("«{path}» không phải địa chỉ thư điện tử hợp lệ"),
-            format!("\"{path}\" is not a valid e-mail address"),
-        ),
-        "regex" => (
-            format!("«{path}» không đúng định dạng"),
-            format!("\"{path}\" is not in the expected format"),
-        ),
-        "required" => (format!("Thiếu «{path}»"), format!("\"{path}\" is required")),
-        _ => match &e.message {
-            Some(m) => {
-                let (vi, en) = m.split_once(" | ").unwrap_or((m, m));
-                (vi.to_string(), en.to_string())
-            }
-            None => (
-                format!("«{path}» không hợp lệ"),
-                format!("\"{path}\" is invalid"),
-            ),
-        },
-    };
-    FieldError::new(path, e.code.to_string(), &vi, &en)
 }

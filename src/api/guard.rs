@@ -8,18 +8,13 @@
 //! [`Policy`]: crate::auth::policy::Policy
 
 use axum::{
-    extract::{FromRequestParts, MatchedPath, RawPathParams, Request, State},
-    http::request::Parts,
+    extract::{MatchedPath, Request, State},
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use sea_orm::EntityTrait;
 
 use crate::{
-    auth::{Actor, policy::Access, sessions},
-    entities::asset,
-    error::AppError,
-    state::AppState,
+    access::check_scope, auth::policy::Access, error::AppError, sessions, state::AppState,
 };
 
 fn bearer(req: &Request) -> Option<String> {
@@ -32,45 +27,6 @@ fn bearer(req: &Request) -> Option<String> {
     scheme
         .eq_ignore_ascii_case("bearer")
         .then(|| token.trim().to_string())
-}
-
-/// The unit a path parameter points into, if it names one.
-async fn unit_of(state: &AppState, name: &str, value: &str) -> Result<Option<i64>, AppError> {
-    let Ok(id) = value.parse::<i64>() else {
-        return Ok(None);
-    };
-    Ok(match name {
-        "unit_id" => Some(id),
-        "asset_id" => asset::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|a| a.unit_id),
-        _ => None,
-    })
-}
-
-/// The unit scope of a routed request, for the API and the web pages alike: a `{unit_id}`,
-/// or the unit owning an `{asset_id}`, that `actor` may not see answers the very 404 of a
-/// missing row, so that hidden ids cannot be told apart from absent ones.
-pub async fn check_scope(
-    state: &AppState,
-    actor: &Actor,
-    parts: &mut Parts,
-) -> Result<(), AppError> {
-    let Ok(params) = RawPathParams::from_request_parts(parts, state).await else {
-        return Ok(());
-    };
-    for (name, value) in params.iter() {
-        if let Some(unit_id) = unit_of(state, name, value).await?
-            && !actor.sees_unit(unit_id)
-        {
-            return Err(match name {
-                "asset_id" => crate::assets::not_found(),
-                _ => crate::units::not_found(),
-            });
-        }
-    }
-    Ok(())
 }
 
 /// Middleware applying the policy to every routed request.

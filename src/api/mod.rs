@@ -12,21 +12,16 @@ pub mod health;
 pub mod progress;
 pub mod registrations;
 pub mod reports;
-pub mod server;
 pub mod spreadsheets;
 pub mod units;
 pub mod users;
 
-use std::{sync::Arc, time::Duration};
-
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request},
-    http::{HeaderName, HeaderValue, Method, StatusCode, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    http::{HeaderValue, header},
+    middleware,
 };
-use tower_http::{cors::CorsLayer, set_header::SetResponseHeaderLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
@@ -34,11 +29,7 @@ use utoipa::{
 use utoipa_axum::{router::OpenApiRouter, routes};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::{
-    auth::policy::Policy,
-    error::{AppError, Lang},
-    state::AppState,
-};
+use crate::{auth::policy::Policy, state::AppState};
 
 struct BearerScheme;
 
@@ -197,47 +188,24 @@ pub fn policy() -> Result<Policy, String> {
     Policy::from_openapi(&openapi())
 }
 
-async fn language(req: Request, next: Next) -> Response {
-    let lang = Lang::from_header(
-        req.headers()
-            .get(header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok()),
-    );
-    lang.scope(next.run(req)).await
-}
-
-async fn method_not_allowed(req: Request) -> Response {
-    if crate::web::wants_html(req.headers(), req.uri().path()) {
-        return crate::web::page_for(req.headers(), StatusCode::METHOD_NOT_ALLOWED);
-    }
-    AppError::new(
-        crate::error::Problem::MethodNotAllowed,
-        "Địa chỉ này không hỗ trợ phương thức HTTP đã dùng.",
-        "This route does not support the HTTP method used.",
+/// The API and its documentation, ready to merge: every operation behind the policy's guard
+/// ([`guard::enforce`]), and Swagger UI at `/docs` reading `/api/openapi.json`.
+pub fn router(state: AppState) -> Router {
+    let (api, doc) = api_parts();
+    let api = api
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            guard::enforce,
+        ))
+        .with_state(state);
+    Router::new().merge(api).merge(
+        Router::from(SwaggerUi::new("/docs").url("/api/openapi.json", doc)).layer(
+            SetResponseHeaderLayer::overriding(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(DOCS_CSP),
+            ),
+        ),
     )
-    .into_response()
-}
-
-fn timeout_layer(
-    secs: u64,
-) -> impl Clone + Fn(Request, Next) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> {
-    move |req: Request, next: Next| {
-        Box::pin(async move {
-            match tokio::time::timeout(Duration::from_secs(secs), next.run(req)).await {
-                Ok(res) => res,
-                Err(_) => AppError::new(
-                    crate::error::Problem::Timeout,
-                    "Yêu cầu xử lý quá lâu và đã bị dừng; vui lòng thử lại.",
-                    "The request took too long and was stopped; please retry.",
-                )
-                .into_response(),
-            }
-        })
-    }
-}
-
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    AppError::Internal("handler panicked".into()).into_response()
 }
 
 /// Content-Security-Policy of `/docs` (Swagger UI): its scripts and styles come from the
@@ -246,80 +214,3 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
 img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'none'; \
 frame-ancestors 'none'";
-
-/// The whole application: API, documentation and every cross-cutting layer.
-pub fn app(state: AppState) -> Router {
-    let (api, doc) = api_parts();
-    let settings = Arc::clone(&state.settings);
-    let ui_state = state.clone();
-    let api = api
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::enforce,
-        ))
-        .with_state(state);
-    let mut app = Router::new()
-        .merge(api)
-        .merge(
-            Router::from(SwaggerUi::new("/docs").url("/api/openapi.json", doc)).layer(
-                SetResponseHeaderLayer::overriding(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(DOCS_CSP),
-                ),
-            ),
-        )
-        .merge(crate::web::router(ui_state))
-        .fallback(crate::web::fallback)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(settings.json_limit))
-        .layer(middleware::from_fn(timeout_layer(
-            settings.request_timeout_secs,
-        )))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ))
-        // The web pages set `same-origin`: with `no-referrer` browsers send `Origin: null`
-        // on form posts, and the pages' CSRF check needs the real origin.
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ))
-        .layer(SetResponseHeaderLayer::if_not_present(
-            HeaderName::from_static("cache-control"),
-            HeaderValue::from_static("no-store"),
-        ));
-    let origins: Vec<HeaderValue> = settings
-        .cors_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
-        .collect();
-    if !origins.is_empty() {
-        app = app.layer(
-            CorsLayer::new()
-                .allow_origin(origins)
-                .allow_methods([
-                    Method::GET,
-                    Method::POST,
-                    Method::PUT,
-                    Method::PATCH,
-                    Method::DELETE,
-                ])
-                .allow_headers([
-                    header::AUTHORIZATION,
-                    header::CONTENT_TYPE,
-                    header::ACCEPT_LANGUAGE,
-                    header::IF_MATCH,
-                ]),
-        );
-    }
-    app.layer(middleware::from_fn(language))
-        .layer(crate::web::compression())
-}

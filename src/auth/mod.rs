@@ -7,7 +7,6 @@
 pub mod client;
 pub mod password;
 pub mod policy;
-pub mod sessions;
 pub mod throttle;
 
 use serde::{Deserialize, Serialize};

@@ -6,6 +6,7 @@ pub mod campaign;
 pub mod registration;
 pub mod report;
 pub mod report_snapshot;
+pub mod sea_orm_active_enums;
 pub mod session;
 pub mod unit;
 pub mod user;

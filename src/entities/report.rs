@@ -1,7 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-/// The `state` column's values: the enum lives with the report's workflow.
-pub use crate::reports::StoredState;
+use super::sea_orm_active_enums::StoredState;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reports")]

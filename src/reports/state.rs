@@ -2,8 +2,10 @@
 //! API shows ([`ReportState`], which reads an open report as not started or draft by its
 //! records), the deadline in force, and the lock on the records of a sent report.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveEnum, Iterable};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -13,23 +15,7 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// The state stored in the `reports.state` column, with the strings stored there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-pub enum StoredState {
-    /// Opened by the registration, not sent yet (not started or draft, by its records).
-    #[sea_orm(string_value = "open")]
-    Open,
-    /// Sent to the finance office; records locked.
-    #[sea_orm(string_value = "submitted")]
-    Submitted,
-    /// Sent back for correction; records unlocked.
-    #[sea_orm(string_value = "returned")]
-    Returned,
-    /// Accepted by the finance office; records locked for good.
-    #[sea_orm(string_value = "accepted")]
-    Accepted,
-}
+pub use crate::entities::sea_orm_active_enums::StoredState;
 
 impl StoredState {
     /// The states that mean "sent" (standing with the finance office; records locked).
@@ -41,14 +27,18 @@ impl StoredState {
         StoredState::Accepted,
     ];
 
-    /// The stored string (the `string_value` above; a test checks that the two agree).
+    /// The stored string: the variant's `string_value` in `entities::sea_orm_active_enums`, the
+    /// one place the strings are written.
     pub fn as_str(self) -> &'static str {
-        match self {
-            StoredState::Open => "open",
-            StoredState::Submitted => "submitted",
-            StoredState::Returned => "returned",
-            StoredState::Accepted => "accepted",
-        }
+        static STORED: LazyLock<Vec<(StoredState, String)>> = LazyLock::new(|| {
+            StoredState::iter()
+                .map(|s| (s, ActiveEnum::to_value(&s)))
+                .collect()
+        });
+        STORED
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map_or("", |(_, stored)| stored.as_str())
     }
 
     /// Whether the report stands with the finance office.
@@ -196,8 +186,6 @@ pub fn ensure_editable(r: &report::Model) -> AppResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use sea_orm::{ActiveEnum, Iterable};
-
     use super::*;
 
     #[test]

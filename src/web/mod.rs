@@ -36,9 +36,10 @@ use axum::{
 use sha2::{Digest, Sha256};
 
 use crate::{
-    api::guard,
-    auth::{Actor, Role, sessions},
+    access,
+    auth::{Actor, Role},
     error::{AppError, Lang},
+    sessions,
     state::AppState,
 };
 pub use text::Texts;
@@ -614,8 +615,9 @@ pub fn page_access(method: &Method, route: &str) -> Option<Option<&'static [Role
 
 /// Applies [`PAGES`] to a routed request, in the API policy's order: anonymous → the login
 /// page; a `{unit_id}` (or the unit of an `{asset_id}`) the user may not see → the 404 page, by
-/// the API's own [`guard::check_scope`]; a role not listed → the 403 page. The signed-in user
-/// is handed on to the handler, which therefore never sees another unit's path.
+/// the check the API's guard runs too ([`access::check_scope`]); a role not listed → the 403
+/// page. The signed-in user is handed on to the handler, which therefore never sees another
+/// unit's path.
 async fn page_policy(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -632,7 +634,7 @@ async fn page_policy(State(state): State<AppState>, req: Request, next: Next) ->
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = guard::check_scope(&state, &user.actor, &mut parts).await {
+    if let Err(e) = access::check_scope(&state, &user.actor, &mut parts).await {
         return WebError::App(e).into_response();
     }
     if !roles.contains(&user.actor.role) {

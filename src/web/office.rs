@@ -986,7 +986,7 @@ pub async fn return_report(
         comments,
     };
     if let Err(e) = req.validate() {
-        errors.extend(crate::api::extract::flatten(&e));
+        errors.extend(crate::error::flatten(&e));
     }
     let result = if errors.is_empty() {
         reports::return_report(&state, &u.actor, c.id, r.unit_id, &r.type_code, &req)
@@ -1109,7 +1109,7 @@ pub async fn extend(
                 reason: f.reason.trim().to_string(),
             };
             match req.validate() {
-                Err(e) => Err(AppError::validation(crate::api::extract::flatten(&e))),
+                Err(e) => Err(AppError::validation(crate::error::flatten(&e))),
                 Ok(()) => reports::grant_extension(&state, &u.actor, c.id, unit_id, &req)
                     .await
                     .map(|_| ()),

@@ -17,9 +17,9 @@ use super::{
     LANG_COOKIE, SESSION_COOKIE, StaticUrls, Texts, WebResult, WebUser, html, static_urls, text,
 };
 use crate::{
-    api::auth::ClientAddr,
+    access::ClientAddr,
     assets::{self, AssetFilter, AssetSort, AssetView},
-    auth::{Role, sessions},
+    auth::Role,
     campaigns, clock,
     entities::campaign,
     error::{AppError, FieldError, Lang},
@@ -28,6 +28,7 @@ use crate::{
     pagination::PageQuery,
     registrations,
     reports::{self, ReportState, ReportView, SubmitRequest},
+    sessions,
     state::AppState,
     units, users,
     workbooks::read::human_input,
@@ -339,7 +340,7 @@ pub async fn change_password(
         Ok(()) => users::change_own_password(&state, &u.actor, &req, &addr)
             .await
             .map_err(sessions::LoginError::into_app_error),
-        Err(e) => Err(AppError::validation(crate::api::extract::flatten(&e))),
+        Err(e) => Err(AppError::validation(crate::error::flatten(&e))),
     };
     match result {
         Ok(()) => {

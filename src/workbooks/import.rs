@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde_json::Value as Json;
 use utoipa::ToSchema;
 
-use super::{form_or_404, gate::ImportPermit};
+use super::{ImportPermit, form_or_404};
 use crate::{
     assets,
     audit::Event,

@@ -19,15 +19,16 @@ use crate::{
 mod annotate;
 mod export;
 mod forms_zip;
-mod gate;
 mod import;
 pub mod read;
 pub mod write;
 
+pub use crate::state::gate::{
+    IMPORT_RETRY_SECONDS, IMPORTS_AT_ONCE, ImportGate, ImportPermit, give_back_memory,
+};
 pub use annotate::{ERRORS_SHEET, annotated_workbook};
 pub use export::{consolidated, profile_or_400, progress_sheet, unit_form, ward_flat};
 pub use forms_zip::{ZipStream, forms_zip};
-pub use gate::{IMPORT_RETRY_SECONDS, IMPORTS_AT_ONCE, ImportGate, ImportPermit, give_back_memory};
 pub use import::{ImportOptions, ImportReport, MAX_LISTED_ERRORS, import};
 
 /// A finished workbook.

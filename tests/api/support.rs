@@ -14,7 +14,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use http_body_util::BodyExt;
 use kiemke::{
-    api, build_state, clock::FixedClock, config::Settings, db, forms::Registry, state::AppState,
+    app, build_state, clock::FixedClock, config::Settings, db, forms::Registry, state::AppState,
 };
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;
@@ -226,7 +226,7 @@ where
     )
     .expect("policy");
     let app = TestApp {
-        router: api::app(state.clone()),
+        router: app::app(state.clone()),
         state,
         clock,
         backend,

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use kiemke::{api, build_state, clock::FixedClock, db, forms::Registry};
+use kiemke::{app, build_state, clock::FixedClock, db, forms::Registry};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 use crate::support::*;
@@ -93,7 +93,7 @@ async fn postgresql_connections_use_tls_when_the_url_asks_and_verify_the_server_
         )
         .expect("state");
         let app = TestApp {
-            router: api::app(state.clone()),
+            router: app::app(state.clone()),
             clock: FixedClock::new(default_now()),
             state,
             backend: Backend::Postgres,

@@ -172,7 +172,7 @@ db_test!(
         let mut state = app.state.clone();
         state.settings = Arc::new(settings);
         let secure = TestApp {
-            router: kiemke::api::app(state.clone()),
+            router: kiemke::app::app(state.clone()),
             state,
             ..app.clone()
         };

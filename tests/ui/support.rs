@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use fantoccini::{Client, ClientBuilder, Locator, elements::Element};
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
-use kiemke::{api, build_state, clock::FixedClock, config::Settings, db, forms::Registry};
+use kiemke::{app, build_state, clock::FixedClock, config::Settings, db, forms::Registry};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -314,7 +314,7 @@ where
         .await
         .expect("demo loads")
         .campaign_id;
-    let router = api::app(state.clone());
+    let router = app::app(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind 127.0.0.1:0");

@@ -212,7 +212,7 @@ fn shown(e: AppError) -> Result<(Problems, String), WebError> {
 
 /// The `validator` errors of a request, as the API reports them.
 fn invalid(e: &validator::ValidationErrors) -> Problems {
-    let (_, doc) = AppError::validation(crate::api::extract::flatten(e)).to_problem(lang());
+    let (_, doc) = AppError::validation(crate::error::flatten(e)).to_problem(lang());
     doc.errors
         .into_iter()
         .map(|f| (f.field, f.message))

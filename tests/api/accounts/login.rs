@@ -12,7 +12,7 @@ use axum::{
 };
 use http_body_util::BodyExt;
 use kiemke::{
-    api,
+    app,
     auth::{
         client::TrustedProxies,
         throttle::{ADDRESS_LIMIT, LoginLimiter, PAIR_LIMIT},
@@ -38,7 +38,7 @@ fn router_with(app: &TestApp, slots: usize, trusted: &[&str]) -> axum::Router {
         settings: Arc::new(settings),
         ..app.state.clone()
     };
-    api::app(state)
+    app::app(state)
 }
 
 /// Sends a login from the TCP peer `peer`, with an optional `X-Forwarded-For`; returns

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use kiemke::{api, build_state, clock::FixedClock, db, error::is_unavailable, forms::Registry};
+use kiemke::{app, build_state, clock::FixedClock, db, error::is_unavailable, forms::Registry};
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
@@ -251,7 +251,7 @@ async fn a_lost_postgresql_gives_a_quick_503_and_the_service_recovers_by_itself(
     )
     .expect("state");
     let app = TestApp {
-        router: api::app(state.clone()),
+        router: app::app(state.clone()),
         state: state.clone(),
         clock,
         backend: Backend::Postgres,

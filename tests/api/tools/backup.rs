@@ -129,7 +129,7 @@ async fn takes_new_rows(url: &str, backend: Backend) {
     )
     .expect("state");
     let app = TestApp {
-        router: kiemke::api::app(state.clone()),
+        router: kiemke::app::app(state.clone()),
         state,
         clock,
         backend,

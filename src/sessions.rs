@@ -12,12 +12,12 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use validator::Validate;
 
-use super::{
-    Actor, Role, password,
-    throttle::{Attempt, Refusal},
-};
 use crate::{
     audit,
+    auth::{
+        Actor, Role, password,
+        throttle::{Attempt, Refusal},
+    },
     entities::{session, user, user_unit},
     error::{AppError, AppResult},
     state::AppState,
@@ -137,7 +137,7 @@ fn bad_credentials() -> AppError {
 }
 
 /// Counts an attempt of `name` from `address` before any password is checked (see
-/// [`super::throttle`]). When the attempt is refused, operators' unlocks recorded in the audit
+/// [`crate::auth::throttle`]). When the attempt is refused, operators' unlocks recorded in the audit
 /// trail since the last look (`kiemke unlock`, at most one look every few seconds) are applied
 /// first, and the attempt is tried again if its name was among them.
 pub async fn begin_attempt(

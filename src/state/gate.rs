@@ -20,7 +20,7 @@ pub struct ImportGate {
 #[derive(Debug)]
 pub struct ImportPermit {
     gate: std::sync::Arc<ImportGate>,
-    pub(super) unit_id: i64,
+    pub(crate) unit_id: i64,
 }
 
 impl ImportGate {

@@ -1,4 +1,7 @@
-//! What every request handler shares.
+//! What every request handler shares: data only (settings, forms, policy, the login limiter
+//! and the import gate); the code that uses it lives in the domain modules.
+
+pub mod gate;
 
 use std::sync::Arc;
 
@@ -29,5 +32,5 @@ pub struct AppState {
     /// Hash verified for unknown users, so they cost as much time as known ones.
     pub decoy_hash: Arc<String>,
     /// Imports running now (at most one per unit, two in all).
-    pub imports: Arc<crate::workbooks::ImportGate>,
+    pub imports: Arc<gate::ImportGate>,
 }
