@@ -442,17 +442,16 @@ pub async fn update(
     if let Some(v) = patch.parent_id {
         m.parent_id = Set(v);
     }
-    if let Some(v) = patch.address {
-        m.address = Set(v);
-    }
-    if let Some(v) = patch.accountant_name {
-        m.accountant_name = Set(v);
-    }
-    if let Some(v) = patch.accountant_phone {
-        m.accountant_phone = Set(v);
-    }
-    if let Some(v) = patch.accountant_email {
-        m.accountant_email = Set(v);
+    // The optional texts: a value sets the field (null clears it), absence keeps it.
+    for (field, v) in [
+        (&mut m.address, patch.address),
+        (&mut m.accountant_name, patch.accountant_name),
+        (&mut m.accountant_phone, patch.accountant_phone),
+        (&mut m.accountant_email, patch.accountant_email),
+    ] {
+        if let Some(v) = v {
+            *field = Set(v);
+        }
     }
     if let Some(v) = patch.active {
         m.active = Set(v);
@@ -472,31 +471,29 @@ pub async fn update(
     Ok(view)
 }
 
+/// Whether any row of `column`'s table has `column` = `id`.
+async fn any<C>(db: &impl ConnectionTrait, column: C, id: i64) -> AppResult<bool>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+    <C::EntityName as EntityTrait>::Model: Sync,
+{
+    Ok(C::EntityName::find()
+        .filter(column.eq(id))
+        .count(db)
+        .await?
+        > 0)
+}
+
 /// Deletes a unit that holds no data; a unit with data must be deactivated instead.
 pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let current = get(&tx, id).await?;
-    let has_data = registration::Entity::find()
-        .filter(registration::Column::UnitId.eq(id))
-        .count(&tx)
-        .await?
-        > 0
-        || asset::Entity::find()
-            .filter(asset::Column::UnitId.eq(id))
-            .count(&tx)
-            .await?
-            > 0
-        || user_unit::Entity::find()
-            .filter(user_unit::Column::UnitId.eq(id))
-            .count(&tx)
-            .await?
-            > 0
-        || unit::Entity::find()
-            .filter(unit::Column::ParentId.eq(id))
-            .count(&tx)
-            .await?
-            > 0;
+    let has_data = any(&tx, registration::Column::UnitId, id).await?
+        || any(&tx, asset::Column::UnitId, id).await?
+        || any(&tx, user_unit::Column::UnitId, id).await?
+        || any(&tx, unit::Column::ParentId, id).await?;
     if has_data {
         return Err(AppError::conflict(
             "Đơn vị đã có dữ liệu (đăng ký, tài sản, tài khoản hoặc đơn vị trực thuộc) nên không thể xóa; hãy ngừng hoạt động đơn vị bằng «active»: false.",

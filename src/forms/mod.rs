@@ -674,15 +674,20 @@ fn check_field(name: &str, f: &FieldDef, sections: &[&str]) -> Result<(), Defini
     if let Some(p) = &f.pattern {
         regex::Regex::new(p).map_err(|e| bad(name, format!("field {} pattern: {e}", f.key)))?;
     }
-    for s in &f.sections {
-        if !sections.contains(&s.as_str()) {
-            return Err(bad(
-                name,
-                format!("field {} names unknown section {s}", f.key),
-            ));
-        }
+    known_sections(name, &format!("field {}", f.key), &f.sections, sections)
+}
+
+/// Refuses a field or a rule (`what`: "field area") that lists a section the form does not have.
+fn known_sections(
+    name: &str,
+    what: &str,
+    listed: &[String],
+    sections: &[&str],
+) -> Result<(), DefinitionError> {
+    match listed.iter().find(|s| !sections.contains(&s.as_str())) {
+        Some(s) => Err(bad(name, format!("{what} names unknown section {s}"))),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 fn check_rule(
@@ -733,15 +738,7 @@ fn check_rule(
             format!("rule {} needs flag and flag_value", r.code),
         ));
     }
-    for s in &r.sections {
-        if !sections.contains(&s.as_str()) {
-            return Err(bad(
-                name,
-                format!("rule {} names unknown section {s}", r.code),
-            ));
-        }
-    }
-    Ok(())
+    known_sections(name, &format!("rule {}", r.code), &r.sections, sections)
 }
 
 #[cfg(test)]
@@ -936,87 +933,53 @@ mod tests {
     #[test]
     fn a_bad_reference_to_the_common_columns_or_rules_is_refused_naming_file_and_key() {
         let form = embedded("03a.toml");
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "[[columns]]\nuse = \"common\"",
+        // The 03a form with the first `from` replaced by `to`, and why it is refused.
+        let uses_common = "[[columns]]\nuse = \"common\"";
+        let price = "use = \"infrastructure_conventional_price\"";
+        // (what is replaced, by what, what the reason names)
+        let cases: [(&str, &str, &[&str]); 6] = [
+            (
+                uses_common,
                 "[[columns]]\nuse = \"common.middle\"",
-                1,
+                &["\"common.middle\"", "common.head"],
             ),
-        );
-        assert_eq!(e.file, "03a.toml");
-        assert!(
-            e.reason.contains("\"common.middle\"") && e.reason.contains("common.head"),
-            "{e}"
-        );
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "[[columns]]\nuse = \"common\"",
+            (
+                uses_common,
                 "[[columns]]\nuse = \"everything\"",
-                1,
+                &["columns entry 1", "everything"],
             ),
-        );
-        assert!(
-            e.reason.contains("columns entry 1") && e.reason.contains("everything"),
-            "{e}"
-        );
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "[[columns]]\nuse = \"common\"",
+            (
+                uses_common,
                 "[[columns]]\nuse = \"common\"\nwidth = 9",
-                1,
+                &["several columns"],
             ),
-        );
-        assert!(e.reason.contains("several columns"), "{e}");
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "[[columns]]\nuse = \"common\"",
+            (
+                uses_common,
                 "[[columns]]\nuse = \"common\"\nfield = \"code\"",
-                1,
+                &["both field"],
             ),
-        );
-        assert!(e.reason.contains("both field"), "{e}");
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "[[columns]]\nuse = \"common\"",
-                "[[columns]]\nuse = \"common\"\n\n[[columns]]\nuse = \"common.note\"",
-                1,
-            ),
-        );
-        assert_eq!(e.reason, "column note is placed twice");
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "use = \"infrastructure_conventional_price\"",
+            (
+                price,
                 "use = \"infrastructure_price\"",
-                1,
+                &[
+                    "\"infrastructure_price\"",
+                    "infrastructure_conventional_price",
+                ],
             ),
-        );
-        assert_eq!(e.file, "03a.toml");
-        assert!(
-            e.reason.contains("\"infrastructure_price\"")
-                && e.reason.contains("infrastructure_conventional_price"),
-            "{e}"
-        );
-
-        let e = refusal(
-            "03a.toml",
-            form.replacen(
-                "use = \"infrastructure_conventional_price\"",
+            (
+                price,
                 "use = \"infrastructure_conventional_price\"\nvalue = 2",
-                1,
+                &["holds nothing else"],
             ),
-        );
-        assert!(e.reason.contains("holds nothing else"), "{e}");
+        ];
+        for (from, to, named) in cases {
+            let e = refusal("03a.toml", form.replacen(from, to, 1));
+            assert_eq!(e.file, "03a.toml");
+            assert!(named.iter().all(|n| e.reason.contains(n)), "{e}");
+        }
+        let twice = "[[columns]]\nuse = \"common\"\n\n[[columns]]\nuse = \"common.note\"";
+        let e = refusal("03a.toml", form.replacen(uses_common, twice, 1));
+        assert_eq!(e.reason, "column note is placed twice");
 
         let e = refusal(
             "01a.toml",

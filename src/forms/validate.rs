@@ -255,32 +255,23 @@ fn check_bounds(field: &FieldDef, value: &Value, issues: &mut Vec<Issue>) {
         .max
         .or((field.kind == FieldType::Year).then_some(2100.0));
     let label = &field.label;
-    if let Some(min) = min
-        && to_f(n) < min
-    {
+    // (code, the bound, its word in Vietnamese and in English) of each bound the value breaks.
+    let below = min
+        .filter(|&min| to_f(n) < min)
+        .map(|min| ("min", min, "nhỏ", "least"));
+    let above = max
+        .filter(|&max| to_f(n) > max)
+        .map(|max| ("max", max, "lớn", "most"));
+    for (code, bound, vi, en) in below.into_iter().chain(above) {
         issues.push(issue(
             &field.key,
-            "min",
+            code,
             format!(
-                "«{}» không được nhỏ hơn {}",
+                "«{}» không được {vi} hơn {}",
                 label.vi,
-                crate::numfmt::vn_number(min)
+                crate::numfmt::vn_number(bound)
             ),
-            format!("\"{}\" must be at least {min}", label.en),
-        ));
-    }
-    if let Some(max) = max
-        && to_f(n) > max
-    {
-        issues.push(issue(
-            &field.key,
-            "max",
-            format!(
-                "«{}» không được lớn hơn {}",
-                label.vi,
-                crate::numfmt::vn_number(max)
-            ),
-            format!("\"{}\" must be at most {max}", label.en),
+            format!("\"{}\" must be at {en} {bound}", label.en),
         ));
     }
 }

@@ -442,23 +442,15 @@ mod tests {
     #[test]
     fn vietnamese_thousands_separators_in_text_are_read_as_one_number() {
         let money = field(FieldType::Money, None);
-        assert_eq!(
-            Value::from_text(&money, "1.234.567").unwrap(),
-            Some(Value::Money(1_234_567))
-        );
-        assert_eq!(
-            Value::from_text(&money, "1234567").unwrap(),
-            Some(Value::Money(1_234_567))
-        );
         let area = field(FieldType::Area, None);
-        assert_eq!(
-            Value::from_text(&area, "1.250,5").unwrap(),
-            Some(Value::Milli(1_250_500))
-        );
-        assert_eq!(
-            Value::from_text(&area, "12,75").unwrap(),
-            Some(Value::Milli(12_750))
-        );
+        for (f, text, want) in [
+            (&money, "1.234.567", Value::Money(1_234_567)),
+            (&money, "1234567", Value::Money(1_234_567)),
+            (&area, "1.250,5", Value::Milli(1_250_500)),
+            (&area, "12,75", Value::Milli(12_750)),
+        ] {
+            assert_eq!(Value::from_text(f, text).unwrap(), Some(want), "{text}");
+        }
     }
 
     #[test]

@@ -62,23 +62,17 @@ pub async fn apply_delta(
     d: Delta,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    report::Entity::update_many()
-        .col_expr(
-            report::Column::RecordCount,
-            Expr::col(report::Column::RecordCount).add(d.count),
-        )
-        .col_expr(
-            report::Column::OriginalCostTotal,
-            Expr::col(report::Column::OriginalCostTotal).add(d.original_cost),
-        )
-        .col_expr(
-            report::Column::DepreciationTotal,
-            Expr::col(report::Column::DepreciationTotal).add(d.depreciation),
-        )
-        .col_expr(
-            report::Column::RemainingValueTotal,
-            Expr::col(report::Column::RemainingValueTotal).add(d.remaining_value),
-        )
+    let counters = [
+        (report::Column::RecordCount, d.count),
+        (report::Column::OriginalCostTotal, d.original_cost),
+        (report::Column::DepreciationTotal, d.depreciation),
+        (report::Column::RemainingValueTotal, d.remaining_value),
+    ];
+    counters
+        .into_iter()
+        .fold(report::Entity::update_many(), |q, (col, by)| {
+            q.col_expr(col, Expr::col(col).add(by))
+        })
         .col_expr(report::Column::UpdatedAt, Expr::value(now))
         .filter(report::Column::Id.eq(report_id))
         .exec(db)

@@ -109,6 +109,21 @@ pub(super) fn annotated(
         out.start_file(entry_name.as_str(), deflated)
             .map_err(broken)?;
         let source = zip.by_index(i).map_err(broken)?;
+        // The new sheet's entry, written last in the relationships' or the content types' list.
+        let last_entry = match entry_name.as_str() {
+            WORKBOOK_RELS => Some((
+                "Relationships",
+                format!(
+                    "Relationship Id=\"{rel_id}\" Type=\"{SHEET_REL}\" Target=\"{}\"/>",
+                    part.trim_start_matches("xl/")
+                ),
+            )),
+            CONTENT_TYPES => Some((
+                "Types",
+                format!("Override PartName=\"/{part}\" ContentType=\"{SHEET_TYPE}\"/>"),
+            )),
+            _ => None,
+        };
         let mut inserted = false;
         let mut book_views = false;
         stream(source, &mut out, |w, ev| {
@@ -149,28 +164,11 @@ pub(super) fn annotated(
                     }
                     _ => {}
                 },
-                WORKBOOK_RELS => {
-                    if let Event::End(e) = &ev
-                        && local_end(e.name().0) == "Relationships"
+                WORKBOOK_RELS | CONTENT_TYPES => {
+                    if let (Event::End(e), Some((list, entry))) = (&ev, &last_entry)
+                        && local_end(e.name().0) == *list
                     {
-                        let p = prefix(e.name().0);
-                        let target = part.trim_start_matches("xl/");
-                        write!(
-                            w.get_mut(),
-                            "<{p}Relationship Id=\"{rel_id}\" Type=\"{SHEET_REL}\" Target=\"{target}\"/>"
-                        )?;
-                        inserted = true;
-                    }
-                }
-                CONTENT_TYPES => {
-                    if let Event::End(e) = &ev
-                        && local_end(e.name().0) == "Types"
-                    {
-                        let p = prefix(e.name().0);
-                        write!(
-                            w.get_mut(),
-                            "<{p}Override PartName=\"/{part}\" ContentType=\"{SHEET_TYPE}\"/>"
-                        )?;
+                        write!(w.get_mut(), "<{}{entry}", prefix(e.name().0))?;
                         inserted = true;
                     }
                 }

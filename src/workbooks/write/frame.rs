@@ -251,6 +251,23 @@ impl Frame {
         Ok(row)
     }
 
+    /// The date line above the signatures, in the right block: "<place>, ngày … tháng … năm …"
+    /// (an ellipsis for an empty place).
+    fn write_date_line(
+        &self,
+        ws: &mut Worksheet,
+        st: &Styles,
+        row: u32,
+        place: &str,
+    ) -> Result<(), XlsxError> {
+        let place = match place.trim() {
+            "" => "…",
+            p => p,
+        };
+        let text = format!("{place}, ngày … tháng … năm …");
+        put(ws, row, self.right, &text, &st.sign_date)
+    }
+
     /// The date line and the signatures under the table, starting at `row`.
     /// `signers` are (title, note) for the left, middle and right blocks.
     pub(crate) fn write_signature(
@@ -261,18 +278,7 @@ impl Frame {
         place: &str,
         signers: [(&str, &str); 3],
     ) -> Result<u32, XlsxError> {
-        let place = if place.trim().is_empty() {
-            "…"
-        } else {
-            place.trim()
-        };
-        put(
-            ws,
-            row,
-            self.right,
-            &format!("{place}, ngày … tháng … năm …"),
-            &st.sign_date,
-        )?;
+        self.write_date_line(ws, st, row, place)?;
         let spans = [self.left, self.middle, self.right];
         for (span, (title, _)) in spans.iter().zip(signers) {
             put(ws, row + 1, *span, title, &st.sign_title)?;
@@ -326,18 +332,7 @@ impl Frame {
             }
             row += 1;
         }
-        let place = if header.place.trim().is_empty() {
-            "…"
-        } else {
-            header.place.trim()
-        };
-        put(
-            ws,
-            row,
-            self.right,
-            &format!("{place}, ngày … tháng … năm …"),
-            &st.sign_date,
-        )?;
+        self.write_date_line(ws, st, row, &header.place)?;
         // The middle block splits in two for the chief accountant and the team's leader.
         let (a, b) = self.middle;
         let (accountant, leader_span) = if b > a {

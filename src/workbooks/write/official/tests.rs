@@ -89,24 +89,19 @@ fn official_01a_reads_back_as_the_form_officials_expect() {
         "no car column in the land table"
     );
     assert_eq!(at(&v, GROUPS, 0), "STT");
-    assert_eq!(at(&v, GROUPS, col("I", "code")), "Mã tài sản");
-    assert_eq!(at(&v, GROUPS, col("I", "name")), "Tên tài sản");
-    assert_eq!(at(&v, GROUPS, col("I", "qty_books")), "Số lượng/diện tích");
-    assert_eq!(at(&v, FIELDS, col("I", "qty_books")), "Theo sổ kế toán");
-    assert_eq!(at(&v, FIELDS, col("I", "qty_counted")), "Theo kiểm kê");
-    assert_eq!(
-        at(&v, GROUPS, col("I", "original_cost")),
-        "Nguyên giá (đồng)"
-    );
-    assert_eq!(at(&v, FIELDS, col("I", "original_cost")), "Tổng cộng");
-    assert_eq!(
-        at(&v, GROUPS, col("I", "usage_status")),
-        "Tình trạng sử dụng"
-    );
-    assert_eq!(
-        at(&v, GROUPS, col("I", "depreciation")),
-        "Giá trị hao mòn lũy kế (đồng)"
-    );
+    for (row, key, title) in [
+        (GROUPS, "code", "Mã tài sản"),
+        (GROUPS, "name", "Tên tài sản"),
+        (GROUPS, "qty_books", "Số lượng/diện tích"),
+        (FIELDS, "qty_books", "Theo sổ kế toán"),
+        (FIELDS, "qty_counted", "Theo kiểm kê"),
+        (GROUPS, "original_cost", "Nguyên giá (đồng)"),
+        (FIELDS, "original_cost", "Tổng cộng"),
+        (GROUPS, "usage_status", "Tình trạng sử dụng"),
+        (GROUPS, "depreciation", "Giá trị hao mòn lũy kế (đồng)"),
+    ] {
+        assert_eq!(at(&v, row, col("I", key)), title, "{key} in row {row}");
+    }
     assert_eq!(at(&v, NUMBERS, 0), "(1)");
     assert_eq!(at(&v, NUMBERS, 2), "(3)");
     assert_eq!(at(&v, NUMBERS, width_i), format!("({})", width_i + 1));
