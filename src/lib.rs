@@ -31,6 +31,7 @@ pub mod search;
 pub mod sessions;
 pub mod state;
 pub mod tools;
+pub mod tree;
 pub mod units;
 pub mod users;
 pub mod web;

@@ -15,10 +15,10 @@ use validator::Validate;
 use crate::{
     audit,
     auth::{
-        Actor, Role, password,
+        Actor, Role, Scope, password,
         throttle::{Attempt, Refusal},
     },
-    entities::{session, user, user_unit},
+    entities::{admin_node, session, user, user_unit},
     error::{AppError, AppResult},
     state::AppState,
 };
@@ -247,6 +247,8 @@ struct SessionUser {
     username: String,
     role: String,
     active: bool,
+    node_id: Option<i64>,
+    node_level: Option<String>,
 }
 
 /// Resolves a bearer token to its actor; `None` when missing, unknown, expired, revoked or the user is inactive.
@@ -271,11 +273,21 @@ pub async fn resolve(
         .column((user::Entity, user::Column::Username))
         .column((user::Entity, user::Column::Role))
         .column((user::Entity, user::Column::Active))
+        .column((user::Entity, user::Column::NodeId))
+        .expr_as(
+            Expr::col((admin_node::Entity, admin_node::Column::Level)),
+            "node_level",
+        )
         .from(session::Entity)
         .inner_join(
             user::Entity,
             Expr::col((user::Entity, user::Column::Id))
                 .equals((session::Entity, session::Column::UserId)),
+        )
+        .left_join(
+            admin_node::Entity,
+            Expr::col((admin_node::Entity, admin_node::Column::Id))
+                .equals((user::Entity, user::Column::NodeId)),
         )
         .and_where(Expr::col((session::Entity, session::Column::TokenHash)).eq(token_hash(token)))
         .take();
@@ -302,11 +314,18 @@ pub async fn resolve(
     } else {
         vec![]
     };
+    let scope = match (role, s.node_id, s.node_level.as_deref()) {
+        (Role::UnitAccountant, ..) => Scope::Units(unit_ids.clone()),
+        (Role::Admin, ..) | (_, None, _) => Scope::All,
+        (_, Some(id), Some("province")) => Scope::Province(id),
+        (_, Some(id), _) => Scope::Ward(id),
+    };
     Ok(Some(Actor {
         user_id: s.user_id,
         username: s.username,
         role,
         unit_ids,
+        scope,
         session_id: s.session_id,
     }))
 }

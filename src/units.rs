@@ -13,7 +13,7 @@ use validator::Validate;
 
 use crate::{
     audit::Event,
-    auth::Actor,
+    auth::{Actor, Scope},
     entities::{asset, registration, unit, user_unit},
     error::{AppError, AppResult, OnUnique},
     pagination::{Page, PageQuery, patch_field},
@@ -509,6 +509,28 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// The units a scope covers, as a condition on `units` (every list, board, export and audit
+/// query of units filters by it). Uses the indexed `ward_id` / `province_id` columns, so a
+/// ward's or a province's query never reads other wards' rows.
+pub fn scope_condition(scope: &Scope) -> Condition {
+    match scope {
+        Scope::All => Condition::all(),
+        Scope::Province(id) => Condition::all().add(unit::Column::ProvinceId.eq(*id)),
+        Scope::Ward(id) => Condition::all().add(unit::Column::WardId.eq(*id)),
+        Scope::Units(ids) => Condition::all().add(unit::Column::Id.is_in(ids.clone())),
+    }
+}
+
+/// Whether `scope` covers this unit.
+pub fn in_scope(scope: &Scope, u: &unit::Model) -> bool {
+    match scope {
+        Scope::All => true,
+        Scope::Province(id) => u.province_id == Some(*id),
+        Scope::Ward(id) => u.ward_id == Some(*id),
+        Scope::Units(ids) => ids.contains(&u.id),
+    }
+}
+
 /// Lists the units the caller may see.
 pub async fn list(
     state: &AppState,
@@ -516,10 +538,7 @@ pub async fn list(
     filter: &UnitFilter,
     page: &PageQuery,
 ) -> AppResult<Page<UnitView>> {
-    let mut cond = Condition::all();
-    if let Some(scope) = actor.unit_scope() {
-        cond = cond.add(unit::Column::Id.is_in(scope.to_vec()));
-    }
+    let mut cond = scope_condition(&actor.scope);
     if let Some(k) = filter.kind {
         cond = cond.add(unit::Column::Kind.eq(k.as_str()));
     }

@@ -9,6 +9,7 @@ mod m20261126_000001_progress_indexes;
 mod m20261128_000001_search_keys;
 mod m20261128_000002_list_indexes;
 mod m20261129_000001_board_order_indexes;
+mod m20261130_000001_admin_tree;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_search_keys::Migration),
             Box::new(m20261128_000002_list_indexes::Migration),
             Box::new(m20261129_000001_board_order_indexes::Migration),
+            Box::new(m20261130_000001_admin_tree::Migration),
         ]
     }
 }

@@ -51,6 +51,23 @@ impl Role {
     }
 }
 
+/// The part of the administrative tree (province → commune/ward → units) a caller sees.
+///
+/// Plain data: the domain turns it into query conditions (`units::scope_condition`) and
+/// checks (`access::check_scope`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything in the installation: the admin, and finance officers or viewers bound to no
+    /// node (e.g. the Ministry level of a national installation, or a one-ward installation).
+    All,
+    /// A province's finance department: every ward of the province and their units.
+    Province(i64),
+    /// A ward's finance office (or its chairman): the units of that ward.
+    Ward(i64),
+    /// A unit accountant: their own units.
+    Units(Vec<i64>),
+}
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -62,6 +79,8 @@ pub struct Actor {
     pub role: Role,
     /// Units an accountant is bound to (empty for other roles).
     pub unit_ids: Vec<i64>,
+    /// The part of the tree the caller sees.
+    pub scope: Scope,
     /// Session the request came with.
     pub session_id: i64,
 }
@@ -84,6 +103,7 @@ impl Actor {
             username: "system".into(),
             role: Role::Admin,
             unit_ids: vec![],
+            scope: Scope::All,
             session_id: 0,
         }
     }

@@ -1,5 +1,6 @@
 //! Generated-shape sea-orm entities: one struct per table, no behaviour.
 //! Behaviour and invariants live in the domain modules.
+pub mod admin_node;
 pub mod asset;
 pub mod audit_event;
 pub mod campaign;

@@ -7,6 +7,7 @@ pub struct Model {
     pub id: i64,
     pub campaign_id: i64,
     pub unit_id: i64,
+    pub province_id: Option<i64>,
     pub team_decision_no: String,
     pub team_decision_date: Option<Date>,
     pub team_members: Json,

@@ -9,6 +9,7 @@ pub struct Model {
     pub id: i64,
     pub campaign_id: i64,
     pub unit_id: i64,
+    pub province_id: Option<i64>,
     pub type_code: String,
     pub form_code: String,
     pub state: StoredState,

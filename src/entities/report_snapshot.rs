@@ -6,6 +6,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub report_id: i64,
+    pub province_id: Option<i64>,
     pub seq: i32,
     pub submitted_at: DateTimeUtc,
     pub submitted_by: Option<i64>,

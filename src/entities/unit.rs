@@ -16,6 +16,8 @@ pub struct Model {
     pub accountant_phone: Option<String>,
     pub accountant_email: Option<String>,
     pub active: bool,
+    pub ward_id: Option<i64>,
+    pub province_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
