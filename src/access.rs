@@ -1,5 +1,5 @@
 //! What the API and the web pages both check about a request before its handler runs: the
-//! unit scope of its path ([`check_scope`]) and the client's address ([`ClientAddr`]).
+//! scope of its path ([`check_scope`]) and the client's address ([`ClientAddr`]).
 
 use std::net::SocketAddr;
 
@@ -10,10 +10,11 @@ use axum::{
 use sea_orm::EntityTrait;
 
 use crate::{
-    auth::{Actor, client},
+    auth::{Actor, Scope, client},
     entities::asset,
     error::AppError,
     state::AppState,
+    tree,
 };
 
 /// The client's network address: the TCP peer, or the client named in `X-Forwarded-For`
@@ -43,24 +44,32 @@ impl FromRequestParts<AppState> for ClientAddr {
     }
 }
 
-/// The unit a path parameter points into, if it names one.
-async fn unit_of(state: &AppState, name: &str, value: &str) -> Result<Option<i64>, AppError> {
+/// Whether the row a path parameter names lies outside `actor`'s scope. A row that does not
+/// exist is not hidden here: its handler answers the same 404.
+async fn hidden(state: &AppState, actor: &Actor, name: &str, value: &str) -> Result<bool, AppError> {
     let Ok(id) = value.parse::<i64>() else {
-        return Ok(None);
+        return Ok(false);
     };
+    let scope = &actor.scope;
+    if *scope == Scope::All {
+        return Ok(false);
+    }
     Ok(match name {
-        "unit_id" => Some(id),
-        "asset_id" => asset::Entity::find_by_id(id)
-            .one(&state.db)
-            .await?
-            .map(|a| a.unit_id),
-        _ => None,
+        "unit_id" => !tree::covers_unit(&state.db, scope, id).await?,
+        "asset_id" => match asset::Entity::find_by_id(id).one(&state.db).await? {
+            Some(a) => !tree::covers_unit(&state.db, scope, a.unit_id).await?,
+            None => false,
+        },
+        "node_id" => !tree::sees_node(&state.db, scope, id).await?,
+        _ => false,
     })
 }
 
-/// The unit scope of a routed request, for the API and the web pages alike: a `{unit_id}`,
-/// or the unit owning an `{asset_id}`, that `actor` may not see answers the very 404 of a
-/// missing row, so that hidden ids cannot be told apart from absent ones.
+/// The scope of a routed request, for the API and the web pages alike: a `{unit_id}`, the unit
+/// owning an `{asset_id}`, or a `{node_id}` of the administrative tree that `actor` may not see
+/// (an accountant's other units; for a finance office or a chairman bound to a ward or a
+/// province, anything outside that subtree — and for a node, the path up to it) answers the
+/// very 404 of a missing row, so that hidden ids cannot be told apart from absent ones.
 pub async fn check_scope(
     state: &AppState,
     actor: &Actor,
@@ -70,11 +79,10 @@ pub async fn check_scope(
         return Ok(());
     };
     for (name, value) in params.iter() {
-        if let Some(unit_id) = unit_of(state, name, value).await?
-            && !actor.sees_unit(unit_id)
-        {
+        if hidden(state, actor, name, value).await? {
             return Err(match name {
                 "asset_id" => crate::assets::not_found(),
+                "node_id" => tree::not_found(),
                 _ => crate::units::not_found(),
             });
         }

@@ -731,12 +731,16 @@ pub async fn history(state: &AppState, actor: &Actor, id: i64) -> AppResult<Vec<
         .order_by_asc(audit_event::Column::Id)
         .all(&state.db)
         .await?;
-    if events.is_empty()
-        || events
-            .iter()
-            .any(|e| e.unit_id.is_some_and(|u| !actor.sees_unit(u)))
-    {
+    if events.is_empty() {
         return Err(not_found());
+    }
+    let mut units: Vec<i64> = events.iter().filter_map(|e| e.unit_id).collect();
+    units.sort_unstable();
+    units.dedup();
+    for u in units {
+        if !crate::tree::covers_unit(&state.db, &actor.scope, u).await? {
+            return Err(not_found());
+        }
     }
     Ok(events
         .into_iter()

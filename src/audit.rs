@@ -368,10 +368,13 @@ impl AuditFilter {
     }
 }
 
-/// One page of the audit trail, newest first, with the filters applied.
+/// One page of the audit trail, newest first, with the filters applied, limited to `scope`: the
+/// caller's part of the tree as a condition on the events (`tree::units_of` on their unit, so
+/// that a ward's finance office reads only its units' events).
 pub async fn list(
     db: &impl ConnectionTrait,
     filter: &AuditFilter,
+    scope: sea_orm::Condition,
     page: &crate::pagination::PageQuery,
 ) -> AppResult<crate::pagination::Page<AuditEventView>> {
     use sea_orm::{Condition, PaginatorTrait, QueryOrder};
@@ -382,7 +385,7 @@ pub async fn list(
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let mut cond = Condition::all();
+    let mut cond = Condition::all().add(scope);
     if let Some(a) = text(&filter.actor) {
         cond = cond.add(audit_event::Column::ActorName.eq(a));
     }

@@ -20,7 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     reports,
     state::AppState,
-    units,
+    tree, units,
 };
 
 /// A member of the inventory team (Tổ kiểm kê).
@@ -159,14 +159,12 @@ pub async fn list(
     let c = campaigns::get(&state.db, campaign_id).await?;
     let mut q =
         registration::Entity::find().filter(registration::Column::CampaignId.eq(campaign_id));
-    if let Some(scope) = actor.unit_scope() {
-        q = q.filter(registration::Column::UnitId.is_in(scope.to_vec()));
-    }
+    q = q.filter(tree::units_of(registration::Column::UnitId, &actor.scope));
     let regs = q
         .order_by_asc(registration::Column::UnitId)
         .all(&state.db)
         .await?;
-    let reports = reports::of_campaign(&state.db, campaign_id, actor.unit_scope()).await?;
+    let reports = reports::of_campaign(&state.db, campaign_id, &actor.scope).await?;
     Ok(regs
         .into_iter()
         .map(|r| {

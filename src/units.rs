@@ -14,11 +14,12 @@ use validator::Validate;
 use crate::{
     audit::Event,
     auth::{Actor, Scope},
-    entities::{asset, registration, unit, user_unit},
+    entities::{admin_node, asset, registration, report, report_snapshot, unit, user_unit},
     error::{AppError, AppResult, OnUnique},
     pagination::{Page, PageQuery, patch_field},
     search,
     state::AppState,
+    tree,
 };
 
 /// Budget relationship code: a leading digit then a six-digit sequence.
@@ -137,6 +138,11 @@ pub struct NewUnit {
     #[validate(email, length(max = 254))]
     #[schema(format = "email", max_length = 254, nullable = false)]
     pub accountant_email: Option<String>,
+    /// The commune or ward the unit reports to (its 5-digit code); absent: not yet placed in
+    /// the tree (seen only by installation-wide accounts).
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{5}$", nullable = false, example = "05965")]
+    pub ward_code: Option<String>,
 }
 
 /// Changes to a unit; absent fields stay as they are, `null` clears an optional field.
@@ -179,6 +185,11 @@ pub struct UnitPatch {
     pub accountant_email: Option<Option<String>>,
     /// `false` deactivates the unit (it keeps its data); `true` reactivates it.
     pub active: Option<bool>,
+    /// Moves the unit to the commune or ward of this 5-digit code (audited as a `move`; the
+    /// unit keeps its id and all its data), or `null` to take it out of the tree.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{5}$")]
+    pub ward_code: Option<Option<String>>,
 }
 
 impl UnitPatch {
@@ -260,10 +271,71 @@ pub struct UnitView {
     pub accountant_email: Option<String>,
     /// Whether the unit is active.
     pub active: bool,
+    /// The commune or ward the unit reports to (`null`: not yet placed in the tree).
+    pub ward: Option<Place>,
+    /// The ward's province.
+    pub province: Option<Place>,
     /// Created (UTC).
     pub created_at: chrono::DateTime<chrono::Utc>,
     /// Last changed (UTC).
     pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A node of the administrative tree as a unit's view names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Place {
+    /// Node id.
+    pub id: i64,
+    /// Official code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+}
+
+impl Place {
+    fn of(n: &admin_node::Model) -> Place {
+        Place {
+            id: n.id,
+            code: n.code.clone(),
+            name: n.name.clone(),
+        }
+    }
+}
+
+/// A unit's view with its ward and province named (the nodes read in one query for all of them).
+pub async fn view_all(db: &impl ConnectionTrait, models: Vec<unit::Model>) -> AppResult<Vec<UnitView>> {
+    let mut ids: Vec<i64> = models
+        .iter()
+        .flat_map(|m| [m.ward_id, m.province_id])
+        .flatten()
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let nodes: std::collections::HashMap<i64, admin_node::Model> = tree::by_ids(db, &ids)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n))
+        .collect();
+    let place = |id: Option<i64>| id.and_then(|id| nodes.get(&id)).map(Place::of);
+    Ok(models
+        .into_iter()
+        .map(|m| {
+            let (ward, province) = (place(m.ward_id), place(m.province_id));
+            UnitView {
+                ward,
+                province,
+                ..UnitView::from(m)
+            }
+        })
+        .collect())
+}
+
+/// One unit's view with its ward and province named.
+pub async fn view(db: &impl ConnectionTrait, m: unit::Model) -> AppResult<UnitView> {
+    view_all(db, vec![m])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::Internal("unit view".into()))
 }
 
 impl From<unit::Model> for UnitView {
@@ -280,6 +352,8 @@ impl From<unit::Model> for UnitView {
             accountant_phone: m.accountant_phone,
             accountant_email: m.accountant_email,
             active: m.active,
+            ward: None,
+            province: None,
             created_at: m.created_at,
             updated_at: m.updated_at,
         }
@@ -381,6 +455,10 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
     if let Some(p) = input.parent_id {
         check_parent(&tx, None, p).await?;
     }
+    let ward = match input.ward_code.as_deref() {
+        Some(code) => Some(tree::ward_for(&tx, "ward_code", code).await?),
+        None => None,
+    };
     let search = search::key(&input.code, input.name.trim());
     let model = unit::ActiveModel {
         code: Set(input.code),
@@ -393,6 +471,8 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
         accountant_phone: Set(input.accountant_phone),
         accountant_email: Set(input.accountant_email),
         active: Set(true),
+        ward_id: Set(ward.as_ref().map(|w| w.id)),
+        province_id: Set(ward.as_ref().and_then(|w| w.parent_id)),
         search: Set(search),
         created_at: Set(now),
         updated_at: Set(now),
@@ -401,7 +481,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUnit) -> AppResul
     .insert(&tx)
     .await
     .on_unique(duplicate_code)?;
-    let view = UnitView::from(model);
+    let view = view(&tx, model).await?;
     Event::new("create", "unit", view.id)
         .unit(view.id)
         .after(&view)
@@ -422,11 +502,25 @@ pub async fn update(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let current = get(&tx, id).await?;
-    let before = UnitView::from(current.clone());
+    let before = view(&tx, current.clone()).await?;
     if let Some(Some(p)) = patch.parent_id {
         check_parent(&tx, Some(id), p).await?;
     }
+    // The ward it moves to, if the patch names one other than its own.
+    let moved = match patch.ward_code.as_ref() {
+        None => None,
+        Some(None) => Some((None, None)),
+        Some(Some(code)) => {
+            let w = tree::ward_for(&tx, "ward_code", code).await?;
+            Some((Some(w.id), w.parent_id))
+        }
+    }
+    .filter(|(ward, _)| *ward != current.ward_id);
     let mut m: unit::ActiveModel = current.into();
+    if let Some((ward, province)) = moved {
+        m.ward_id = Set(ward);
+        m.province_id = Set(province);
+    }
     if let Some(v) = patch.code {
         m.code = Set(v);
     }
@@ -460,7 +554,20 @@ pub async fn update(
         m.search = Set(search::key(code, name));
     }
     m.updated_at = Set(now);
-    let view = UnitView::from(m.update(&tx).await.on_unique(duplicate_code)?);
+    let updated = m.update(&tx).await.on_unique(duplicate_code)?;
+    let view = view(&tx, updated).await?;
+    if let Some((_, province)) = moved {
+        move_rows(&tx, id, province).await?;
+        let place = |v: &UnitView| serde_json::json!({"ward": v.ward, "province": v.province});
+        let code = |p: &Option<Place>| p.as_ref().map_or("—".to_string(), |p| p.code.clone());
+        Event::new("move", "unit", id)
+            .unit(id)
+            .before_json(place(&before))
+            .after_json(place(&view))
+            .detail(format!("{} → {}", code(&before.ward), code(&view.ward)))
+            .record(&tx, actor, now)
+            .await?;
+    }
     Event::new("update", "unit", id)
         .unit(id)
         .before(&before)
@@ -469,6 +576,42 @@ pub async fn update(
         .await?;
     tx.commit().await?;
     Ok(view)
+}
+
+/// Keeps the distribution key of every row under a unit in step with the unit's province
+/// after a move: its registrations, reports, assets and report snapshots, in the caller's
+/// transaction (the unit keeps its id, so its history stays whole).
+async fn move_rows(db: &impl ConnectionTrait, unit_id: i64, province: Option<i64>) -> AppResult<()> {
+    use sea_orm::sea_query::{Expr, Query};
+    registration::Entity::update_many()
+        .col_expr(registration::Column::ProvinceId, Expr::value(province))
+        .filter(registration::Column::UnitId.eq(unit_id))
+        .exec(db)
+        .await?;
+    report::Entity::update_many()
+        .col_expr(report::Column::ProvinceId, Expr::value(province))
+        .filter(report::Column::UnitId.eq(unit_id))
+        .exec(db)
+        .await?;
+    asset::Entity::update_many()
+        .col_expr(asset::Column::ProvinceId, Expr::value(province))
+        .filter(asset::Column::UnitId.eq(unit_id))
+        .exec(db)
+        .await?;
+    report_snapshot::Entity::update_many()
+        .col_expr(report_snapshot::Column::ProvinceId, Expr::value(province))
+        .filter(
+            report_snapshot::Column::ReportId.in_subquery(
+                Query::select()
+                    .column(report::Column::Id)
+                    .from(report::Entity)
+                    .and_where(report::Column::UnitId.eq(unit_id))
+                    .take(),
+            ),
+        )
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Whether any row of `column`'s table has `column` = `id`.
@@ -509,26 +652,14 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// The units a scope covers, as a condition on `units` (every list, board, export and audit
-/// query of units filters by it). Uses the indexed `ward_id` / `province_id` columns, so a
-/// ward's or a province's query never reads other wards' rows.
+/// The units a scope covers, as a condition on `units` (see [`crate::tree::unit_condition`]).
 pub fn scope_condition(scope: &Scope) -> Condition {
-    match scope {
-        Scope::All => Condition::all(),
-        Scope::Province(id) => Condition::all().add(unit::Column::ProvinceId.eq(*id)),
-        Scope::Ward(id) => Condition::all().add(unit::Column::WardId.eq(*id)),
-        Scope::Units(ids) => Condition::all().add(unit::Column::Id.is_in(ids.clone())),
-    }
+    tree::unit_condition(scope)
 }
 
 /// Whether `scope` covers this unit.
 pub fn in_scope(scope: &Scope, u: &unit::Model) -> bool {
-    match scope {
-        Scope::All => true,
-        Scope::Province(id) => u.province_id == Some(*id),
-        Scope::Ward(id) => u.ward_id == Some(*id),
-        Scope::Units(ids) => ids.contains(&u.id),
-    }
+    tree::covers(scope, u)
 }
 
 /// Lists the units the caller may see.
@@ -557,10 +688,8 @@ pub async fn list(
         .offset(page.offset())
         .limit(page.per_page())
         .all(&state.db)
-        .await?
-        .into_iter()
-        .map(UnitView::from)
-        .collect();
+        .await?;
+    let items = view_all(&state.db, items).await?;
     Ok(Page::new(items, page, total))
 }
 

@@ -20,6 +20,7 @@ use crate::{
     pagination::{Page, PageQuery, patch_field},
     sessions::{self, LoginError},
     state::AppState,
+    tree,
 };
 
 static USERNAME: LazyLock<Regex> =
@@ -56,6 +57,11 @@ pub struct NewUser {
     #[validate(length(max = 100))]
     #[schema(max_items = 100)]
     pub unit_ids: Vec<i64>,
+    /// The node (province or commune/ward code) a finance officer or viewer is bound to: they
+    /// see that subtree only. Absent: the whole installation. Not for accountants or admins.
+    #[serde(default)]
+    #[schema(pattern = "^[0-9]{2}([0-9]{3})?$", nullable = false, example = "05965")]
+    pub node_code: Option<String>,
     /// Initial password (at least 10 characters).
     #[validate(length(min = 10, max = 128))]
     #[schema(min_length = 10, max_length = 128)]
@@ -84,6 +90,11 @@ pub struct UserPatch {
     #[validate(length(max = 100))]
     #[schema(max_items = 100)]
     pub unit_ids: Option<Vec<i64>>,
+    /// New node (province or commune/ward code) of a finance officer or viewer, or `null` for
+    /// the whole installation.
+    #[serde(default, deserialize_with = "patch_field")]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]{2}([0-9]{3})?$")]
+    pub node_code: Option<Option<String>>,
     /// `false` disables the account and ends its sessions.
     pub active: Option<bool>,
 }
@@ -105,6 +116,10 @@ pub struct UserView {
     pub role: Role,
     /// Units the user works for.
     pub unit_ids: Vec<i64>,
+    /// The node a finance officer or viewer is bound to (`null`: the whole installation).
+    pub node_id: Option<i64>,
+    /// That node's code.
+    pub node_code: Option<String>,
     /// Whether the account may log in.
     pub active: bool,
     /// Created (UTC).
@@ -157,6 +172,8 @@ fn to_view(m: user::Model, unit_ids: Vec<i64>) -> UserView {
         phone: m.phone,
         role: Role::parse(&m.role).unwrap_or(Role::Viewer),
         unit_ids,
+        node_id: m.node_id,
+        node_code: None,
         active: m.active,
         created_at: m.created_at,
         updated_at: m.updated_at,
@@ -220,7 +237,32 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> AppResult<UserView> {
         .await?
         .ok_or_else(|| AppError::not_found("tài khoản", "User"))?;
     let units = units_of(db, id).await?;
-    Ok(to_view(m, units))
+    let node = match m.node_id {
+        Some(n) => tree::find(db, n).await?.map(|n| n.code),
+        None => None,
+    };
+    Ok(UserView {
+        node_code: node,
+        ..to_view(m, units)
+    })
+}
+
+/// The node a user of `role` is bound to: `code` resolved, or a field error when the code
+/// names no node or the role is not bound to nodes (accountants are bound to units, admins
+/// see the whole installation).
+async fn bind(db: &impl ConnectionTrait, role: Role, code: Option<&str>) -> AppResult<Option<i64>> {
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    if !matches!(role, Role::FinanceOfficer | Role::Viewer) {
+        return Err(AppError::field(
+            "node_code",
+            "not_applicable",
+            "Chỉ cán bộ tài chính và người xem (chủ tịch) mới gắn với một địa bàn; kế toán đơn vị gắn với đơn vị, quản trị viên thấy toàn bộ",
+            "Only finance officers and viewers are bound to a node; unit accountants are bound to units and admins see the whole installation",
+        ));
+    }
+    Ok(Some(tree::node_for(db, "node_code", code).await?.id))
 }
 
 /// Creates a user (also used at bootstrap and by the demo loader).
@@ -231,6 +273,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUser) -> AppResul
     let hash = password::hash_blocking(&input.password, state.settings.argon2_memory_kib).await?;
     let now = state.clock.now();
     let tx = state.db.begin().await?;
+    let node_id = bind(&tx, input.role, input.node_code.as_deref()).await?;
     let m = user::ActiveModel {
         username: Set(input.username.to_lowercase()),
         full_name: Set(input.full_name.trim().to_string()),
@@ -239,6 +282,7 @@ pub async fn create(state: &AppState, actor: &Actor, input: NewUser) -> AppResul
         role: Set(input.role.as_str().to_string()),
         password_hash: Set(hash),
         active: Set(true),
+        node_id: Set(node_id),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -309,6 +353,12 @@ pub async fn update(
         a.phone = Set(v);
     }
     a.role = Set(role.as_str().to_string());
+    // The node: as given; kept while the role stays bindable; dropped with a role that is not.
+    a.node_id = Set(match &patch.node_code {
+        Some(code) => bind(&tx, role, code.as_deref()).await?,
+        None if matches!(role, Role::FinanceOfficer | Role::Viewer) => before.node_id,
+        None => None,
+    });
     if let Some(v) = patch.active {
         a.active = Set(v);
         if !v {
@@ -345,6 +395,12 @@ pub async fn list(state: &AppState, page: &PageQuery) -> AppResult<Page<UserView
         .all(&state.db)
         .await?;
     let ids: Vec<i64> = models.iter().map(|m| m.id).collect();
+    let node_ids: Vec<i64> = models.iter().filter_map(|m| m.node_id).collect();
+    let nodes: std::collections::HashMap<i64, String> = tree::by_ids(&state.db, &node_ids)
+        .await?
+        .into_iter()
+        .map(|n| (n.id, n.code))
+        .collect();
     let links = user_unit::Entity::find()
         .filter(user_unit::Column::UserId.is_in(ids))
         .order_by_asc(user_unit::Column::UnitId)
@@ -358,7 +414,11 @@ pub async fn list(state: &AppState, page: &PageQuery) -> AppResult<Page<UserView
                 .filter(|l| l.user_id == m.id)
                 .map(|l| l.unit_id)
                 .collect();
-            to_view(m, units)
+            let node_code = m.node_id.and_then(|n| nodes.get(&n).cloned());
+            UserView {
+                node_code,
+                ..to_view(m, units)
+            }
         })
         .collect();
     Ok(Page::new(items, page, total))
@@ -505,6 +565,7 @@ pub async fn bootstrap_admin(
             phone: None,
             role: Role::Admin,
             unit_ids: vec![],
+            node_code: None,
             password: pw.clone(),
         },
     )

@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod extract;
 pub mod guard;
 pub mod health;
+pub mod nodes;
 pub mod progress;
 pub mod registrations;
 pub mod reports;
@@ -102,6 +103,7 @@ impl Modify for ProblemMediaType {
         (name = "auth", description = "Login, logout, own account"),
         (name = "users", description = "Accounts (admin)"),
         (name = "catalogue", description = "The 19 asset types and their form definitions"),
+        (name = "tree", description = "The administrative tree: provinces and communes/wards above the units"),
         (name = "units", description = "Reporting units"),
         (name = "campaigns", description = "Inventory campaigns"),
         (name = "registrations", description = "Units' registrations: team and asset types"),
@@ -128,6 +130,8 @@ fn api_router() -> OpenApiRouter<AppState> {
         .routes(routes!(catalogue::list_asset_types))
         .routes(routes!(catalogue::list_forms))
         .routes(routes!(catalogue::get_form))
+        .routes(routes!(nodes::list_nodes, nodes::create_node))
+        .routes(routes!(nodes::get_node, nodes::update_node))
         .routes(routes!(units::list_units, units::create_unit))
         .routes(routes!(
             units::get_unit,

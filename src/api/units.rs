@@ -51,7 +51,8 @@ pub async fn get_unit(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> AppResult<Json<UnitView>> {
-    Ok(Json(units::get(&state.db, id).await?.into()))
+    let m = units::get(&state.db, id).await?;
+    Ok(Json(units::view(&state.db, m).await?))
 }
 
 /// Changes a unit; `"active": false` deactivates it and keeps its data.

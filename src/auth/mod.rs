@@ -86,16 +86,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    /// Whether the caller may see data of `unit_id` at all.
-    pub fn sees_unit(&self, unit_id: i64) -> bool {
-        self.role != Role::UnitAccountant || self.unit_ids.contains(&unit_id)
-    }
-
-    /// Units the caller is limited to, or `None` for every unit.
-    pub fn unit_scope(&self) -> Option<&[i64]> {
-        (self.role == Role::UnitAccountant).then_some(self.unit_ids.as_slice())
-    }
-
     /// The system itself (start-up, demo loading, CLI jobs).
     pub fn system() -> Actor {
         Actor {

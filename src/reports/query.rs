@@ -4,8 +4,10 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::{
+    auth::Scope,
     entities::report,
     error::{AppError, AppResult},
+    tree,
 };
 
 /// The query for one unit's report of one asset type in a campaign.
@@ -122,15 +124,15 @@ pub(super) async fn of_unit_for_update(
         .await?)
 }
 
-/// Every report of a campaign, or only those of the units in `scope`.
+/// Every report of a campaign of the units `scope` covers.
 pub async fn of_campaign(
     db: &impl ConnectionTrait,
     campaign_id: i64,
-    scope: Option<&[i64]>,
+    scope: &Scope,
 ) -> AppResult<Vec<report::Model>> {
-    let mut q = report::Entity::find().filter(report::Column::CampaignId.eq(campaign_id));
-    if let Some(units) = scope {
-        q = q.filter(report::Column::UnitId.is_in(units.to_vec()));
-    }
-    Ok(q.all(db).await?)
+    Ok(report::Entity::find()
+        .filter(report::Column::CampaignId.eq(campaign_id))
+        .filter(tree::units_of(report::Column::UnitId, scope))
+        .all(db)
+        .await?)
 }

@@ -1,5 +1,7 @@
 //! The demo ward: phường Tam Thanh (Lạng Sơn), its 16 reporting units and the
-//! round-2 campaign, as the ward's Q1-2026 report describes them.
+//! round-2 campaign, as the ward's Q1-2026 report describes them; the ward is placed under
+//! tỉnh Lạng Sơn in the administrative tree, the ward's finance office and chairman are bound to
+//! the ward, and the province's finance department (`sotaichinh`) to the province.
 //!
 //! The seed names the four agencies and the public-service centre; it counts but
 //! does not name the eight schools and the three remaining units, so their names
@@ -18,9 +20,18 @@ use crate::{
     error::{AppError, AppResult},
     registrations::{self, RegistrationInput, TeamMember},
     state::AppState,
+    tree::{self, Level, NewNode},
     units::{self, NewUnit, UnitKind},
     users::{self, NewUser},
 };
+
+/// The demo's province: tỉnh Lạng Sơn, official code 20 (real: the province kept its code in
+/// the 2025 reform).
+pub const PROVINCE: (&str, &str) = ("20", "Tỉnh Lạng Sơn");
+/// The demo ward: phường Tam Thanh. The 5-digit code is assumed (illustrative, "minh họa"): the
+/// code of the old phường Tam Thanh of the former city of Lạng Sơn, which the merged ward is
+/// taken to keep; correct it here when the official list is at hand.
+pub const WARD: (&str, &str) = ("05965", "Phường Tam Thanh");
 
 /// Name of the demo campaign (also how a second load recognises the first).
 pub const CAMPAIGN_NAME: &str = "Tổng kiểm kê tài sản công thời điểm 0h00 ngày 01/01/2026";
@@ -212,6 +223,8 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
     .await?;
     let generated = password.is_none();
     let password = password.unwrap_or_else(crate::auth::password::generate);
+    ensure_node(&past, PROVINCE, Level::Province, None).await?;
+    ensure_node(&past, WARD, Level::Ward, Some(PROVINCE.0)).await?;
     for (i, u) in UNITS.iter().enumerate() {
         let existing = unit::Entity::find()
             .filter(unit::Column::Code.eq(u.code))
@@ -233,6 +246,7 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
                         accountant_name: None,
                         accountant_phone: None,
                         accountant_email: None,
+                        ward_code: Some(WARD.0.into()),
                     },
                 )
                 .await?
@@ -278,6 +292,7 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
             &format!("Kế toán - {}", u.name),
             Role::UnitAccountant,
             vec![unit_id],
+            None,
             &password,
         )
         .await?;
@@ -288,6 +303,7 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
         "Phòng Kinh tế, Hạ tầng và Đô thị (tài chính)",
         Role::FinanceOfficer,
         vec![],
+        Some(WARD.0),
         &password,
     )
     .await?;
@@ -297,6 +313,17 @@ pub async fn load(state: &AppState, password: Option<String>) -> AppResult<DemoR
         "Chủ tịch UBND phường (xem)",
         Role::Viewer,
         vec![],
+        Some(WARD.0),
+        &password,
+    )
+    .await?;
+    ensure_user(
+        &past,
+        "sotaichinh",
+        "Sở Tài chính tỉnh Lạng Sơn",
+        Role::FinanceOfficer,
+        vec![],
+        Some(PROVINCE.0),
         &password,
     )
     .await?;
@@ -313,6 +340,7 @@ async fn ensure_user(
     full_name: &str,
     role: Role,
     unit_ids: Vec<i64>,
+    node_code: Option<&str>,
     password: &str,
 ) -> AppResult<()> {
     if user::Entity::find()
@@ -333,10 +361,34 @@ async fn ensure_user(
             phone: None,
             role,
             unit_ids,
+            node_code: node_code.map(str::to_string),
             password: password.into(),
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Creates a node of the tree unless its code is there already.
+async fn ensure_node(
+    state: &AppState,
+    (code, name): (&str, &str),
+    level: Level,
+    parent_code: Option<&str>,
+) -> AppResult<()> {
+    if tree::by_code(&state.db, code).await?.is_none() {
+        tree::create(
+            state,
+            &Actor::system(),
+            NewNode {
+                code: code.into(),
+                name: name.into(),
+                level,
+                parent_code: parent_code.map(str::to_string),
+            },
+        )
+        .await?;
+    }
     Ok(())
 }
 

@@ -365,8 +365,8 @@ impl WebUser {
     /// Fails with the 404 page when the user may not see `unit_id` (same answer as a missing unit).
     /// A unit or asset named in the path is checked by [`page_policy`] already; this is for a
     /// unit a page learns otherwise (a form field, a query).
-    pub fn unit(&self, unit_id: i64) -> WebResult<i64> {
-        if self.actor.sees_unit(unit_id) {
+    pub async fn unit(&self, state: &AppState, unit_id: i64) -> WebResult<i64> {
+        if crate::tree::covers_unit(&state.db, &self.actor.scope, unit_id).await? {
             Ok(unit_id)
         } else {
             Err(AppError::not_found("dữ liệu của đơn vị này", "This unit's data").into())
@@ -556,6 +556,11 @@ pub const PAGES: &[(&str, &str, Option<&[Role]>)] = &[
     ("POST", "/admin/units/new", Some(ADMIN)),
     ("GET", "/admin/units/{unit_id}", Some(ADMIN)),
     ("POST", "/admin/units/{unit_id}", Some(ADMIN)),
+    ("GET", "/admin/tree", Some(ADMIN)),
+    ("GET", "/admin/tree/new", Some(ADMIN)),
+    ("POST", "/admin/tree/new", Some(ADMIN)),
+    ("GET", "/admin/tree/{node_id}", Some(ADMIN)),
+    ("POST", "/admin/tree/{node_id}", Some(ADMIN)),
     ("GET", "/admin/units/{unit_id}/registration", Some(ADMIN)),
     ("POST", "/admin/units/{unit_id}/registration", Some(ADMIN)),
     ("GET", "/admin/campaigns", Some(ADMIN)),

@@ -624,7 +624,7 @@ pub async fn unit_page(
     Query(q): Query<DoneQuery>,
 ) -> WebResult {
     let (t, o) = (t(), o());
-    let unit_id = u.unit(unit_id)?;
+    let unit_id = u.unit(&state, unit_id).await?;
     let c = campaign_or_404(&state).await?;
     let unit = units::get(&state.db, unit_id).await?;
     let registration = match registrations::get(&state, c.id, unit_id).await {
@@ -835,7 +835,7 @@ struct Target {
 
 async fn target(state: &AppState, u: &WebUser, unit_id: i64, type_code: &str) -> WebResult<Target> {
     let (t, o) = (t(), o());
-    let unit_id = u.unit(unit_id)?;
+    let unit_id = u.unit(state, unit_id).await?;
     let c = campaign_or_404(state).await?;
     let unit = units::get(&state.db, unit_id).await?;
     let r = reports::get(state, c.id, unit_id, type_code).await?;
@@ -1036,7 +1036,7 @@ pub async fn accept(
     u: WebUser,
     Path((unit_id, type_code)): Path<(i64, String)>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
+    let unit_id = u.unit(&state, unit_id).await?;
     let c = campaign_or_404(&state).await?;
     reports::accept(&state, &u.actor, c.id, unit_id, &type_code).await?;
     Ok(redirect_see_other(&format!(
@@ -1062,7 +1062,7 @@ pub async fn extension_page(
     u: WebUser,
     Path(unit_id): Path<i64>,
 ) -> WebResult {
-    let unit_id = u.unit(unit_id)?;
+    let unit_id = u.unit(&state, unit_id).await?;
     let c = campaign_or_404(&state).await?;
     let unit = units::get(&state.db, unit_id).await?;
     html(&ExtensionPage {
@@ -1092,7 +1092,7 @@ pub async fn extend(
     RawForm(body): RawForm,
 ) -> WebResult {
     let f: ExtensionForm = parse_form(&body)?;
-    let unit_id = u.unit(unit_id)?;
+    let unit_id = u.unit(&state, unit_id).await?;
     let c = campaign_or_404(&state).await?;
     let date = NaiveDate::parse_from_str(f.deadline.trim(), "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(f.deadline.trim(), "%d/%m/%Y"));

@@ -288,6 +288,7 @@ pub async fn ward_flat(
         .collect();
     let units: Vec<(i64, std::sync::Arc<write::UnitCells>)> = unit::Entity::find()
         .filter(unit::Column::Id.is_in(unit_ids))
+        .filter(crate::tree::unit_condition(&actor.scope))
         .order_by_asc(unit::Column::Code)
         .all(&state.db)
         .await?
@@ -338,12 +339,14 @@ pub async fn consolidated(
     ])
     .filter(asset::Column::CampaignId.eq(campaign_id))
     .filter(asset::Column::FormCode.eq(form.code.clone()))
+    .filter(crate::tree::units_of(asset::Column::UnitId, &actor.scope))
     .into_model::<Row>()
     .all(&state.db)
     .await?;
     let reports = report::Entity::find()
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::FormCode.eq(form.code.clone()))
+        .filter(crate::tree::units_of(report::Column::UnitId, &actor.scope))
         .all(&state.db)
         .await?;
     let unit_ids: Vec<i64> = reports.iter().map(|r| r.unit_id).collect();

@@ -73,6 +73,7 @@ pub async fn forms_zip(
                     .take(),
             ),
         )
+        .filter(crate::tree::unit_condition(&actor.scope))
         .order_by_asc(unit::Column::Code)
         .into_tuple()
         .all(&state.db)

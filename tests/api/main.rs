@@ -19,6 +19,7 @@ mod reports;
 mod search;
 mod tls;
 mod tools;
+mod tree;
 mod units;
 mod web;
 mod workbooks;

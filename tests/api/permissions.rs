@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 
 use crate::{
     db_test,
-    support::{ADMIN_PASSWORD, DEMO_PASSWORD, Res, TestApp},
+    support::{ADMIN_PASSWORD, DEMO_PASSWORD, Res, TestApp, USER_PASSWORD},
 };
 
 /// The roles of docs/SECURITY.md.
@@ -56,14 +56,44 @@ pub enum Access {
     Only(&'static [Role]),
 }
 
-/// Whether a route belongs to one unit.
+/// Whether a route belongs to one unit, or to one node of the administrative tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Not about one unit.
+    /// Not about one unit (a list answers, limited to the caller's part of the tree).
     Ward,
-    /// About one unit (it names a unit, or an asset of one): an accountant of another unit
-    /// gets 404, as if it did not exist, whatever the role allows.
+    /// About one unit (it names a unit, or an asset of one): an accountant of another unit, or
+    /// a finance office or chairman of another ward, gets 404, as if it did not exist, whatever
+    /// the role allows.
     Unit,
+    /// About one node of the tree (the walk names the demo's ward): a finance office or
+    /// chairman of another ward gets 404, as if it did not exist, whatever the role allows.
+    Node,
+}
+
+/// Where a caller of the walk stands relative to the routes' unit and node (the demo's
+/// school in phường Tam Thanh, and that ward).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// In scope: the unit's own accountant, the ward's office and chairman, the province's
+    /// finance department, the admin.
+    Inside,
+    /// An accountant of another unit of the same ward: the unit is out of scope, the ward's
+    /// node is on the path up from their own unit.
+    OtherUnit,
+    /// The finance office or chairman of a second ward of the province: the unit and the ward
+    /// are both out of scope.
+    OtherWard,
+}
+
+impl Reach {
+    /// Whether a route of `scope` must answer this caller 404 whatever the role allows.
+    fn hidden(self, scope: Scope) -> bool {
+        match (self, scope) {
+            (Reach::Inside, _) | (_, Scope::Ward) => false,
+            (Reach::OtherUnit, Scope::Unit) | (Reach::OtherWard, _) => true,
+            (Reach::OtherUnit, Scope::Node) => false,
+        }
+    }
 }
 
 /// One route and who may call it.
@@ -85,7 +115,7 @@ const fn rule(method: &'static str, path: &'static str, access: Access, scope: S
 }
 
 use Access::{Only, Public};
-use Scope::{Unit, Ward};
+use Scope::{Node, Unit, Ward};
 
 const EVERYONE: Access = Only(&[Admin, Finance, Accountant, Viewer]);
 /// Readers of the ward's progress: not the units' accountants.
@@ -108,6 +138,12 @@ pub const API: &[Rule] = &[
     rule("GET", "/api/v1/asset-types", EVERYONE, Ward),
     rule("GET", "/api/v1/forms", EVERYONE, Ward),
     rule("GET", "/api/v1/forms/{form_code}", EVERYONE, Ward),
+    // The administrative tree: everyone reads their part (their subtree and the path up to
+    // it), the admin manages it.
+    rule("GET", "/api/v1/nodes", EVERYONE, Ward),
+    rule("POST", "/api/v1/nodes", ADMIN_ONLY, Ward),
+    rule("GET", "/api/v1/nodes/{node_id}", EVERYONE, Node),
+    rule("PATCH", "/api/v1/nodes/{node_id}", ADMIN_ONLY, Node),
     // Units: everyone reads (an accountant only their own), the admin changes.
     rule("GET", "/api/v1/units", EVERYONE, Ward),
     rule("POST", "/api/v1/units", ADMIN_ONLY, Ward),
@@ -340,14 +376,38 @@ fn the_openapi_annotations_grant_exactly_the_roles_of_the_permission_table() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// The callers of the walk: each role, and an accountant of another unit.
-const CALLERS: [(&str, &str, Role); 5] = [
-    ("admin", ADMIN_PASSWORD, Admin),
-    ("taichinh", DEMO_PASSWORD, Finance),
-    ("ketoan.mn.tamthanh", DEMO_PASSWORD, Accountant),
-    ("chutich", DEMO_PASSWORD, Viewer),
-    ("ketoan.mn.hoahong", DEMO_PASSWORD, Accountant),
+/// The callers of the walk: each role in scope (the ward's finance office and chairman, the
+/// province's finance department, the unit's accountant), an accountant of another unit, and
+/// the finance office and chairman of a second ward ([`second_ward`]).
+const CALLERS: [(&str, &str, Role, Reach); 8] = [
+    ("admin", ADMIN_PASSWORD, Admin, Reach::Inside),
+    ("taichinh", DEMO_PASSWORD, Finance, Reach::Inside),
+    ("ketoan.mn.tamthanh", DEMO_PASSWORD, Accountant, Reach::Inside),
+    ("chutich", DEMO_PASSWORD, Viewer, Reach::Inside),
+    ("sotaichinh", DEMO_PASSWORD, Finance, Reach::Inside),
+    ("ketoan.mn.hoahong", DEMO_PASSWORD, Accountant, Reach::OtherUnit),
+    ("taichinh.khac", USER_PASSWORD, Finance, Reach::OtherWard),
+    ("chutich.khac", USER_PASSWORD, Viewer, Reach::OtherWard),
 ];
+
+/// A second ward of the demo's province, with a unit of its own, and its finance office and
+/// chairman (`taichinh.khac`, `chutich.khac`); returns the id of the demo's ward.
+async fn second_ward(app: &TestApp, admin: &str) -> i64 {
+    app.ward(admin, "05968", "Phường Thứ Hai (thử)", "20").await;
+    app.unit_in(admin, "1109399", "Đơn vị của phường thứ hai (thử)", "05968")
+        .await;
+    app.bound_user(admin, "taichinh.khac", "finance_officer", "05968")
+        .await;
+    app.bound_user(admin, "chutich.khac", "viewer", "05968").await;
+    app.call("GET", "/api/v1/nodes?q=05965")
+        .token(admin)
+        .send()
+        .await
+        .expect(200)
+        .json()["items"][0]["id"]
+        .as_i64()
+        .expect("the demo's ward")
+}
 
 /// Code of the unit of `ketoan.mn.tamthanh` (the other accountant keeps another unit).
 const OWN_UNIT: &str = "1109306";
@@ -356,6 +416,7 @@ const OWN_UNIT: &str = "1109306";
 async fn walk(app: &TestApp, rules: &[Rule]) -> usize {
     let admin = app.admin().await;
     let campaign = app.demo().await;
+    let ward = second_ward(app, &admin).await;
     let list = |path: String| {
         let app = app.clone();
         let admin = admin.clone();
@@ -396,14 +457,14 @@ async fn walk(app: &TestApp, rules: &[Rule]) -> usize {
             .replace("{unit_id}", &own.to_string())
             .replace("{user_id}", &viewer.to_string())
             .replace("{asset_id}", &asset.to_string())
+            .replace("{node_id}", &ward.to_string())
             .replace("{asset_type}", "01")
             .replace("{form_code}", "01a")
     };
     let mut calls = 0;
     for r in rules {
         let path = concrete(r.path);
-        for (i, (username, password, role)) in CALLERS.into_iter().enumerate() {
-            let foreign = i == CALLERS.len() - 1;
+        for (username, password, role, reach) in CALLERS {
             // A fresh token for each call: logout and password changes end sessions.
             let token = app.login(username, password).await;
             // A stale If-Match and an empty body keep allowed writes from changing the
@@ -418,19 +479,15 @@ async fn walk(app: &TestApp, rules: &[Rule]) -> usize {
             let res = call.send().await;
             let status = res.status.as_u16();
             let body = String::from_utf8_lossy(&res.body);
-            let who = if foreign {
-                "an accountant of another unit".to_string()
-            } else {
-                role.name().to_string()
-            };
+            let who = format!("{} ({username}, {reach:?})", role.name());
             let allowed = match r.access {
                 Public => true,
                 Only(roles) => roles.contains(&role),
             };
-            if foreign && r.scope == Unit {
+            if matches!(r.access, Only(_)) && reach.hidden(r.scope) {
                 assert_eq!(
                     status, 404,
-                    "{} {} as {who}: another unit's data must not be revealed: {body}",
+                    "{} {} as {who}: data outside the caller's scope must not be revealed: {body}",
                     r.method, r.path
                 );
             } else if allowed {
@@ -571,15 +628,15 @@ fn web_rules() -> Vec<Rule> {
     kiemke::web::PAGES
         .iter()
         .map(|&(method, path, roles)| {
-            let scoped = params(path)
-                .iter()
-                .any(|p| ["unit_id", "asset_id"].contains(p));
-            rule(
-                method,
-                path,
-                web_access(roles),
-                if scoped { Unit } else { Ward },
-            )
+            let names = params(path);
+            let scope = if names.iter().any(|p| ["unit_id", "asset_id"].contains(p)) {
+                Unit
+            } else if names.contains(&"node_id") {
+                Node
+            } else {
+                Ward
+            };
+            rule(method, path, web_access(roles), scope)
         })
         .collect()
 }
@@ -651,6 +708,7 @@ fn every_routed_web_page_declares_who_may_use_it() {
 async fn web_walk(app: &TestApp) -> usize {
     let admin = app.admin().await;
     let campaign = app.demo().await;
+    let ward = second_ward(app, &admin).await;
     let items = |path: String| {
         let app = app.clone();
         let admin = admin.clone();
@@ -704,6 +762,7 @@ async fn web_walk(app: &TestApp) -> usize {
             "type_code" | "asset_type" => asset_type.clone(),
             "campaign_id" => campaign.to_string(),
             "user_id" => target_user.to_string(),
+            "node_id" => ward.to_string(),
             "form_code" => "01a".into(),
             "layout" => "official".into(),
             "code" => "en".into(),
@@ -742,13 +801,8 @@ async fn web_walk(app: &TestApp) -> usize {
             res.status.as_u16() == 303
                 && res.headers.get("location").and_then(|v| v.to_str().ok()) == Some("/login")
         };
-        for (i, (username, password, role)) in CALLERS.into_iter().enumerate() {
-            let foreign = i == CALLERS.len() - 1;
-            let who = if foreign {
-                "an accountant of another unit".to_string()
-            } else {
-                role.name().to_string()
-            };
+        for (username, password, role, reach) in CALLERS {
+            let who = format!("{} ({username}, {reach:?})", role.name());
             // A fresh session for each call: logout and password changes end sessions.
             let session = web_login(app, username, password).await;
             let res = web_call(app, r.method, &path, Some(&session)).await;
@@ -757,10 +811,10 @@ async fn web_walk(app: &TestApp) -> usize {
                 Public => true,
                 Only(roles) => roles.contains(&role),
             };
-            if matches!(r.access, Only(_)) && foreign && r.scope == Unit {
+            if matches!(r.access, Only(_)) && reach.hidden(r.scope) {
                 assert!(
                     status == 404 && is_page(&res),
-                    "another unit's page must be the 404 page: {}",
+                    "a page outside the caller's scope must be the 404 page: {}",
                     what(&who, &res)
                 );
             } else if allowed {

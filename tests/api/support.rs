@@ -508,6 +508,83 @@ impl TestApp {
     }
 }
 
+/// The administrative tree (issue 16): provinces, wards, units placed in them, and accounts
+/// bound to a node. Every helper goes through the API as the admin.
+impl TestApp {
+    /// Creates a province (2-digit code) and returns its id.
+    pub async fn province(&self, admin: &str, code: &str, name: &str) -> i64 {
+        self.call("POST", "/api/v1/nodes")
+            .token(admin)
+            .json(&serde_json::json!({"code": code, "name": name, "level": "province"}))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Creates a commune/ward (5-digit code) under the province `province_code`; returns its id.
+    pub async fn ward(&self, admin: &str, code: &str, name: &str, province_code: &str) -> i64 {
+        self.call("POST", "/api/v1/nodes")
+            .token(admin)
+            .json(&serde_json::json!({"code": code, "name": name, "level": "ward",
+                                      "parent_code": province_code}))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Places (or moves) the unit `unit_id` in the ward `ward_code`; returns the unit's view.
+    pub async fn place(&self, admin: &str, unit_id: i64, ward_code: &str) -> Value {
+        self.call("PATCH", &format!("/api/v1/units/{unit_id}"))
+            .token(admin)
+            .json(&serde_json::json!({"ward_code": ward_code}))
+            .send()
+            .await
+            .expect(200)
+            .json()
+    }
+
+    /// Creates a unit placed in the ward `ward_code` and returns its id.
+    pub async fn unit_in(&self, admin: &str, code: &str, name: &str, ward_code: &str) -> i64 {
+        self.call("POST", "/api/v1/units")
+            .token(admin)
+            .json(&serde_json::json!({"code": code, "name": name, "kind": "state_agency",
+                                      "ward_code": ward_code}))
+            .send()
+            .await
+            .expect(201)
+            .json()["id"]
+            .as_i64()
+            .expect("id")
+    }
+
+    /// Creates a finance officer or viewer (`role`) bound to the node `node_code`, logs them
+    /// in and returns the token.
+    pub async fn bound_user(
+        &self,
+        admin: &str,
+        username: &str,
+        role: &str,
+        node_code: &str,
+    ) -> String {
+        self.call("POST", "/api/v1/users")
+            .token(admin)
+            .json(&serde_json::json!({
+                "username": username, "full_name": username, "role": role,
+                "node_code": node_code, "password": USER_PASSWORD
+            }))
+            .send()
+            .await
+            .expect(201);
+        self.login(username, USER_PASSWORD).await
+    }
+}
+
 /// Password of the bootstrap admin in tests.
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 /// Password of users created by [`TestApp::user`].

@@ -24,6 +24,7 @@ async fn create_admin(app: &TestApp) {
             phone: None,
             role: Role::Admin,
             unit_ids: vec![],
+            node_code: None,
             password: DEMO_PASSWORD.into(),
         },
     )

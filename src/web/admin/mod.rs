@@ -1,5 +1,5 @@
-//! The admin's pages: accounts, units, campaigns, registrations on a unit's behalf, and the
-//! audit log. Each page reads the form, calls the same domain function as the API
+//! The admin's pages: accounts, the administrative tree, units, campaigns, registrations on a
+//! unit's behalf, and the audit log. Each page reads the form, calls the same domain function as the API
 //! ([`crate::users`], [`crate::units`], [`crate::campaigns`], [`crate::registrations`],
 //! [`crate::audit`]) and shows every error the domain reports beside its field.
 
@@ -35,6 +35,7 @@ use crate::{
     pagination::PageQuery,
     registrations::{self, RegistrationInput, TeamMember},
     state::AppState,
+    tree::{self, Level, NewNode, NodeFilter, NodePatch},
     units::{self, NewUnit, UnitFilter, UnitKind, UnitPatch},
     users::{self, NewUser, PasswordReset, UserPatch},
 };
@@ -63,6 +64,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/new", get(new_user).post(create_user))
         .route("/admin/users/{user_id}", get(edit_user).post(update_user))
         .route("/admin/users/{user_id}/password", post(reset_password))
+        .route("/admin/tree", get(tree_list))
+        .route("/admin/tree/new", get(new_node).post(create_node))
+        .route("/admin/tree/{node_id}", get(edit_node).post(update_node))
         .route("/admin/units", get(unit_list))
         .route("/admin/units/new", get(new_unit).post(create_unit))
         .route("/admin/units/{unit_id}", get(edit_unit).post(update_unit))
@@ -590,6 +594,11 @@ fn user_fields(new: bool) -> Vec<Field> {
             .opts(role_options()),
     );
     f.push(Field::new("unit_codes", a.f_unit_codes, "text").hint(a.hint_unit_codes));
+    f.push(
+        Field::new("node_code", a.f_node_binding, "text")
+            .max(5)
+            .hint(a.hint_node_binding),
+    );
     if new {
         f.push(
             Field::new("password", a.f_password, "password")
@@ -687,6 +696,7 @@ pub async fn create_user(
         phone: opt(get("phone")),
         role: role.unwrap_or(Role::Viewer),
         unit_ids,
+        node_code: opt(get("node_code")),
         password: password.clone(),
     };
     if let Err(e) = input.validate() {
@@ -759,6 +769,10 @@ pub async fn edit_user(
     posted.insert("phone".to_string(), v.phone.clone().unwrap_or_default());
     posted.insert("role".to_string(), v.role.as_str().to_string());
     posted.insert("unit_codes".to_string(), codes_text(&codes, &v.unit_ids));
+    posted.insert(
+        "node_code".to_string(),
+        v.node_code.clone().unwrap_or_default(),
+    );
     if v.active {
         posted.insert("active".to_string(), "true".to_string());
     }
@@ -802,6 +816,7 @@ pub async fn update_user(
         phone: Some(opt(get("phone"))),
         role,
         unit_ids: Some(unit_ids),
+        node_code: Some(opt(get("node_code"))),
         active: Some(get("active") == "true"),
     };
     if let Err(e) = patch.validate() {
@@ -865,6 +880,322 @@ pub async fn reset_password(
     })
 }
 
+// ---------------------------------------------------------------- the administrative tree
+
+#[derive(Deserialize, Default)]
+pub struct TreeQuery {
+    #[serde(default)]
+    q: String,
+    parent: Option<i64>,
+    page: Option<u64>,
+    saved: Option<String>,
+}
+
+struct NodeRow {
+    id: i64,
+    code: String,
+    name: String,
+    level: &'static str,
+    province: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/tree.html")]
+struct TreePage {
+    l: Layout,
+    a: &'static AdminTexts,
+    section: &'static str,
+    title: String,
+    /// The code of the province whose wards are listed.
+    province: Option<String>,
+    filters: Vec<Field>,
+    rows: Vec<NodeRow>,
+    pager: Pager,
+}
+
+fn level_label(l: Level) -> &'static str {
+    match l {
+        Level::Province => a().level_province,
+        Level::Ward => a().level_ward,
+    }
+}
+
+/// `GET /admin/tree`: the provinces, or with `parent` one province's communes and wards;
+/// searched by code or name (diacritics optional); paginated.
+pub async fn tree_list(
+    State(state): State<AppState>,
+    u: WebUser,
+    Query(q): Query<TreeQuery>,
+) -> WebResult {
+    let a = a();
+    let (page, pq) = page_query(q.page);
+    let parent = match q.parent {
+        Some(id) => Some(tree::find(&state.db, id).await?.ok_or_else(tree::not_found)?),
+        None => None,
+    };
+    let query = opt(&q.q).map(|s| s.chars().take(100).collect());
+    let filter = NodeFilter {
+        parent: parent.as_ref().map(|p| p.id),
+        // The provinces by default; a search looks at every level.
+        level: (parent.is_none() && query.is_none()).then_some(Level::Province),
+        q: query,
+    };
+    let list = tree::list(&state.db, &u.actor.scope, &filter, &pq).await?;
+    let rows = list
+        .items
+        .iter()
+        .map(|n| NodeRow {
+            id: n.id,
+            code: n.code.clone(),
+            name: n.name.clone(),
+            level: level_label(n.level),
+            province: n.level == Level::Province,
+        })
+        .collect();
+    let filters = vec![
+        Field::new("q", t().search, "search")
+            .val(q.q.clone())
+            .max(100)
+            .hint(t().search_hint),
+    ];
+    let base = format!(
+        "/admin/tree?q={}&{}",
+        enc(&q.q),
+        parent
+            .as_ref()
+            .map(|p| format!("parent={}&", p.id))
+            .unwrap_or_default()
+    );
+    html(&TreePage {
+        l: layout(&u, q.saved.is_some()),
+        a,
+        section: "tree",
+        title: match &parent {
+            Some(p) => format!("{} — {} {}", a.tree_title, p.code, p.name),
+            None => a.tree_title.to_string(),
+        },
+        province: parent.map(|p| p.code),
+        filters,
+        rows,
+        pager: pager(&base, page, list.total),
+    })
+}
+
+fn level_options() -> Vec<(String, String)> {
+    [Level::Province, Level::Ward]
+        .iter()
+        .map(|l| (l.as_str().to_string(), level_label(*l).to_string()))
+        .collect()
+}
+
+fn node_fields(new: bool) -> Vec<Field> {
+    let a = a();
+    let mut f = Vec::new();
+    if new {
+        f.push(
+            Field::new("level", a.f_level, "select")
+                .req()
+                .opts(level_options()),
+        );
+    }
+    f.push(
+        Field::new("code", a.f_node_code, "text")
+            .req()
+            .max(5)
+            .hint(a.hint_node_code),
+    );
+    f.push(Field::new("name", a.f_node_name, "text").req().max(255));
+    if new {
+        f.push(
+            Field::new("parent_code", a.f_parent_node, "text")
+                .max(2)
+                .hint(a.hint_parent_node),
+        );
+    }
+    f
+}
+
+fn node_form_page(
+    u: &WebUser,
+    title: String,
+    action: String,
+    fields: Vec<Field>,
+    summary: Vec<(String, String)>,
+    submit: &'static str,
+) -> WebResult {
+    html(&FormPage {
+        l: layout(u, false),
+        a: a(),
+        section: "tree",
+        title,
+        intro: None,
+        action,
+        fields,
+        summary,
+        submit,
+        back: "/admin/tree".into(),
+        extra: vec![],
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewNodeQuery {
+    parent_code: Option<String>,
+}
+
+/// `GET /admin/tree/new`: a province, or (with `parent_code`) a ward of that province.
+pub async fn new_node(u: WebUser, Query(q): Query<NewNodeQuery>) -> WebResult {
+    let a = a();
+    let mut posted = BTreeMap::new();
+    if let Some(p) = q.parent_code.as_deref().and_then(opt) {
+        posted.insert("level".to_string(), Level::Ward.as_str().to_string());
+        posted.insert("parent_code".to_string(), p.chars().take(2).collect());
+    }
+    let mut fields = node_fields(true);
+    fill(&mut fields, &posted);
+    node_form_page(
+        &u,
+        a.node_new.into(),
+        "/admin/tree/new".into(),
+        fields,
+        vec![],
+        a.node_create_button,
+    )
+}
+
+/// `POST /admin/tree/new`: the API's node creation (code shape, parent, unique code).
+pub async fn create_node(
+    State(state): State<AppState>,
+    u: WebUser,
+    RawForm(body): RawForm,
+) -> WebResult {
+    let a = a();
+    let posted = form_map(&body);
+    let get = |k: &str| posted.get(k).map(String::as_str).unwrap_or("");
+    let mut problems = Problems::new();
+    let level = Level::parse(get("level"));
+    if level.is_none() {
+        problems.push(("level".into(), a.required.into()));
+    }
+    let input = NewNode {
+        code: get("code").trim().to_string(),
+        name: get("name").trim().to_string(),
+        level: level.unwrap_or(Level::Ward),
+        parent_code: opt(get("parent_code")),
+    };
+    if let Err(e) = input.validate() {
+        problems.extend(invalid(&e));
+    }
+    let mut detail = None;
+    if problems.is_empty() {
+        match tree::create(&state, &u.actor, input).await {
+            Ok(n) => {
+                let back = n
+                    .parent_id
+                    .map(|p| format!("/admin/tree?parent={p}&saved=1"))
+                    .unwrap_or_else(|| "/admin/tree?saved=1".into());
+                return Ok(redirect(&back));
+            }
+            Err(e) => {
+                let conflict = e.status() == StatusCode::CONFLICT;
+                let (p, d) = shown(e)?;
+                if conflict {
+                    problems.push(("code".into(), d.clone()));
+                }
+                problems.extend(p);
+                detail = Some(d);
+            }
+        }
+    }
+    let mut fields = node_fields(true);
+    fill(&mut fields, &posted);
+    let summary = place(&mut fields, problems, detail, &same);
+    Ok(unprocessable(node_form_page(
+        &u,
+        a.node_new.into(),
+        "/admin/tree/new".into(),
+        fields,
+        summary,
+        a.node_create_button,
+    )?))
+}
+
+/// `GET /admin/tree/{node_id}`.
+pub async fn edit_node(
+    State(state): State<AppState>,
+    u: WebUser,
+    Path(id): Path<i64>,
+) -> WebResult {
+    let a = a();
+    let n = tree::get(&state.db, &u.actor.scope, id).await?;
+    let mut posted = BTreeMap::new();
+    posted.insert("code".to_string(), n.code.clone());
+    posted.insert("name".to_string(), n.name.clone());
+    let mut fields = node_fields(false);
+    fill(&mut fields, &posted);
+    node_form_page(
+        &u,
+        format!("{} — {} ({})", a.node_edit, n.name, level_label(n.level)),
+        format!("/admin/tree/{id}"),
+        fields,
+        vec![],
+        t().save,
+    )
+}
+
+/// `POST /admin/tree/{node_id}`: the API's node change (code, name).
+pub async fn update_node(
+    State(state): State<AppState>,
+    u: WebUser,
+    Path(id): Path<i64>,
+    RawForm(body): RawForm,
+) -> WebResult {
+    let a = a();
+    let current = tree::get(&state.db, &u.actor.scope, id).await?;
+    let posted = form_map(&body);
+    let get = |k: &str| posted.get(k).map(String::as_str).unwrap_or("");
+    let mut problems = Problems::new();
+    let patch = NodePatch {
+        code: Some(get("code").trim().to_string()),
+        name: Some(get("name").trim().to_string()),
+    };
+    if let Err(e) = patch.validate() {
+        problems.extend(invalid(&e));
+    }
+    let mut detail = None;
+    if problems.is_empty() {
+        match tree::update(&state, &u.actor, id, patch).await {
+            Ok(n) => {
+                let back = n
+                    .parent_id
+                    .map(|p| format!("/admin/tree?parent={p}&saved=1"))
+                    .unwrap_or_else(|| "/admin/tree?saved=1".into());
+                return Ok(redirect(&back));
+            }
+            Err(e) => {
+                let conflict = e.status() == StatusCode::CONFLICT;
+                let (p, d) = shown(e)?;
+                if conflict {
+                    problems.push(("code".into(), d.clone()));
+                }
+                problems.extend(p);
+                detail = Some(d);
+            }
+        }
+    }
+    let mut fields = node_fields(false);
+    fill(&mut fields, &posted);
+    let summary = place(&mut fields, problems, detail, &same);
+    Ok(unprocessable(node_form_page(
+        &u,
+        format!("{} — {} ({})", a.node_edit, current.name, level_label(current.level)),
+        format!("/admin/tree/{id}"),
+        fields,
+        summary,
+        t().save,
+    )?))
+}
+
 // ---------------------------------------------------------------- units
 
 #[derive(Deserialize, Default)]
@@ -885,6 +1216,7 @@ struct UnitRow {
     name: String,
     kind: &'static str,
     parent: String,
+    ward: String,
     active: bool,
 }
 
@@ -931,6 +1263,11 @@ pub async fn unit_list(
             parent: v
                 .parent_id
                 .map(|p| codes_text(&codes, &[p]))
+                .unwrap_or_default(),
+            ward: v
+                .ward
+                .as_ref()
+                .map(|w| format!("{} — {}", w.code, w.name))
                 .unwrap_or_default(),
             active: v.active,
         })
@@ -980,6 +1317,9 @@ fn unit_fields(new: bool) -> Vec<Field> {
         Field::new("parent_code", a.f_parent, "text")
             .max(7)
             .hint(a.hint_parent),
+        Field::new("ward_code", a.f_ward_code, "text")
+            .max(5)
+            .hint(a.hint_ward_code),
         Field::new("registration_code", a.f_registration_code, "text")
             .max(15)
             .hint(a.hint_registration_code),
@@ -1079,6 +1419,7 @@ pub async fn create_unit(
         accountant_name: opt(get("accountant_name")),
         accountant_phone: opt(get("accountant_phone")),
         accountant_email: opt(get("accountant_email")),
+        ward_code: opt(get("ward_code")),
     };
     if let Err(e) = input.validate() {
         problems.extend(invalid(&e));
@@ -1128,12 +1469,20 @@ pub async fn edit_unit(
             .unwrap_or_default(),
         None => String::new(),
     };
+    let ward = match m.ward_id {
+        Some(w) => crate::tree::find(&state.db, w)
+            .await?
+            .map(|n| n.code)
+            .unwrap_or_default(),
+        None => String::new(),
+    };
     let mut posted = BTreeMap::new();
     for (k, v) in [
         ("code", m.code.clone()),
         ("name", m.name.clone()),
         ("kind", m.kind.clone()),
         ("parent_code", parent),
+        ("ward_code", ward),
         (
             "registration_code",
             m.registration_code.clone().unwrap_or_default(),
@@ -1193,6 +1542,7 @@ pub async fn update_unit(
         accountant_phone: Some(opt(get("accountant_phone"))),
         accountant_email: Some(opt(get("accountant_email"))),
         active: Some(get("active") == "true"),
+        ward_code: Some(opt(get("ward_code"))),
     };
     if let Err(e) = patch.validate() {
         problems.extend(invalid(&e));
@@ -1971,7 +2321,13 @@ pub async fn audit_log(
     let mut rows = Vec::new();
     let mut total = 0;
     if problems.is_empty() {
-        match audit::list(&state.db, &filter, &pq).await {
+        match audit::list(
+            &state.db,
+            &filter,
+            crate::tree::units_of(crate::entities::audit_event::Column::UnitId, &u.actor.scope),
+            &pq,
+        )
+        .await {
             Ok(list) => {
                 total = list.total;
                 let mut ids: Vec<i64> = list.items.iter().filter_map(|e| e.unit_id).collect();
