@@ -46,7 +46,12 @@ impl FromRequestParts<AppState> for ClientAddr {
 
 /// Whether the row a path parameter names lies outside `actor`'s scope. A row that does not
 /// exist is not hidden here: its handler answers the same 404.
-async fn hidden(state: &AppState, actor: &Actor, name: &str, value: &str) -> Result<bool, AppError> {
+async fn hidden(
+    state: &AppState,
+    actor: &Actor,
+    name: &str,
+    value: &str,
+) -> Result<bool, AppError> {
     let Ok(id) = value.parse::<i64>() else {
         return Ok(false);
     };

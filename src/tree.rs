@@ -129,7 +129,11 @@ pub fn covers(scope: &Scope, u: &unit::Model) -> bool {
 }
 
 /// Whether `scope` covers the unit `unit_id` (`false` when there is no such unit).
-pub async fn covers_unit(db: &impl ConnectionTrait, scope: &Scope, unit_id: i64) -> AppResult<bool> {
+pub async fn covers_unit(
+    db: &impl ConnectionTrait,
+    scope: &Scope,
+    unit_id: i64,
+) -> AppResult<bool> {
     Ok(match scope {
         Scope::All => true,
         Scope::Units(ids) => ids.contains(&unit_id),
@@ -192,7 +196,10 @@ pub async fn find(db: &impl ConnectionTrait, id: i64) -> AppResult<Option<admin_
 }
 
 /// One node by its official code.
-pub async fn by_code(db: &impl ConnectionTrait, code: &str) -> AppResult<Option<admin_node::Model>> {
+pub async fn by_code(
+    db: &impl ConnectionTrait,
+    code: &str,
+) -> AppResult<Option<admin_node::Model>> {
     Ok(admin_node::Entity::find()
         .filter(admin_node::Column::Code.eq(code.trim()))
         .one(db)
@@ -260,7 +267,12 @@ pub async fn node_for(
 #[serde(deny_unknown_fields)]
 pub struct NewNode {
     /// Official code: 2 digits for a province, 5 for a commune or ward.
-    #[schema(pattern = "^[0-9]{2}([0-9]{3})?$", min_length = 2, max_length = 5, example = "20")]
+    #[schema(
+        pattern = "^[0-9]{2}([0-9]{3})?$",
+        min_length = 2,
+        max_length = 5,
+        example = "20"
+    )]
     pub code: String,
     /// Official name, e.g. «Tỉnh Lạng Sơn», «Phường Tam Thanh».
     #[validate(length(max = 255))]

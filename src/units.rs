@@ -303,7 +303,10 @@ impl Place {
 }
 
 /// A unit's view with its ward and province named (the nodes read in one query for all of them).
-pub async fn view_all(db: &impl ConnectionTrait, models: Vec<unit::Model>) -> AppResult<Vec<UnitView>> {
+pub async fn view_all(
+    db: &impl ConnectionTrait,
+    models: Vec<unit::Model>,
+) -> AppResult<Vec<UnitView>> {
     let mut ids: Vec<i64> = models
         .iter()
         .flat_map(|m| [m.ward_id, m.province_id])
@@ -581,7 +584,11 @@ pub async fn update(
 /// Keeps the distribution key of every row under a unit in step with the unit's province
 /// after a move: its registrations, reports, assets and report snapshots, in the caller's
 /// transaction (the unit keeps its id, so its history stays whole).
-async fn move_rows(db: &impl ConnectionTrait, unit_id: i64, province: Option<i64>) -> AppResult<()> {
+async fn move_rows(
+    db: &impl ConnectionTrait,
+    unit_id: i64,
+    province: Option<i64>,
+) -> AppResult<()> {
     use sea_orm::sea_query::{Expr, Query};
     registration::Entity::update_many()
         .col_expr(registration::Column::ProvinceId, Expr::value(province))

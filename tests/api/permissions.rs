@@ -382,10 +382,20 @@ fn the_openapi_annotations_grant_exactly_the_roles_of_the_permission_table() {
 const CALLERS: [(&str, &str, Role, Reach); 8] = [
     ("admin", ADMIN_PASSWORD, Admin, Reach::Inside),
     ("taichinh", DEMO_PASSWORD, Finance, Reach::Inside),
-    ("ketoan.mn.tamthanh", DEMO_PASSWORD, Accountant, Reach::Inside),
+    (
+        "ketoan.mn.tamthanh",
+        DEMO_PASSWORD,
+        Accountant,
+        Reach::Inside,
+    ),
     ("chutich", DEMO_PASSWORD, Viewer, Reach::Inside),
     ("sotaichinh", DEMO_PASSWORD, Finance, Reach::Inside),
-    ("ketoan.mn.hoahong", DEMO_PASSWORD, Accountant, Reach::OtherUnit),
+    (
+        "ketoan.mn.hoahong",
+        DEMO_PASSWORD,
+        Accountant,
+        Reach::OtherUnit,
+    ),
     ("taichinh.khac", USER_PASSWORD, Finance, Reach::OtherWard),
     ("chutich.khac", USER_PASSWORD, Viewer, Reach::OtherWard),
 ];
@@ -398,7 +408,8 @@ async fn second_ward(app: &TestApp, admin: &str) -> i64 {
         .await;
     app.bound_user(admin, "taichinh.khac", "finance_officer", "05968")
         .await;
-    app.bound_user(admin, "chutich.khac", "viewer", "05968").await;
+    app.bound_user(admin, "chutich.khac", "viewer", "05968")
+        .await;
     app.call("GET", "/api/v1/nodes?q=05965")
         .token(admin)
         .send()

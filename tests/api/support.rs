@@ -528,8 +528,10 @@ impl TestApp {
     pub async fn ward(&self, admin: &str, code: &str, name: &str, province_code: &str) -> i64 {
         self.call("POST", "/api/v1/nodes")
             .token(admin)
-            .json(&serde_json::json!({"code": code, "name": name, "level": "ward",
-                                      "parent_code": province_code}))
+            .json(
+                &serde_json::json!({"code": code, "name": name, "level": "ward",
+                                      "parent_code": province_code}),
+            )
             .send()
             .await
             .expect(201)
@@ -553,8 +555,10 @@ impl TestApp {
     pub async fn unit_in(&self, admin: &str, code: &str, name: &str, ward_code: &str) -> i64 {
         self.call("POST", "/api/v1/units")
             .token(admin)
-            .json(&serde_json::json!({"code": code, "name": name, "kind": "state_agency",
-                                      "ward_code": ward_code}))
+            .json(
+                &serde_json::json!({"code": code, "name": name, "kind": "state_agency",
+                                      "ward_code": ward_code}),
+            )
             .send()
             .await
             .expect(201)

@@ -11,10 +11,15 @@ use crate::{db_test, support::TestApp};
 async fn two_wards(app: &TestApp, admin: &str) -> (i64, i64, i64) {
     app.province(admin, "20", "Tỉnh Lạng Sơn").await;
     app.ward(admin, "05965", "Phường Tam Thanh", "20").await;
-    app.ward(admin, "05968", "Phường Thử Nghiệm (thử)", "20").await;
+    app.ward(admin, "05968", "Phường Thử Nghiệm (thử)", "20")
+        .await;
     let campaign = app.campaign(admin).await;
-    let here = app.unit_in(admin, "1000001", "Đơn vị Tam Thanh", "05965").await;
-    let there = app.unit_in(admin, "1000002", "Đơn vị phường khác", "05968").await;
+    let here = app
+        .unit_in(admin, "1000001", "Đơn vị Tam Thanh", "05965")
+        .await;
+    let there = app
+        .unit_in(admin, "1000002", "Đơn vị phường khác", "05968")
+        .await;
     for unit in [here, there] {
         app.register(admin, campaign, unit, &["01"]).await;
         app.call("POST", &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets"))
@@ -203,7 +208,8 @@ db_test!(
         let admin = app.admin().await;
         let (campaign, here, _) = two_wards(&app, &admin).await;
         let other_province = app.province(&admin, "24", "Tỉnh Bắc Ninh (thử)").await;
-        app.ward(&admin, "07210", "Phường Ở Tỉnh Khác (thử)", "24").await;
+        app.ward(&admin, "07210", "Phường Ở Tỉnh Khác (thử)", "24")
+            .await;
         let unit = app
             .call("GET", &format!("/api/v1/units/{here}"))
             .token(&admin)
@@ -219,18 +225,24 @@ db_test!(
         assert_eq!(moved["province"]["id"], other_province);
         // Its registration, reports and assets are still there, under the same unit id.
         let assets = app
-            .call("GET", &format!("/api/v1/campaigns/{campaign}/units/{here}/assets"))
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{here}/assets"),
+            )
             .token(&admin)
             .send()
             .await
             .expect(200)
             .json();
         assert_eq!(assets["total"], 1);
-        app.call("GET", &format!("/api/v1/campaigns/{campaign}/units/{here}/registration"))
-            .token(&admin)
-            .send()
-            .await
-            .expect(200);
+        app.call(
+            "GET",
+            &format!("/api/v1/campaigns/{campaign}/units/{here}/registration"),
+        )
+        .token(&admin)
+        .send()
+        .await
+        .expect(200);
         // The distribution key of every row under the unit follows it, in the same transaction.
         use kiemke::entities::{asset, registration, report};
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -265,7 +277,10 @@ db_test!(
         }
         // The move is its own event, with the ward before and after.
         let events = app
-            .call("GET", &format!("/api/v1/audit-events?unit_id={here}&action=move"))
+            .call(
+                "GET",
+                &format!("/api/v1/audit-events?unit_id={here}&action=move"),
+            )
             .token(&admin)
             .send()
             .await
@@ -306,24 +321,33 @@ db_test!(
             let res = app
                 .call("POST", "/api/v1/users")
                 .token(&admin)
-                .json(&json!({"username": format!("x.{role}"), "full_name": "X", "role": role,
+                .json(
+                    &json!({"username": format!("x.{role}"), "full_name": "X", "role": role,
                               "unit_ids": if role == "admin" { json!([]) } else { json!([here]) },
-                              "node_code": "05965", "password": "user-password-1"}))
+                              "node_code": "05965", "password": "user-password-1"}),
+                )
                 .send()
                 .await
                 .problem(422, "validation");
-            assert!(res.error_fields().contains(&"node_code".to_string()), "{role}");
+            assert!(
+                res.error_fields().contains(&"node_code".to_string()),
+                "{role}"
+            );
         }
         let res = app
             .call("POST", "/api/v1/users")
             .token(&admin)
-            .json(&json!({"username": "x.unknown", "full_name": "X", "role": "viewer",
-                          "node_code": "99999", "password": "user-password-1"}))
+            .json(
+                &json!({"username": "x.unknown", "full_name": "X", "role": "viewer",
+                          "node_code": "99999", "password": "user-password-1"}),
+            )
             .send()
             .await
             .problem(422, "validation");
         assert_eq!(res.error_fields(), ["node_code"]);
-        let finance = app.bound_user(&admin, "taichinh.tt", "finance_officer", "05965").await;
+        let finance = app
+            .bound_user(&admin, "taichinh.tt", "finance_officer", "05965")
+            .await;
         let me = app
             .call("GET", "/api/v1/users?per_page=100")
             .token(&admin)
@@ -389,9 +413,15 @@ db_test!(
     |app| {
         let admin = app.admin().await;
         let (campaign, here, there) = two_wards(&app, &admin).await;
-        let finance = app.bound_user(&admin, "taichinh.tt", "finance_officer", "05965").await;
-        let viewer = app.bound_user(&admin, "chutich.tt", "viewer", "05965").await;
-        let province = app.bound_user(&admin, "sotaichinh", "finance_officer", "20").await;
+        let finance = app
+            .bound_user(&admin, "taichinh.tt", "finance_officer", "05965")
+            .await;
+        let viewer = app
+            .bound_user(&admin, "chutich.tt", "viewer", "05965")
+            .await;
+        let province = app
+            .bound_user(&admin, "sotaichinh", "finance_officer", "20")
+            .await;
         let get = |token: &str, path: String| {
             let app = app.clone();
             let token = token.to_string();
@@ -404,9 +434,16 @@ db_test!(
             }
         };
         for token in [&finance, &viewer] {
-            assert_eq!(ids(&get(token, "/api/v1/units".into()).await.json()), [here]);
             assert_eq!(
-                ids(&get(token, format!("/api/v1/campaigns/{campaign}/registrations")).await.json()),
+                ids(&get(token, "/api/v1/units".into()).await.json()),
+                [here]
+            );
+            assert_eq!(
+                ids(
+                    &get(token, format!("/api/v1/campaigns/{campaign}/registrations"))
+                        .await
+                        .json()
+                ),
                 [here]
             );
         }
@@ -415,11 +452,18 @@ db_test!(
             [here, there]
         );
         assert_eq!(
-            ids(&get(&province, format!("/api/v1/campaigns/{campaign}/registrations")).await.json()),
+            ids(&get(
+                &province,
+                format!("/api/v1/campaigns/{campaign}/registrations")
+            )
+            .await
+            .json()),
             [here, there]
         );
         // The audit trail: only events of the ward's units (no account or node events).
-        let events = get(&finance, "/api/v1/audit-events?per_page=100".into()).await.json();
+        let events = get(&finance, "/api/v1/audit-events?per_page=100".into())
+            .await
+            .json();
         let units: Vec<Option<i64>> = events["items"]
             .as_array()
             .unwrap()
@@ -428,7 +472,9 @@ db_test!(
             .collect();
         assert!(!units.is_empty());
         assert!(units.iter().all(|u| *u == Some(here)), "{units:?}");
-        let everything = get(&admin, "/api/v1/audit-events?per_page=100".into()).await.json();
+        let everything = get(&admin, "/api/v1/audit-events?per_page=100".into())
+            .await
+            .json();
         assert!(everything["total"].as_i64() > events["total"].as_i64());
         // The ward's flat file and consolidated report: its unit's rows only.
         for (token, expected) in [(&finance, 1usize), (&province, 2)] {
@@ -467,9 +513,14 @@ db_test!(
     |app| {
         let admin = app.admin().await;
         let (campaign, here, there) = two_wards(&app, &admin).await;
-        let finance = app.bound_user(&admin, "taichinh.tt", "finance_officer", "05965").await;
+        let finance = app
+            .bound_user(&admin, "taichinh.tt", "finance_officer", "05965")
+            .await;
         let asset = app
-            .call("GET", &format!("/api/v1/campaigns/{campaign}/units/{there}/assets"))
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{there}/assets"),
+            )
             .token(&admin)
             .send()
             .await
@@ -499,7 +550,12 @@ db_test!(
             format!("/api/v1/assets/{asset}"),
             format!("/api/v1/assets/{asset}/history"),
         ] {
-            let res = app.call("GET", &path).token(&finance).send().await.problem(404, "not-found");
+            let res = app
+                .call("GET", &path)
+                .token(&finance)
+                .send()
+                .await
+                .problem(404, "not-found");
             assert_eq!(res.json()["title"], missing["title"], "{path}");
         }
         app.call("GET", &format!("/api/v1/nodes/{other_ward}"))

@@ -227,6 +227,12 @@ async fn screenshots_of_the_admin_pages_at_1280_and_390_px() {
         shoot(&page, "admin-user-edit").await;
         page.click("#reset-password").await;
         shoot(&page, "admin-password").await;
+        page.goto("/admin/tree?parent=1").await;
+        shoot(&page, "admin-tree").await;
+        page.goto("/admin/tree/new?parent_code=20").await;
+        page.fill("#f-code", "059").await;
+        page.click("#save").await;
+        shoot(&page, "admin-node-errors").await;
         page.goto("/admin/units").await;
         shoot(&page, "admin-units").await;
         page.goto(&format!("/admin/units/{unit}")).await;
@@ -296,6 +302,93 @@ crate::ui_test!(
                 .contains("Không thể tự bỏ quyền quản trị"),
             "{}",
             page.body().await
+        );
+    }
+);
+
+crate::ui_test!(
+    the_admin_adds_a_ward_to_the_demo_province_and_moves_a_unit_there_from_the_unit_form,
+    |app| {
+        create_admin(&app).await;
+        let page = app.logged_in(ADMIN).await;
+        // The tree page lists the demo's province; its wards are one click away.
+        page.goto("/admin").await;
+        page.click("#admin-nav a[href='/admin/tree']").await;
+        assert!(
+            page.text("#node-table").await.contains("Tỉnh Lạng Sơn"),
+            "{}",
+            page.body().await
+        );
+        page.click("#wards-20").await;
+        assert!(page.text("#node-table").await.contains("Phường Tam Thanh"));
+        // A new ward of the province: a 3-digit code is refused at the code, in Vietnamese.
+        page.click("#new-node").await;
+        assert_eq!(
+            page.value("#f-parent_code").await,
+            "20",
+            "the province is filled in"
+        );
+        page.fill("#f-code", "059").await;
+        page.fill("#f-name", "Phường Thử Nghiệm").await;
+        page.click("#save").await;
+        assert!(
+            page.text("#err-code").await.contains("5 chữ số"),
+            "{}",
+            page.body().await
+        );
+        assert_eq!(
+            page.value("#f-name").await,
+            "Phường Thử Nghiệm",
+            "what was typed stays"
+        );
+        page.fill("#f-code", "05968").await;
+        page.click("#save").await;
+        assert!(page.has("#flash").await, "{}", page.body().await);
+        assert!(page.text("#node-table").await.contains("Phường Thử Nghiệm"));
+        // The tree is searched without diacritics.
+        page.fill("#f-q", "thu nghiem").await;
+        page.click("#filter-submit").await;
+        assert_eq!(
+            page.all("#node-table tbody tr").await.len(),
+            1,
+            "{}",
+            page.body().await
+        );
+
+        // The unit form shows the unit's ward; a code that is not a ward is refused at the field.
+        let unit = app.unit_id("1109306").await;
+        page.goto(&format!("/admin/units/{unit}")).await;
+        assert_eq!(page.value("#f-ward_code").await, "05965");
+        page.fill("#f-ward_code", "20").await;
+        page.click("#save").await;
+        assert!(
+            page.text("#err-ward_code")
+                .await
+                .contains("không phải mã xã, phường"),
+            "{}",
+            page.body().await
+        );
+        page.fill("#f-ward_code", "05968").await;
+        page.click("#save").await;
+        assert!(page.has("#flash").await, "{}", page.body().await);
+        assert!(
+            page.text("#unit-table")
+                .await
+                .contains("05968 — Phường Thử Nghiệm")
+        );
+        // The move is in the log, and the ward's finance office no longer sees the unit.
+        page.goto("/admin/audit?unit=1109306").await;
+        assert!(
+            page.text("#audit-table").await.contains("05965 → 05968"),
+            "{}",
+            page.body().await
+        );
+        let finance = app.logged_in(FINANCE).await;
+        finance.goto(&format!("/units/{unit}")).await;
+        assert!(
+            finance.has("#error-title").await,
+            "{}",
+            finance.body().await
         );
     }
 );

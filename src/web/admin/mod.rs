@@ -930,7 +930,11 @@ pub async fn tree_list(
     let a = a();
     let (page, pq) = page_query(q.page);
     let parent = match q.parent {
-        Some(id) => Some(tree::find(&state.db, id).await?.ok_or_else(tree::not_found)?),
+        Some(id) => Some(
+            tree::find(&state.db, id)
+                .await?
+                .ok_or_else(tree::not_found)?,
+        ),
         None => None,
     };
     let query = opt(&q.q).map(|s| s.chars().take(100).collect());
@@ -1188,7 +1192,12 @@ pub async fn update_node(
     let summary = place(&mut fields, problems, detail, &same);
     Ok(unprocessable(node_form_page(
         &u,
-        format!("{} — {} ({})", a.node_edit, current.name, level_label(current.level)),
+        format!(
+            "{} — {} ({})",
+            a.node_edit,
+            current.name,
+            level_label(current.level)
+        ),
         format!("/admin/tree/{id}"),
         fields,
         summary,
@@ -2327,7 +2336,8 @@ pub async fn audit_log(
             crate::tree::units_of(crate::entities::audit_event::Column::UnitId, &u.actor.scope),
             &pq,
         )
-        .await {
+        .await
+        {
             Ok(list) => {
                 total = list.total;
                 let mut ids: Vec<i64> = list.items.iter().filter_map(|e| e.unit_id).collect();
