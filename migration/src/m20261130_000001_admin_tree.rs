@@ -131,6 +131,10 @@ impl MigrationTrait for Migration {
             db.execute_unprepared(&format!("ALTER TABLE {table} DROP COLUMN {column}"))
                 .await?;
         }
+        // A ward refers to its province (ON DELETE RESTRICT): SQLite's DROP TABLE deletes the
+        // rows one by one, so the references go first.
+        db.execute_unprepared("UPDATE admin_nodes SET parent_id = NULL")
+            .await?;
         m.drop_table(Table::drop().table("admin_nodes").if_exists().to_owned())
             .await
     }

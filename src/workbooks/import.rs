@@ -419,6 +419,8 @@ struct Writer<'a> {
     actor: &'a Actor,
     campaign: &'a campaign::Model,
     unit_id: i64,
+    /// The unit's province: the distribution key of the rows written.
+    province_id: Option<i64>,
     form: &'a Form,
     opts: &'a ImportOptions,
     /// The import's transaction (none for a dry run).
@@ -456,10 +458,13 @@ impl<'a> Writer<'a> {
             ),
         };
         reports::ensure_editable(&rep)?;
+        // The distribution key of the new rows: the unit's province (NULL while unplaced).
+        let province_id = units::get(&state.db, unit_id).await?.province_id;
         let writer = Writer {
             actor,
             campaign,
             unit_id,
+            province_id,
             form,
             opts,
             tx,
@@ -485,7 +490,7 @@ impl<'a> Writer<'a> {
             let mut actives = Vec::with_capacity(inserts.len());
             let mut afters = Vec::with_capacity(inserts.len());
             for (record, _) in &inserts {
-                let mut a = new_asset(c.id, unit_id, form, actor, now);
+                let mut a = new_asset(c.id, unit_id, self.province_id, form, actor, now);
                 record::fill(form, record, &mut a);
                 a.id = Set(0);
                 let m: asset::Model = a.try_into_model()?;
@@ -656,6 +661,7 @@ async fn unit_assets(
 fn new_asset(
     campaign_id: i64,
     unit_id: i64,
+    province_id: Option<i64>,
     form: &Form,
     actor: &Actor,
     now: DateTime<Utc>,
@@ -663,6 +669,7 @@ fn new_asset(
     asset::ActiveModel {
         campaign_id: Set(campaign_id),
         unit_id: Set(unit_id),
+        province_id: Set(province_id),
         type_code: Set(form.asset_type.code.clone()),
         form_code: Set(form.code.clone()),
         version: Set(1),
