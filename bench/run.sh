@@ -15,11 +15,14 @@
 #   createdb on $PG_HOST:$PG_PORT as $PG_USER, dropped at the end), fills it with `kiemke
 #   generate`, runs the in-process read benchmarks (benches/national.rs), starts the release
 #   server on loopback and runs wrk against it: the board and one unit's asset list with one
-#   connection (latency), then asset creation with many connections (throughput).
+#   connection (latency), then asset creation with many connections (throughput);
+# - on PostgreSQL, runs the boards by node (benches/tree.rs; TREE=0 skips it) on a database of its
+#   own: the national tree (34 provinces x 97 wards x 30 units), a ward's, a province's and the
+#   national board through accounts bound to a ward, a province and the whole installation.
 # Everything it prints goes to bench/out/results.md, with the exact commands.
 #
 # Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
-# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, UPLOADS, FILE_ROWS FILE_RUNS (file benchmarks;
+# READ_DURATION WRITE_DURATION WRK_THREADS WRK_CONNECTIONS, UPLOADS, TREE, FILE_ROWS FILE_RUNS (file benchmarks;
 # FILE_ROWS=0 skips them), PYTHON (a python3 to make the venv with), and JEMALLOC (a
 # libjemalloc.so.2: when readable, the write benchmark runs a second time with the server using it).
 set -euo pipefail
@@ -94,7 +97,7 @@ for tool in wrk curl createdb dropdb psql; do
   command -v "$tool" > /dev/null || { echo "bench/run.sh needs $tool (Debian: apt-get install wrk curl postgresql-client)" >&2; exit 2; }
 done
 cargo build --release
-cargo bench --bench national --bench files --bench uploads --no-run
+cargo bench --bench national --bench files --bench uploads --bench tree --no-run
 VENV=$OUT/venv
 if [ "$FILE_ROWS" != 0 ] && [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
@@ -181,6 +184,14 @@ for backend in $BACKENDS; do
   fi
   if [ "$backend" = postgresql ]; then
     dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"; PG_CREATED=""
+    if [ "${TREE:-1}" != 0 ]; then
+      say ""
+      say "### Boards by node (the administrative tree)"
+      FILES_DB=kiemke_tree_$$
+      createdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"
+      run cargo bench --bench tree -- --database-url "postgres://$PG_USER@$PG_HOST:$PG_PORT/$FILES_DB" --requests "$REQUESTS"
+      dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$FILES_DB"; FILES_DB=""
+    fi
   fi
 done
 

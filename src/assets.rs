@@ -20,7 +20,7 @@ use crate::{
     error::{AppError, AppResult, FieldError, Lang, OnUnique},
     forms::{Form, Record, Value, record},
     pagination::{Page, PageQuery},
-    reports, search,
+    reports, search, shard,
     state::AppState,
     units,
 };
@@ -196,6 +196,8 @@ pub async fn insert_record(
     let mut a = asset::ActiveModel {
         campaign_id: Set(t.campaign.id),
         unit_id: Set(t.unit_id),
+        // The distribution key: the report's, which is the unit's province.
+        province_id: Set(report.province_id),
         type_code: Set(t.form.asset_type.code.clone()),
         form_code: Set(t.form.code.clone()),
         version: Set(1),
@@ -613,7 +615,9 @@ pub async fn list_counted(
     count: Count,
 ) -> AppResult<(Page<AssetView>, bool)> {
     campaigns::get(&state.db, campaign_id).await?;
+    let key = shard::of_unit(&state.db, unit_id).await?;
     let mut cond = Condition::all()
+        .add(shard::matches(asset::Column::ProvinceId, key))
         .add(asset::Column::CampaignId.eq(campaign_id))
         .add(asset::Column::UnitId.eq(unit_id));
     if let Some(v) = &f.asset_type {

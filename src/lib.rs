@@ -29,6 +29,7 @@ pub mod registrations;
 pub mod reports;
 pub mod search;
 pub mod sessions;
+pub mod shard;
 pub mod state;
 pub mod tools;
 pub mod tree;

@@ -18,7 +18,7 @@ use crate::{
     campaigns, clock,
     entities::{registration, report},
     error::{AppError, AppResult},
-    reports,
+    reports, shard,
     state::AppState,
     tree, units,
 };
@@ -138,7 +138,9 @@ fn view(
 /// The unit's registration in a campaign, or 404.
 pub async fn get(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<RegistrationView> {
     let c = campaigns::get(&state.db, campaign_id).await?;
+    let key = shard::of_unit(&state.db, unit_id).await?;
     let m = registration::Entity::find()
+        .filter(shard::matches(registration::Column::ProvinceId, key))
         .filter(registration::Column::CampaignId.eq(campaign_id))
         .filter(registration::Column::UnitId.eq(unit_id))
         .one(&state.db)
@@ -146,7 +148,7 @@ pub async fn get(state: &AppState, campaign_id: i64, unit_id: i64) -> AppResult<
         .ok_or_else(|| {
             AppError::not_found("đăng ký của đơn vị trong đợt kiểm kê này", "Registration")
         })?;
-    let reports = reports::of_unit(&state.db, campaign_id, unit_id).await?;
+    let reports = reports::of_unit_in(&state.db, campaign_id, unit_id, key).await?;
     Ok(view(m, &reports, c.registration_deadline))
 }
 
@@ -232,6 +234,7 @@ pub async fn put(
             registration::ActiveModel {
                 campaign_id: Set(campaign_id),
                 unit_id: Set(unit_id),
+                province_id: Set(u.province_id),
                 team_decision_no: Set(input.team_decision_no.trim().to_string()),
                 team_decision_date: Set(input.team_decision_date),
                 team_members: Set(members),
@@ -263,7 +266,16 @@ pub async fn put(
             .form_for_type(code)
             .map(|f| f.code.clone())
             .unwrap_or_else(|| format!("{code}a"));
-        reports::open(&tx, campaign_id, unit_id, code, &form_code, now).await?;
+        reports::open(
+            &tx,
+            campaign_id,
+            unit_id,
+            u.province_id,
+            code,
+            &form_code,
+            now,
+        )
+        .await?;
     }
     let reports = reports::of_unit(&tx, campaign_id, unit_id).await?;
     let after = view(saved, &reports, c.registration_deadline);

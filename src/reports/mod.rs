@@ -27,7 +27,7 @@ pub use ledger::{
     totals,
 };
 pub use opening::{close, open};
-pub use query::{find, lookup, of_campaign, of_unit, report_for, report_query};
+pub use query::{find, lookup, of_campaign, of_unit, of_unit_in, report_for, report_query};
 pub use snapshots::current_digest;
 pub use state::{ReportState, StoredState, deadline, ensure_editable, is_overdue, sent_on_time};
 pub use view::{ReportView, get, list};

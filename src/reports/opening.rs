@@ -11,11 +11,13 @@ use crate::{
 
 use super::StoredState;
 
-/// Opens a unit's report of one asset type (inside the registration's transaction).
+/// Opens a unit's report of one asset type (inside the registration's transaction);
+/// `province_id` is the unit's (the distribution key, see [`crate::shard`]).
 pub async fn open(
     db: &impl ConnectionTrait,
     campaign_id: i64,
     unit_id: i64,
+    province_id: Option<i64>,
     type_code: &str,
     form_code: &str,
     now: DateTime<Utc>,
@@ -23,6 +25,7 @@ pub async fn open(
     Ok(report::ActiveModel {
         campaign_id: Set(campaign_id),
         unit_id: Set(unit_id),
+        province_id: Set(province_id),
         type_code: Set(type_code.to_string()),
         form_code: Set(form_code.to_string()),
         state: Set(StoredState::Open),

@@ -7,7 +7,7 @@ use crate::{
     auth::Scope,
     entities::report,
     error::{AppError, AppResult},
-    tree,
+    shard, tree,
 };
 
 /// The query for one unit's report of one asset type in a campaign.
@@ -95,8 +95,13 @@ pub async fn lookup(
         .await?)
 }
 
-fn of_unit_query(campaign_id: i64, unit_id: i64) -> sea_orm::Select<report::Entity> {
+fn of_unit_query(
+    campaign_id: i64,
+    unit_id: i64,
+    key: Option<i64>,
+) -> sea_orm::Select<report::Entity> {
     report::Entity::find()
+        .filter(shard::matches(report::Column::ProvinceId, key))
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::UnitId.eq(unit_id))
         .order_by_asc(report::Column::TypeCode)
@@ -108,7 +113,18 @@ pub async fn of_unit(
     campaign_id: i64,
     unit_id: i64,
 ) -> AppResult<Vec<report::Model>> {
-    Ok(of_unit_query(campaign_id, unit_id).all(db).await?)
+    let key = shard::of_unit(db, unit_id).await?;
+    of_unit_in(db, campaign_id, unit_id, key).await
+}
+
+/// [`of_unit`] when the caller knows the unit's distribution key (its province).
+pub async fn of_unit_in(
+    db: &impl ConnectionTrait,
+    campaign_id: i64,
+    unit_id: i64,
+    key: Option<i64>,
+) -> AppResult<Vec<report::Model>> {
+    Ok(of_unit_query(campaign_id, unit_id, key).all(db).await?)
 }
 
 /// [`of_unit`], locking the rows until the transaction ends, in one order (by type) so that
@@ -118,7 +134,8 @@ pub(super) async fn of_unit_for_update(
     campaign_id: i64,
     unit_id: i64,
 ) -> AppResult<Vec<report::Model>> {
-    Ok(of_unit_query(campaign_id, unit_id)
+    let key = shard::of_unit(db, unit_id).await?;
+    Ok(of_unit_query(campaign_id, unit_id, key)
         .lock_exclusive()
         .all(db)
         .await?)

@@ -236,6 +236,7 @@ pub async fn submit(
     let seq = snapshots::snapshots(&tx, r.id).await?.len() as i32 + 1;
     report_snapshot::ActiveModel {
         report_id: Set(r.id),
+        province_id: Set(r.province_id),
         seq: Set(seq),
         submitted_at: Set(now),
         submitted_by: Set(actor.audit_id()),

@@ -8,6 +8,15 @@
 //! the sums of its assets, and its state and submission instants agree with each other: sent on
 //! time, sent late, returned, accepted, or still open (overdue once the deadline has passed).
 //!
+//! With `--provinces P --wards-per-province W --units-per-ward U` it first builds the
+//! administrative tree: P provinces (2-digit codes, names of the 34 provinces after the 2025
+//! merger) of W communes/wards each (5-digit codes, two-syllable names, six in ten communes),
+//! on codes no node holds yet, and places U units in each ward in turn: `ward_id` and
+//! `province_id` on the unit, and the province as the distribution key (`province_id`) on
+//! every registration, report and asset under it. The national figures are
+//! `--provinces 34 --wards-per-province 97 --units-per-ward 30` (3,298 wards, 98,940 units).
+//! Without those options the units are left unplaced, as before.
+//!
 //! What it does not write: report snapshots (a generated submitted report has no frozen copy
 //! and no digest) and per-asset audit events (one `generate` event records the run).
 //!
@@ -36,21 +45,40 @@ use crate::{
     auth::Actor,
     campaigns::{self, NewCampaign},
     clock,
-    entities::{asset, campaign, registration, report, unit},
+    entities::{admin_node, asset, campaign, registration, report, unit},
     error::{AppError, AppResult},
     forms::{Form, LegalDoc, Record, Value, record},
     reports::StoredState,
     search,
     state::AppState,
+    tree::Level,
     units::UnitKind,
 };
 
 /// Options of `kiemke generate`.
 #[derive(Debug, Args, Clone)]
 pub struct GenerateArgs {
-    /// State units to create.
+    /// State units to create (not placed in the administrative tree). With the tree options
+    /// the count is instead provinces × wards per province × units per ward.
     #[arg(long, default_value_t = 1000)]
     pub units: u64,
+    /// Build the administrative tree too: this many provinces (2-digit codes), each with
+    /// --wards-per-province communes/wards (5-digit codes) of --units-per-ward units each.
+    /// The national figures: `--provinces 34 --wards-per-province 97 --units-per-ward 30`
+    /// (3,298 communes/wards, 98,940 units).
+    #[arg(
+        long,
+        requires_all = ["wards_per_province", "units_per_ward"],
+        conflicts_with = "units",
+        value_parser = clap::value_parser!(u32).range(1..=99)
+    )]
+    pub provinces: Option<u32>,
+    /// Communes/wards per province (with --provinces).
+    #[arg(long, requires = "provinces", value_parser = clap::value_parser!(u32).range(1..=99_999))]
+    pub wards_per_province: Option<u32>,
+    /// Units per commune/ward (with --provinces).
+    #[arg(long, requires = "provinces", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub units_per_ward: Option<u32>,
     /// Assets per unit that has started entering, split over its registered asset types.
     #[arg(long, default_value_t = 50)]
     pub assets_per_unit: u32,
@@ -70,10 +98,46 @@ impl GenerateArgs {
     pub fn new(units: u64, assets_per_unit: u32, seed: u64) -> Self {
         GenerateArgs {
             units,
+            provinces: None,
+            wards_per_province: None,
+            units_per_ward: None,
             assets_per_unit,
             seed,
             campaign_name: None,
             units_per_transaction: 1000,
+        }
+    }
+
+    /// Options for a tree of `provinces` provinces of `wards_per_province` wards of
+    /// `units_per_ward` units each, `assets_per_unit` assets from `seed`, other settings default.
+    pub fn tree(
+        provinces: u32,
+        wards_per_province: u32,
+        units_per_ward: u32,
+        assets_per_unit: u32,
+        seed: u64,
+    ) -> Self {
+        GenerateArgs {
+            provinces: Some(provinces),
+            wards_per_province: Some(wards_per_province),
+            units_per_ward: Some(units_per_ward),
+            ..GenerateArgs::new(0, assets_per_unit, seed)
+        }
+    }
+
+    /// The tree to build: (provinces, wards per province, units per ward), when asked for.
+    pub fn shape(&self) -> Option<(u32, u32, u32)> {
+        match (self.provinces, self.wards_per_province, self.units_per_ward) {
+            (Some(p), Some(w), Some(u)) => Some((p, w, u)),
+            _ => None,
+        }
+    }
+
+    /// Units to create: the tree's product, or `--units`.
+    pub fn unit_count(&self) -> u64 {
+        match self.shape() {
+            Some((p, w, u)) => u64::from(p) * u64::from(w) * u64::from(u),
+            None => self.units,
         }
     }
 
@@ -121,6 +185,10 @@ pub struct Outcome {
     pub campaign_id: i64,
     /// Rows written.
     pub counts: Counts,
+    /// Provinces and communes/wards created (0 without the tree options).
+    pub provinces: u64,
+    /// Communes/wards created.
+    pub wards: u64,
     /// Wall time.
     pub elapsed: StdDuration,
 }
@@ -308,6 +376,185 @@ const PLACES: &[&str] = &[
     "Đồng Xoài",
     "Cái Răng",
 ];
+
+/// The centrally-governed cities among [`PROVINCES`] ("Thành phố …"; the others are "Tỉnh …").
+const CITIES: &[&str] = &[
+    "Hà Nội",
+    "Huế",
+    "Hải Phòng",
+    "Đà Nẵng",
+    "Hồ Chí Minh",
+    "Cần Thơ",
+];
+
+/// The two syllables of a generated commune/ward name ("Tân Lợi", "Vĩnh Phú"…): 20 × 20.
+const WARD_FIRST: &[&str] = &[
+    "Tân", "Phú", "An", "Bình", "Hòa", "Long", "Vĩnh", "Thạnh", "Phước", "Đông", "Tây", "Nam",
+    "Bắc", "Hưng", "Minh", "Quang", "Thanh", "Xuân", "Yên", "Trung",
+];
+const WARD_SECOND: &[&str] = &[
+    "Lợi", "Hưng", "Phú", "Thịnh", "An", "Bình", "Hòa", "Lộc", "Thành", "Sơn", "Hải", "Tiến",
+    "Phong", "Mỹ", "Khánh", "Điền", "Thuận", "Lâm", "Nghĩa", "Đức",
+];
+
+/// A generated commune/ward, where its units are placed.
+#[derive(Debug, Clone)]
+struct Place {
+    ward_id: i64,
+    province_id: i64,
+    province_code: String,
+    /// The province's short name ("Lạng Sơn").
+    province: String,
+    /// The ward's name without its level ("Tân Lợi").
+    name: String,
+    /// "xã" or "phường".
+    level: &'static str,
+}
+
+/// The name of ward `w` (0-based) of the province at `p` (0-based): distinct within a province
+/// (`i ↦ 7·i + 13·p mod 400` is a permutation), numbered past the 400 two-syllable names.
+fn ward_name(p: usize, w: usize) -> (String, &'static str) {
+    let n = WARD_FIRST.len() * WARD_SECOND.len();
+    let i = (7 * w + 13 * p) % n;
+    let mut name = format!(
+        "{} {}",
+        WARD_FIRST[i / WARD_SECOND.len()],
+        WARD_SECOND[i % WARD_SECOND.len()]
+    );
+    if w >= n {
+        name = format!("{name} {}", w / n + 1);
+    }
+    // Six in ten are communes, as in the country (about 2,600 of 3,300).
+    let level = if (w * 3 + p) % 5 < 3 {
+        "xã"
+    } else {
+        "phường"
+    };
+    (name, level)
+}
+
+fn capitalised(level: &str) -> &'static str {
+    if level == "xã" { "Xã" } else { "Phường" }
+}
+
+/// The first `n` unused codes of `width` digits, from 1 up (`None` when they run out).
+fn free_codes(taken: &HashSet<String>, width: usize, n: usize) -> Option<Vec<String>> {
+    let max = 10u64.pow(width as u32) - 1;
+    let out: Vec<String> = (1..=max)
+        .map(|i| format!("{i:0width$}"))
+        .filter(|c| !taken.contains(c))
+        .take(n)
+        .collect();
+    (out.len() == n).then_some(out)
+}
+
+/// Ids of the nodes with these codes.
+async fn node_ids(db: &impl ConnectionTrait, codes: &[String]) -> AppResult<HashMap<String, i64>> {
+    let mut out = HashMap::with_capacity(codes.len());
+    for part in codes.chunks(1000) {
+        let rows: Vec<(String, i64)> = admin_node::Entity::find()
+            .select_only()
+            .column(admin_node::Column::Code)
+            .column(admin_node::Column::Id)
+            .filter(admin_node::Column::Code.is_in(part.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
+/// Writes the tree (`provinces` provinces of `wards` wards each, on codes no node holds yet)
+/// in one transaction and returns its wards, province by province, in code order.
+async fn write_tree(
+    db: &sea_orm::DatabaseConnection,
+    provinces: u32,
+    wards: u32,
+) -> AppResult<Vec<Place>> {
+    let taken: HashSet<String> = admin_node::Entity::find()
+        .select_only()
+        .column(admin_node::Column::Code)
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let (p_n, w_n) = (provinces as usize, wards as usize);
+    let full = |what: &str| {
+        AppError::conflict(
+            format!("Không còn đủ mã {what} chưa dùng cho cây hành chính cần sinh."),
+            format!("Not enough unused {what} codes left for the tree to generate."),
+        )
+    };
+    let p_codes = free_codes(&taken, 2, p_n).ok_or_else(|| full("tỉnh (2 chữ số)"))?;
+    let w_codes = free_codes(&taken, 5, p_n * w_n).ok_or_else(|| full("xã/phường (5 chữ số)"))?;
+    let at = vn(2025, 12, 1, 8, 0);
+    let node =
+        |code: &str, name: String, level: Level, parent: Option<i64>| admin_node::ActiveModel {
+            search: Set(search::key(code, &name)),
+            code: Set(code.to_string()),
+            name: Set(name),
+            level: Set(level.as_str().to_string()),
+            parent_id: Set(parent),
+            created_at: Set(at),
+            updated_at: Set(at),
+            ..Default::default()
+        };
+    let short: Vec<String> = (0..p_n)
+        .map(|p| match p / PROVINCES.len() {
+            0 => PROVINCES[p].to_string(),
+            k => format!("{} {}", PROVINCES[p % PROVINCES.len()], k + 1),
+        })
+        .collect();
+    let tx = db.begin().await?;
+    let rows = p_codes
+        .iter()
+        .zip(&short)
+        .map(|(code, name)| {
+            let city = CITIES.iter().any(|c| name.starts_with(c));
+            let kind = if city { "Thành phố" } else { "Tỉnh" };
+            node(code, format!("{kind} {name}"), Level::Province, None)
+        })
+        .collect();
+    insert_all(&tx, rows).await?;
+    let p_ids = node_ids(&tx, &p_codes).await?;
+    let id_of = |ids: &HashMap<String, i64>, code: &String| {
+        ids.get(code)
+            .copied()
+            .ok_or_else(|| AppError::Internal(format!("generated node {code} vanished")))
+    };
+    let mut places = Vec::with_capacity(p_n * w_n);
+    let mut rows = Vec::with_capacity(p_n * w_n);
+    for (p, p_code) in p_codes.iter().enumerate() {
+        let province_id = id_of(&p_ids, p_code)?;
+        for w in 0..w_n {
+            let code = &w_codes[p * w_n + w];
+            let (name, level) = ward_name(p, w);
+            rows.push(node(
+                code,
+                format!("{} {name}", capitalised(level)),
+                Level::Ward,
+                Some(province_id),
+            ));
+            places.push(Place {
+                ward_id: 0,
+                province_id,
+                province_code: p_code.clone(),
+                province: short[p].clone(),
+                name,
+                level,
+            });
+        }
+    }
+    insert_all(&tx, rows).await?;
+    let w_ids = node_ids(&tx, &w_codes).await?;
+    for (place, code) in places.iter_mut().zip(&w_codes) {
+        place.ward_id = id_of(&w_ids, code)?;
+    }
+    tx.commit().await?;
+    Ok(places)
+}
 
 const SCHOOLS: &[&str] = &[
     "Trường Mầm non",
@@ -752,11 +999,15 @@ fn plan_unit(
     code: String,
     reg_code: Option<String>,
     assets_per_unit: u32,
+    at: Option<&Place>,
 ) -> UnitPlan {
     let mut rng = SplitMix64::for_unit(seed, index);
-    let province = rng.pick(PROVINCES);
-    let place = rng.pick(PLACES);
-    let level = if rng.chance(0.6) { "xã" } else { "phường" };
+    // Drawn even when the unit is placed, so that the rest of its stream stays the same.
+    let (mut province, mut place) = (rng.pick(PROVINCES), rng.pick(PLACES));
+    let mut level = if rng.chance(0.6) { "xã" } else { "phường" };
+    if let Some(at) = at {
+        (province, place, level) = (at.province.as_str(), at.name.as_str(), at.level);
+    }
     let (kind, name) = match rng.range(0, 99) {
         0..=44 => (
             UnitKind::School,
@@ -799,6 +1050,8 @@ fn plan_unit(
         accountant_email: Set(contact.then(|| format!("ketoan.{code}@donvi.gov.vn"))),
         active: Set(active),
         search: Set(search::key(&code, &format!("{name}, {province}"))),
+        ward_id: Set(at.map(|a| a.ward_id)),
+        province_id: Set(at.map(|a| a.province_id)),
         created_at: Set(created),
         updated_at: Set(created),
         ..Default::default()
@@ -1102,18 +1355,26 @@ async fn write_chunk(
         let unit_id = *ids
             .get(&code)
             .ok_or_else(|| AppError::Internal(format!("generated unit {code} vanished")))?;
+        // The distribution key of every row under the unit: its province.
+        let province_id = match &p.unit.province_id {
+            sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => *v,
+            sea_orm::ActiveValue::NotSet => None,
+        };
         if let Some(mut r) = p.registration {
             r.campaign_id = Set(campaign_id);
             r.unit_id = Set(unit_id);
+            r.province_id = Set(province_id);
             regs.push(r);
         }
         for mut rp in p.reports {
             rp.model.campaign_id = Set(campaign_id);
             rp.model.unit_id = Set(unit_id);
+            rp.model.province_id = Set(province_id);
             reports.push(rp.model);
             for mut a in rp.assets {
                 a.campaign_id = Set(campaign_id);
                 a.unit_id = Set(unit_id);
+                a.province_id = Set(province_id);
                 assets_rows.push(a);
             }
         }
@@ -1128,6 +1389,21 @@ async fn write_chunk(
     Ok(counts)
 }
 
+/// Where generated units go: the generated wards, `per_ward` units each, in order.
+#[derive(Debug, Clone)]
+struct Placing {
+    wards: Arc<Vec<Place>>,
+    per_ward: u64,
+}
+
+impl Placing {
+    /// The ward of unit `index`.
+    fn of(&self, index: u64) -> Option<&Place> {
+        self.wards
+            .get(usize::try_from(index / self.per_ward.max(1)).unwrap_or(usize::MAX))
+    }
+}
+
 /// Computes the plans of units `from..to`, with their codes.
 fn plan_chunk(
     forms: Forms,
@@ -1135,12 +1411,15 @@ fn plan_chunk(
     assets_per_unit: u32,
     from: u64,
     codes: Vec<(String, Option<String>)>,
+    placing: Option<Placing>,
 ) -> Vec<UnitPlan> {
     codes
         .into_iter()
         .enumerate()
         .map(|(i, (code, reg))| {
-            plan_unit(&forms, seed, from + i as u64, code, reg, assets_per_unit)
+            let index = from + i as u64;
+            let at = placing.as_ref().and_then(|p| p.of(index));
+            plan_unit(&forms, seed, index, code, reg, assets_per_unit, at)
         })
         .collect()
 }
@@ -1200,26 +1479,41 @@ pub async fn generate(
         },
     )
     .await?;
+    let placing = match args.shape() {
+        Some((p, w, u)) => Some(Placing {
+            wards: Arc::new(write_tree(&state.db, p, w).await?),
+            per_ward: u64::from(u),
+        }),
+        None => None,
+    };
+    let units = args.unit_count();
     let mut total = Counts::default();
     let chunk = args.units_per_transaction.max(1);
     let mut take_codes = |from: u64| -> AppResult<Vec<(String, Option<String>)>> {
-        let to = (from + chunk).min(args.units);
+        let to = (from + chunk).min(units);
         (from..to)
             .map(|i| {
                 let code = codes.take()?;
-                let province = SplitMix64::for_unit(args.seed, i).range(1, PROVINCES.len() as i64);
-                let reg = format!("{province:02}{code}");
+                // The registration code leads with the province's code.
+                let reg = match placing.as_ref().and_then(|p| p.of(i)) {
+                    Some(at) => format!("{}{code}", at.province_code),
+                    None => {
+                        let n = SplitMix64::for_unit(args.seed, i).range(1, PROVINCES.len() as i64);
+                        format!("{n:02}{code}")
+                    }
+                };
                 Ok((code, (!taken_reg.contains(&reg)).then_some(reg)))
             })
             .collect()
     };
     let spawn = |from: u64, codes: Vec<(String, Option<String>)>| {
         let forms = forms.clone();
+        let placing = placing.clone();
         let (seed, per) = (args.seed, args.assets_per_unit);
-        tokio::task::spawn_blocking(move || plan_chunk(forms, seed, per, from, codes))
+        tokio::task::spawn_blocking(move || plan_chunk(forms, seed, per, from, codes, placing))
     };
     let mut from = 0;
-    let mut next = (from < args.units)
+    let mut next = (from < units)
         .then(|| take_codes(from).map(|c| spawn(from, c)))
         .transpose()?;
     while let Some(job) = next.take() {
@@ -1227,7 +1521,7 @@ pub async fn generate(
             .await
             .map_err(|e| AppError::Internal(format!("generator thread failed: {e}")))?;
         from += plans.len() as u64;
-        if from < args.units {
+        if from < units {
             next = Some(spawn(from, take_codes(from)?));
         }
         let written = write_chunk(&state.db, c.id, plans).await?;
@@ -1240,14 +1534,25 @@ pub async fn generate(
     Event::new("generate", "campaign", c.id)
         .campaign(c.id)
         .detail(format!(
-            "seed {}: {} units, {} registrations, {} reports, {} assets",
-            args.seed, total.units, total.registrations, total.reports, total.assets
+            "seed {}: {}{} units, {} registrations, {} reports, {} assets",
+            args.seed,
+            placing.as_ref().map_or(String::new(), |p| {
+                let provinces: HashSet<i64> = p.wards.iter().map(|w| w.province_id).collect();
+                format!("{} provinces, {} wards, ", provinces.len(), p.wards.len())
+            }),
+            total.units,
+            total.registrations,
+            total.reports,
+            total.assets
         ))
         .record(&state.db, &Actor::system(), state.clock.now())
         .await?;
+    let wards = placing.as_ref().map_or(0, |p| p.wards.len() as u64);
     Ok(Outcome {
         campaign_id: c.id,
         counts: total,
+        provinces: args.shape().map_or(0, |(p, _, _)| u64::from(p)),
+        wards,
         elapsed: started.elapsed(),
     })
 }
@@ -1267,15 +1572,16 @@ fn thousands(n: u64) -> String {
 /// `kiemke generate`: runs [`generate`], printing progress and the rate to standard error.
 pub async fn run(state: &AppState, args: &GenerateArgs) -> AppResult<()> {
     let mut last = Instant::now();
+    let units = args.unit_count();
     let out = generate(state, args, |c, elapsed| {
-        let done = c.units >= args.units;
+        let done = c.units >= units;
         if done || last.elapsed() >= StdDuration::from_secs(2) {
             last = Instant::now();
             let secs = elapsed.as_secs_f64().max(1e-3);
             eprintln!(
                 "generate: {}/{} units, {} assets, {} rows in {secs:.1} s ({} rows/s)",
                 thousands(c.units),
-                thousands(args.units),
+                thousands(units),
                 thousands(c.assets),
                 thousands(c.rows()),
                 thousands((c.rows() as f64 / secs) as u64)
@@ -1284,6 +1590,14 @@ pub async fn run(state: &AppState, args: &GenerateArgs) -> AppResult<()> {
     })
     .await?;
     let secs = out.elapsed.as_secs_f64().max(1e-3);
+    if out.wards > 0 {
+        println!(
+            "generated the tree: {} provinces, {} communes/wards, {} units per ward",
+            out.provinces,
+            thousands(out.wards),
+            args.units_per_ward.unwrap_or(0)
+        );
+    }
     println!(
         "generated campaign {}: {} units, {} registrations, {} reports, {} assets ({} rows) in {secs:.1} s, {} rows/s",
         out.campaign_id,
@@ -1316,7 +1630,7 @@ fn fingerprint(
             let code = codes.take().unwrap_or_default();
             format!(
                 "{:?}",
-                plan_unit(&forms, seed, i, code, None, assets_per_unit)
+                plan_unit(&forms, seed, i, code, None, assets_per_unit, None)
             )
         })
         .collect()
@@ -1349,6 +1663,87 @@ mod tests {
             records,
             "the same seed, the same records"
         );
+    }
+
+    #[derive(clap::Parser, Debug)]
+    struct Cmd {
+        #[command(flatten)]
+        args: GenerateArgs,
+    }
+
+    fn parse(line: &[&str]) -> Result<GenerateArgs, clap::Error> {
+        use clap::Parser;
+        Cmd::try_parse_from(std::iter::once("generate").chain(line.iter().copied())).map(|c| c.args)
+    }
+
+    #[test]
+    fn the_tree_options_go_together_and_replace_the_unit_count() {
+        let national = parse(&[
+            "--provinces",
+            "34",
+            "--wards-per-province",
+            "97",
+            "--units-per-ward",
+            "30",
+        ])
+        .unwrap();
+        assert_eq!(national.shape(), Some((34, 97, 30)));
+        assert_eq!(national.unit_count(), 98_940);
+        let plain = parse(&["--units", "500"]).unwrap();
+        assert_eq!((plain.shape(), plain.unit_count()), (None, 500));
+        assert_eq!(parse(&[]).unwrap().unit_count(), 1000, "as before");
+        assert!(
+            parse(&["--provinces", "3"]).is_err(),
+            "wards and units needed"
+        );
+        assert!(
+            parse(&["--units-per-ward", "3"]).is_err(),
+            "provinces needed"
+        );
+        assert!(
+            parse(&[
+                "--units",
+                "10",
+                "--provinces",
+                "1",
+                "--wards-per-province",
+                "1",
+                "--units-per-ward",
+                "1"
+            ])
+            .is_err(),
+            "--units and the tree exclude each other"
+        );
+        assert!(
+            parse(&[
+                "--provinces",
+                "100",
+                "--wards-per-province",
+                "1",
+                "--units-per-ward",
+                "1"
+            ])
+            .is_err(),
+            "province codes have two digits"
+        );
+    }
+
+    #[test]
+    fn ward_names_are_distinct_within_a_province() {
+        for p in [0, 5, 33] {
+            let names: HashSet<String> = (0..500).map(|w| ward_name(p, w).0).collect();
+            assert_eq!(names.len(), 500);
+        }
+        let communes = (0..100).filter(|w| ward_name(0, *w).1 == "xã").count();
+        assert_eq!(communes, 60);
+    }
+
+    #[test]
+    fn free_codes_skip_the_taken_ones() {
+        let taken = HashSet::from(["01".to_string(), "03".to_string()]);
+        assert_eq!(free_codes(&taken, 2, 3).unwrap(), ["02", "04", "05"]);
+        assert_eq!(free_codes(&taken, 2, 97).unwrap().len(), 97);
+        assert!(free_codes(&taken, 2, 98).is_none(), "99 codes, two taken");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod assets;
 mod audit;
 mod campaigns;
 mod catalogue;
+mod distribution;
 mod permissions;
 mod progress;
 mod registrations;

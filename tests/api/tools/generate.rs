@@ -1,14 +1,14 @@
 //! Issue 7: the national-scale generator writes consistent, valid data.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use kiemke::{
-    entities::{asset, campaign, registration, report, unit},
+    entities::{admin_node, asset, campaign, registration, report, unit},
     forms::record,
     generate::{self, GenerateArgs},
     reports::ReportState,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::{db_test, support::*};
 
@@ -238,3 +238,156 @@ db_test!(a_second_run_with_the_same_name_is_refused, |app| {
         45
     );
 });
+
+/// Generates the tree: 2 provinces × 3 wards × 4 units, 3 assets each, 5 units per transaction.
+async fn tree(app: &TestApp, name: &str) -> generate::Outcome {
+    let args = GenerateArgs {
+        units_per_transaction: 5,
+        campaign_name: Some(name.into()),
+        ..GenerateArgs::tree(2, 3, 4, 3, 248)
+    };
+    generate::generate(&app.state, &args, |_, _| {})
+        .await
+        .expect("generate")
+}
+
+db_test!(
+    the_tree_options_build_provinces_and_wards_and_place_every_unit_in_turn,
+    |app| {
+        let out = tree(&app, "Cây thử").await;
+        assert_eq!((out.provinces, out.wards, out.counts.units), (2, 6, 24));
+        let db = &app.state.db;
+        let nodes = admin_node::Entity::find()
+            .order_by_asc(admin_node::Column::Code)
+            .all(db)
+            .await
+            .unwrap();
+        let provinces: Vec<&admin_node::Model> =
+            nodes.iter().filter(|n| n.level == "province").collect();
+        let wards: Vec<&admin_node::Model> = nodes.iter().filter(|n| n.level == "ward").collect();
+        let codes = |ns: &[&admin_node::Model]| -> Vec<String> {
+            ns.iter().map(|n| n.code.clone()).collect()
+        };
+        assert_eq!(codes(&provinces), ["01", "02"]);
+        assert_eq!(
+            codes(&wards),
+            ["00001", "00002", "00003", "00004", "00005", "00006"]
+        );
+        assert_eq!(
+            provinces
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>(),
+            ["Thành phố Hà Nội", "Thành phố Huế"]
+        );
+        assert!(provinces.iter().all(|p| p.parent_id.is_none()));
+        for p in &provinces {
+            let mine: Vec<&&admin_node::Model> =
+                wards.iter().filter(|w| w.parent_id == Some(p.id)).collect();
+            assert_eq!(mine.len(), 3, "three wards in {}", p.name);
+            let names: BTreeSet<&str> = mine.iter().map(|w| w.name.as_str()).collect();
+            assert_eq!(
+                names.len(),
+                3,
+                "distinct ward names in {}: {names:?}",
+                p.name
+            );
+        }
+        for w in &wards {
+            assert!(
+                w.name.starts_with("Xã ") || w.name.starts_with("Phường "),
+                "{}",
+                w.name
+            );
+            assert_eq!(w.search, kiemke::search::key(&w.code, &w.name));
+        }
+
+        // Every unit placed: four per ward, in the ward's province, named after its ward.
+        let units = unit::Entity::find().all(db).await.unwrap();
+        assert_eq!(units.len(), 24);
+        let province_of: BTreeMap<i64, i64> =
+            wards.iter().map(|w| (w.id, w.parent_id.unwrap())).collect();
+        let mut per_ward: BTreeMap<i64, usize> = BTreeMap::new();
+        for u in &units {
+            let ward = u.ward_id.expect("every unit placed");
+            *per_ward.entry(ward).or_default() += 1;
+            assert_eq!(u.province_id, province_of.get(&ward).copied(), "{}", u.code);
+            let w = wards.iter().find(|w| w.id == ward).unwrap();
+            let place = w.name.split_once(' ').unwrap().1;
+            assert!(
+                u.name.contains(place),
+                "{} is named after {}",
+                u.name,
+                w.name
+            );
+            let p = provinces
+                .iter()
+                .find(|p| Some(p.id) == u.province_id)
+                .unwrap();
+            if let Some(reg) = &u.registration_code {
+                assert!(reg.starts_with(&p.code), "{reg} leads with {}", p.code);
+            }
+        }
+        assert_eq!(per_ward.len(), 6);
+        assert!(per_ward.values().all(|n| *n == 4), "{per_ward:?}");
+
+        // The distribution key: every row under a unit carries the unit's province.
+        let unit_province: BTreeMap<i64, Option<i64>> =
+            units.iter().map(|u| (u.id, u.province_id)).collect();
+        let regs = registration::Entity::find().all(db).await.unwrap();
+        let reports = report::Entity::find().all(db).await.unwrap();
+        let assets = asset::Entity::find().all(db).await.unwrap();
+        assert!(!regs.is_empty() && !reports.is_empty() && !assets.is_empty());
+        for r in &regs {
+            assert_eq!(r.province_id, unit_province[&r.unit_id]);
+        }
+        for r in &reports {
+            assert_eq!(r.province_id, unit_province[&r.unit_id]);
+        }
+        for a in &assets {
+            assert_eq!(a.province_id, unit_province[&a.unit_id]);
+        }
+    }
+);
+
+db_test!(
+    a_second_tree_takes_codes_no_node_holds_and_plain_runs_leave_units_unplaced,
+    |app| {
+        tree(&app, "Cây thứ nhất").await;
+        let plain = GenerateArgs {
+            campaign_name: Some("Không có cây".into()),
+            ..GenerateArgs::new(3, 2, 7)
+        };
+        let out = generate::generate(&app.state, &plain, |_, _| {})
+            .await
+            .expect("generate");
+        assert_eq!((out.provinces, out.wards, out.counts.units), (0, 0, 3));
+        tree(&app, "Cây thứ hai").await;
+        let db = &app.state.db;
+        let nodes = admin_node::Entity::find().all(db).await.unwrap();
+        let codes: BTreeSet<&str> = nodes.iter().map(|n| n.code.as_str()).collect();
+        assert_eq!(nodes.len(), 16, "two trees of 2 + 6 nodes");
+        assert_eq!(codes.len(), 16, "every code once");
+        assert!(codes.contains("04") && codes.contains("00012"), "{codes:?}");
+        let units = unit::Entity::find().all(db).await.unwrap();
+        assert_eq!(units.len(), 51);
+        assert_eq!(units.iter().filter(|u| u.ward_id.is_none()).count(), 3);
+        assert!(
+            units
+                .iter()
+                .all(|u| u.ward_id.is_some() == u.province_id.is_some())
+        );
+        let unplaced: Vec<i64> = units
+            .iter()
+            .filter(|u| u.ward_id.is_none())
+            .map(|u| u.id)
+            .collect();
+        let assets = asset::Entity::find()
+            .filter(asset::Column::UnitId.is_in(unplaced))
+            .all(db)
+            .await
+            .unwrap();
+        assert!(!assets.is_empty());
+        assert!(assets.iter().all(|a| a.province_id.is_none()));
+    }
+);
