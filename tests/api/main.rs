@@ -14,6 +14,7 @@ mod catalogue;
 mod permissions;
 mod progress;
 mod registrations;
+mod replica;
 mod reliability;
 mod reports;
 mod search;
