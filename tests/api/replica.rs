@@ -220,9 +220,10 @@ async fn with_a_lagging_replica_an_accountants_official_form_after_their_own_new
         )
         .token(&accountant)
         .json(&serde_json::json!({
-            "asset_type": "01", "section": "I", "name": name, "code": "RPL-01",
-            "address": "Tam Thanh", "area_m2": "100", "original_cost": 1000000,
-            "remaining_value": 500000, "usage_status": "in_use"
+            "asset_type": "01", "section": "I", "code": "RPL-01", "name": name,
+            "qty_books": 100, "qty_counted": 100, "original_cost": 1_000_000,
+            "usage_status": "1", "origin": "transferred_in", "year_in_use": 2010,
+            "fields": {"area_office": 100}
         }))
         .send()
         .await
