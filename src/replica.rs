@@ -26,10 +26,10 @@ use crate::{
 
 /// The primary's WAL insert position, in bytes from the start of the WAL: every transaction
 /// committed before the call ends at or before it.
-const PRIMARY_LSN: &str = "SELECT CAST(pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn";
+const PRIMARY_LSN: &str =
+    "SELECT CAST(pg_current_wal_insert_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn";
 /// How far the standby has replayed (NULL on a server that is not a standby).
-const REPLAYED_LSN: &str =
-    "SELECT CAST(pg_last_wal_replay_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn";
+const REPLAYED_LSN: &str = "SELECT CAST(pg_last_wal_replay_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn";
 
 /// Where a read goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,7 +110,9 @@ pub async fn source_for(state: &AppState, actor: &Actor) -> Source {
             }
         }
         Ok(None) => tracing::warn!("the read replica is no longer a standby: reading the primary"),
-        Err(e) => tracing::warn!(error = %e, "the read replica cannot be asked: reading the primary"),
+        Err(e) => {
+            tracing::warn!(error = %e, "the read replica cannot be asked: reading the primary")
+        }
     }
     Source::Primary
 }

@@ -6,8 +6,8 @@ use super::extract::{ApiPath, ApiQuery};
 use crate::{
     error::{AppResult, ProblemDoc},
     pagination::PageQuery,
-    replica::Reader,
     progress::{self, Board, BoardAfter, ProgressFilter, Reminder, ReminderQuery, Summary},
+    replica::Reader,
 };
 
 /// Who registered, who sent, who is late: counts over every obligation, totals by type,

@@ -109,14 +109,22 @@ db_test!(
 );
 
 #[tokio::test]
-async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_their_own_submit_show_it() {
+async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_their_own_submit_show_it()
+ {
     run_with_paused_replica(|app| async move {
         let admin = app.admin().await;
         let campaign = app.demo().await;
         let viewer = app.login("chutich", DEMO_PASSWORD).await;
-        let (admin_actor, viewer_actor) = (actor(&app, "admin").await, actor(&app, "chutich").await);
+        let (admin_actor, viewer_actor) =
+            (actor(&app, "admin").await, actor(&app, "chutich").await);
         let progress = format!("/api/v1/campaigns/{campaign}/progress");
-        let board = app.call("GET", &progress).token(&admin).send().await.expect(200).json();
+        let board = app
+            .call("GET", &progress)
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
         let unit = board["rows"][0]["unit_id"].as_i64().expect("a unit");
         assert_eq!(sent(&board), 0);
         wait_until_replayed(&app).await;
@@ -143,7 +151,13 @@ async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_t
             "the writer's reads go to the primary until the replica has their write"
         );
         // …so the one who submitted reads it from the primary: board, summary, progress sheet.
-        let b = app.call("GET", &progress).token(&admin).send().await.expect(200).json();
+        let b = app
+            .call("GET", &progress)
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
         assert_eq!(sent(&b), 1);
         assert_eq!(b["reports_by_state"]["submitted"], 1);
         let s = app
@@ -156,7 +170,10 @@ async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_t
         let submissions = s["parts"]["submissions"].as_str().expect("text");
         assert!(submissions.contains(": 1/18 báo cáo"), "{submissions}");
         let sheet = app
-            .call("GET", &format!("/api/v1/campaigns/{campaign}/progress.xlsx"))
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress.xlsx"),
+            )
             .token(&admin)
             .send()
             .await
@@ -168,10 +185,23 @@ async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_t
             replica::source_for(&app.state, &viewer_actor).await,
             Source::Replica
         );
-        let stale = app.call("GET", &progress).token(&viewer).send().await.expect(200).json();
-        assert_eq!(sent(&stale), 0, "the viewer's board came from the lagging replica");
+        let stale = app
+            .call("GET", &progress)
+            .token(&viewer)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            sent(&stale),
+            0,
+            "the viewer's board came from the lagging replica"
+        );
         let sheet = app
-            .call("GET", &format!("/api/v1/campaigns/{campaign}/progress.xlsx"))
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress.xlsx"),
+            )
             .token(&viewer)
             .send()
             .await
@@ -186,7 +216,13 @@ async fn with_a_lagging_replica_a_users_board_summary_and_progress_sheet_after_t
             Source::Replica
         );
         for token in [&admin, &viewer] {
-            let b = app.call("GET", &progress).token(token).send().await.expect(200).json();
+            let b = app
+                .call("GET", &progress)
+                .token(token)
+                .send()
+                .await
+                .expect(200)
+                .json();
             assert_eq!(sent(&b), 1);
         }
     })
@@ -208,7 +244,9 @@ async fn with_a_lagging_replica_an_accountants_official_form_after_their_own_new
         let row = &board["rows"][0];
         let unit = row["unit_id"].as_i64().expect("a unit");
         let code = row["code"].as_str().expect("a code").to_string();
-        let accountant = app.user(&admin, "ketoan.replica", "unit_accountant", &[unit]).await;
+        let accountant = app
+            .user(&admin, "ketoan.replica", "unit_accountant", &[unit])
+            .await;
         let form = format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a.xlsx");
         wait_until_replayed(&app).await;
 
@@ -228,12 +266,22 @@ async fn with_a_lagging_replica_an_accountants_official_form_after_their_own_new
         .send()
         .await
         .expect(201);
-        let own = app.call("GET", &form).token(&accountant).send().await.expect(200);
+        let own = app
+            .call("GET", &form)
+            .token(&accountant)
+            .send()
+            .await
+            .expect(200);
         assert!(
             texts(&own.body).iter().any(|t| t == name),
             "the accountant's own export of {code} holds the asset they just added"
         );
-        let other = app.call("GET", &form).token(&admin).send().await.expect(200);
+        let other = app
+            .call("GET", &form)
+            .token(&admin)
+            .send()
+            .await
+            .expect(200);
         assert!(
             !texts(&other.body).iter().any(|t| t == name),
             "another user's export came from the lagging replica"

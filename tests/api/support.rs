@@ -586,11 +586,7 @@ impl TestApp {
     pub fn call(&self, method: &str, path: &str) -> Call {
         Call {
             router: self.router.clone(),
-            replica: self
-                .state
-                .replica
-                .is_some()
-                .then(|| self.state.clone()),
+            replica: self.state.replica.is_some().then(|| self.state.clone()),
             builder: Request::builder().method(method).uri(path),
             body: Body::empty(),
         }
