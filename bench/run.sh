@@ -3,6 +3,7 @@
 #
 #   bench/run.sh                      # 100,000 units x 50 assets, both databases
 #   UNITS=2000 BACKENDS=sqlite bench/run.sh   # a quick run
+#   REPLICA_ONLY=1 UNITS=20000 ASSETS=5 bench/run.sh   # only the read-replica comparison (PostgreSQL)
 #
 # First it makes a Python environment with openpyxl (bench/out/venv, from bench/baselines/
 # requirements.txt) for the file baselines. Then for each database it:
@@ -18,7 +19,12 @@
 #   connection (latency), then asset creation with many connections (throughput);
 # - on PostgreSQL, runs the boards by node (benches/tree.rs; TREE=0 skips it) on a database of its
 #   own: the national tree (34 provinces x 97 wards x 30 units), a ward's, a province's and the
-#   national board through accounts bound to a ward, a province and the whole installation.
+#   national board through accounts bound to a ward, a province and the whole installation;
+# - on PostgreSQL (REPLICA=1, the default): starts a read replica (bench/replica.sh: a second local
+#   cluster streaming from the first), then serves the same database once without and once with
+#   KIEMKE_READ_DATABASE_URL and runs wrk against the board and progress.xlsx on each; the replica
+#   is stopped at the end. REPLICA_ONLY=1 skips everything else (files, uploads, in-process reads,
+#   writes).
 # Everything it prints goes to bench/out/results.md, with the exact commands.
 #
 # Settings (environment): UNITS ASSETS SEED REQUESTS BACKENDS PG_HOST PG_PORT PG_USER PORT
@@ -42,6 +48,10 @@ READ_DURATION=${READ_DURATION:-20s}
 WRITE_DURATION=${WRITE_DURATION:-30s}
 WRK_THREADS=${WRK_THREADS:-2}
 WRK_CONNECTIONS=${WRK_CONNECTIONS:-32}
+REPLICA=${REPLICA:-1}
+REPLICA_ONLY=${REPLICA_ONLY:-0}
+REPLICA_STARTED=""
+if [ "$REPLICA_ONLY" = 1 ]; then BACKENDS=postgresql; FILE_ROWS=0; UPLOADS=0; REPLICA=1; fi
 FILE_ROWS=${FILE_ROWS:-100000}
 FILE_RUNS=${FILE_RUNS:-3}
 PYTHON=${PYTHON:-python3}
@@ -56,6 +66,7 @@ PG_CREATED=""
 FILES_DB=""
 cleanup() {
   if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [ -n "$REPLICA_STARTED" ]; then bench/replica.sh stop || true; fi
   if [ -n "$PG_CREATED" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$PG_DB" || true; fi
   if [ -n "$FILES_DB" ]; then dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" --if-exists "$FILES_DB" || true; fi
 }
@@ -161,6 +172,36 @@ for backend in $BACKENDS; do
   run cargo bench --bench national -- --database-url "$URL" --requests "$REQUESTS" --out-dir "$OUT/$backend"
   # shellcheck disable=SC1090
   . "$OUT/$backend/wrk.env"
+
+  if [ "$backend" = postgresql ] && [ "$REPLICA" = 1 ]; then
+    say ""
+    say "### Read replica (board and progress.xlsx, release server, wrk)"
+    say ""
+    say "- load before: $(uptime)"
+    REPLICA_URL=$(bench/replica.sh start)
+    REPLICA_STARTED=1
+    READ_URL="${REPLICA_URL%/*}/$PG_DB"
+    # The replica has the generated data once it has replayed the primary's current WAL position.
+    TARGET=$(psql -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" -XAtc "SELECT pg_current_wal_flush_lsn()")
+    until [ "$(psql "$READ_URL" -XAtc "SELECT pg_last_wal_replay_lsn() >= '$TARGET'::pg_lsn")" = t ]; do sleep 0.2; done
+    AUTH="Authorization: Bearer $TOKEN"
+    for mode in primary replica; do
+      if [ "$mode" = primary ]; then serve; else serve KIEMKE_READ_DATABASE_URL="$READ_URL"; fi
+      say ""
+      say "$mode: \`target/release/kiemke --database-url $URL serve\`$([ "$mode" = replica ] && echo " with \`KIEMKE_READ_DATABASE_URL=$READ_URL\`")"
+      run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/campaigns/$CAMPAIGN/progress"
+      run wrk -t1 -c1 -d"$READ_DURATION" --latency -H "$AUTH" "http://127.0.0.1:$PORT/api/v1/campaigns/$CAMPAIGN/progress.xlsx"
+      stop
+    done
+    say ""
+    say "- load after: $(uptime)"
+    bench/replica.sh stop
+    REPLICA_STARTED=""
+  fi
+  if [ "$REPLICA_ONLY" = 1 ]; then
+    dropdb -h "$PG_HOST" -p "$PG_PORT" -U "$PG_USER" "$PG_DB"; PG_CREATED=""
+    continue
+  fi
 
   serve
   BASE="http://127.0.0.1:$PORT"

@@ -425,7 +425,14 @@ async fn reset_password(cli: &Cli, args: &ResetPasswordArgs) -> Result<(), Strin
 
 /// `kiemke serve`: the first admin, the demo ward if asked, then HTTP until a signal.
 async fn serve(cli: &Cli, args: &ServeArgs) -> Result<(), String> {
-    let state = open(cli, args.settings.clone()).await?;
+    let mut state = open(cli, args.settings.clone()).await?;
+    if let Some(url) = &args.settings.read_database_url {
+        crate::replica::attach(&mut state, url, cli.db_max_connections).await?;
+        tracing::info!(
+            replica = %redact(url),
+            "the board, summary, reminders and exports read from the replica"
+        );
+    }
     bootstrap(&state, args.settings.admin_password.clone()).await?;
     if args.demo {
         load_demo(&state, args.demo_password.clone()).await?;

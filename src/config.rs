@@ -43,6 +43,10 @@ pub struct Settings {
     /// addresses or networks, e.g. `127.0.0.1,10.0.0.0/8`); none by default.
     #[arg(long, env = "KIEMKE_TRUSTED_PROXIES", default_value = "", value_parser = crate::auth::client::TrustedProxies::parse)]
     pub trusted_proxies: crate::auth::client::TrustedProxies,
+    /// A PostgreSQL hot standby of `DATABASE_URL`: the board, summary, reminders and exports
+    /// read from it (a user's reads after their own write still see it); none by default.
+    #[arg(long, env = "KIEMKE_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
 }
 
 /// OWASP's minimum memory cost for argon2id (19 MiB): below it the service refuses to start,
@@ -62,6 +66,7 @@ impl Default for Settings {
             argon2_memory_kib: ARGON2_MIN_MEMORY_KIB,
             insecure_argon2_for_tests: false,
             trusted_proxies: Default::default(),
+            read_database_url: None,
         }
     }
 }

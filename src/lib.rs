@@ -3,7 +3,7 @@
 //! Layout, top down (docs/ARCHITECTURE.md; no import cycles between these modules, checked by
 //! `tests/api/architecture.rs`): [`cli`] · [`app`] (the API and the web pages composed) and
 //! [`tools`] · [`api`] and [`web`] (thin HTTP handlers) · [`access`] · [`workbooks`] (xlsx and
-//! CSV in the layouts the form definitions describe) · domain modules ([`progress`],
+//! CSV in the layouts the form definitions describe) · [`replica`] (which pool a read uses) · domain modules ([`progress`],
 //! [`registrations`], [`assets`], [`reports`], [`campaigns`], [`units`], [`users`],
 //! [`sessions`], [`audit`]) · [`state`] · [`forms`] (definitions as data) and [`auth`] ·
 //! [`entities`] (generated table shapes) · [`error`], [`clock`], [`db`] (SQLite/PostgreSQL).
@@ -26,6 +26,7 @@ pub mod numfmt;
 pub mod pagination;
 pub mod progress;
 pub mod registrations;
+pub mod replica;
 pub mod reports;
 pub mod search;
 pub mod sessions;
@@ -79,5 +80,6 @@ pub fn build_state(
         limiter: Arc::new(LoginLimiter::default()),
         decoy_hash: Arc::new(decoy),
         imports: Arc::default(),
+        replica: None,
     })
 }

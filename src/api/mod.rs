@@ -197,6 +197,11 @@ pub fn policy() -> Result<Policy, String> {
 pub fn router(state: AppState) -> Router {
     let (api, doc) = api_parts();
     let api = api
+        // Inside the guard: it sees the caller the guard resolved.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::replica::note_writes,
+        ))
         .route_layer(middleware::from_fn_with_state(
             state.clone(),
             guard::enforce,

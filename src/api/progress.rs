@@ -1,13 +1,13 @@
 //! `/api/v1/campaigns/{campaign_id}/progress`: the finance office's board.
 
-use axum::{Json, extract::State};
+use axum::Json;
 
 use super::extract::{ApiPath, ApiQuery};
 use crate::{
     error::{AppResult, ProblemDoc},
     pagination::PageQuery,
     progress::{self, Board, BoardAfter, ProgressFilter, Reminder, ReminderQuery, Summary},
-    state::AppState,
+    replica::Reader,
 };
 
 /// Who registered, who sent, who is late: counts over every obligation, totals by type,
@@ -18,7 +18,7 @@ use crate::{
     responses((status = 200, body = Board), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub async fn get_progress(
-    State(state): State<AppState>,
+    Reader(state): Reader,
     ApiPath(campaign_id): ApiPath<i64>,
     ApiQuery(filter): ApiQuery<ProgressFilter>,
     ApiQuery(page): ApiQuery<PageQuery>,
@@ -36,7 +36,7 @@ pub async fn get_progress(
     responses((status = 200, body = Summary), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc)))]
 pub async fn get_summary(
-    State(state): State<AppState>,
+    Reader(state): Reader,
     ApiPath(campaign_id): ApiPath<i64>,
 ) -> AppResult<Json<Summary>> {
     Ok(Json(progress::summary(&state, campaign_id).await?))
@@ -49,7 +49,7 @@ pub async fn get_summary(
     responses((status = 200, body = Vec<Reminder>), (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc),
               (status = 403, body = ProblemDoc), (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub async fn get_reminders(
-    State(state): State<AppState>,
+    Reader(state): Reader,
     ApiPath(campaign_id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<ReminderQuery>,
 ) -> AppResult<Json<Vec<Reminder>>> {

@@ -645,6 +645,8 @@ async fn page_policy(State(state): State<AppState>, req: Request, next: Next) ->
     if !roles.contains(&user.actor.role) {
         return page_error(StatusCode::FORBIDDEN, None);
     }
+    // The caller, also as the API's guard leaves it (for `replica::note_writes`).
+    parts.extensions.insert(user.actor.clone());
     parts.extensions.insert(user);
     next.run(Request::from_parts(parts, body)).await
 }
@@ -724,6 +726,11 @@ pub fn router(state: AppState) -> Router {
             get(office::consolidated),
         )
         .route("/downloads/forms/{form_code}", get(office::forms_zip))
+        // Inside the page policy: it sees the caller the policy resolved.
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::replica::note_writes,
+        ))
         .route_layer(middleware::from_fn_with_state(state.clone(), page_policy))
         .layer(middleware::from_fn(csrf_guard))
         .layer(middleware::from_fn(page_layer))

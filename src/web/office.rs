@@ -36,7 +36,7 @@ use crate::{
     numfmt::{vn_money, vn_number},
     pagination::PageQuery,
     progress::{self, ProgressFilter, UnitSort},
-    registrations,
+    registrations, replica,
     reports::{self, AssetComment, ExtensionRequest, ReportState, ReturnComment, ReturnRequest},
     state::AppState,
     units::{self, UnitKind},
@@ -217,7 +217,14 @@ pub async fn board(
         .as_deref()
         .map(str::trim)
         .filter(|a| !a.is_empty() && a.len() <= 7);
-    let (b, timeline) = progress::board_and_timeline(&state, c.id, &filter, &page, after).await?;
+    let (b, timeline) = progress::board_and_timeline(
+        &replica::reader(&state, &u.actor).await,
+        c.id,
+        &filter,
+        &page,
+        after,
+    )
+    .await?;
     let now = state.clock.now();
     let registered = b.registered_on_time + b.registered_late;
     let by_type: Vec<String> = b
@@ -1156,7 +1163,8 @@ struct SummaryPage {
 pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
     let o = o();
     let c = campaign_or_404(&state).await?;
-    let (s, b) = progress::summary_and_board(&state, c.id).await?;
+    let (s, b) =
+        progress::summary_and_board(&replica::reader(&state, &u.actor).await, c.id).await?;
     let registered = b.registered_on_time + b.registered_late;
     let mut figures = vec![
         (o.units_in_scope, b.units_total.to_string()),
@@ -1218,7 +1226,7 @@ struct RemindersPage {
 pub async fn reminders(State(state): State<AppState>, u: WebUser) -> WebResult {
     let (t, o) = (t(), o());
     let c = campaign_or_404(&state).await?;
-    let list = progress::reminders(&state, c.id, None).await?;
+    let list = progress::reminders(&replica::reader(&state, &u.actor).await, c.id, None).await?;
     let reminders: Vec<ReminderView> = list
         .iter()
         .map(|r| ReminderView {
@@ -1278,7 +1286,7 @@ struct DownloadsPage {
 pub async fn downloads(State(state): State<AppState>, u: WebUser) -> WebResult {
     let c = campaign_or_404(&state).await?;
     let b = progress::board(
-        &state,
+        &replica::reader(&state, &u.actor).await,
         c.id,
         &ProgressFilter::default(),
         &PageQuery {

@@ -18,6 +18,7 @@ use crate::{
     forms::{Form, Record, record},
     pagination::PageQuery,
     progress::{self, ProgressFilter},
+    replica,
     reports::{self, ReportState},
     state::AppState,
     units,
@@ -203,7 +204,8 @@ pub async fn unit_form(
     form_code: &str,
     flat: Option<&str>,
 ) -> AppResult<Workbook> {
-    let wb = unit_workbook(state, campaign_id, unit_id, form_code, flat).await?;
+    let read = replica::reader(state, actor).await;
+    let wb = unit_workbook(&read, campaign_id, unit_id, form_code, flat).await?;
     Event::new("export", "report", None)
         .campaign(campaign_id)
         .unit(unit_id)
@@ -275,6 +277,8 @@ pub async fn ward_flat(
     form_code: &str,
     profile: &str,
 ) -> AppResult<Workbook> {
+    // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
+    let (primary, state) = (state, &replica::reader(state, actor).await);
     let form = form_or_404(state, form_code)?.clone();
     let profile = profile_or_400(state, profile)?;
     campaigns::get(&state.db, campaign_id).await?;
@@ -307,7 +311,7 @@ pub async fn ward_flat(
     .map_err(export_failed)?;
     producer.await.map_err(export_failed)??;
     let file_name = format!("{}_tat_ca_don_vi_{}.xlsx", form.code, profile.code);
-    audit_export(state, actor, campaign_id, &file_name).await?;
+    audit_export(primary, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
 }
 
@@ -318,6 +322,8 @@ pub async fn consolidated(
     campaign_id: i64,
     form_code: &str,
 ) -> AppResult<Workbook> {
+    // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
+    let (primary, state) = (state, &replica::reader(state, actor).await);
     let form = form_or_404(state, form_code)?.clone();
     let c = campaigns::get(&state.db, campaign_id).await?;
     #[derive(Debug, sea_orm::FromQueryResult)]
@@ -447,7 +453,7 @@ pub async fn consolidated(
         .map_err(export_failed)?
         .map_err(export_failed)?;
     let file_name = format!("tong_hop_{form_code}.xlsx");
-    audit_export(state, actor, campaign_id, &file_name).await?;
+    audit_export(primary, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
 }
 
@@ -470,6 +476,8 @@ pub async fn progress_sheet(
     actor: &Actor,
     campaign_id: i64,
 ) -> AppResult<Workbook> {
+    // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
+    let (primary, state) = (state, &replica::reader(state, actor).await);
     let c = campaigns::get(&state.db, campaign_id).await?;
     let all = PageQuery {
         page: Some(1),
@@ -512,7 +520,7 @@ pub async fn progress_sheet(
         .map_err(export_failed)?
         .map_err(export_failed)?;
     let file_name = "tien_do.xlsx".to_string();
-    audit_export(state, actor, campaign_id, &file_name).await?;
+    audit_export(primary, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
 }
 

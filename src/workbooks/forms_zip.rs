@@ -11,6 +11,7 @@ use crate::{
     campaigns,
     entities::{report, unit},
     error::AppResult,
+    replica,
     state::AppState,
 };
 
@@ -56,6 +57,8 @@ pub async fn forms_zip(
     campaign_id: i64,
     form_code: &str,
 ) -> AppResult<ZipStream> {
+    // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
+    let (primary, state) = (state, &replica::reader(state, actor).await);
     let form = form_or_404(state, form_code)?.clone();
     campaigns::get(&state.db, campaign_id).await?;
     // The units with a report of the type, in code order (a subquery: at national scale the
@@ -79,7 +82,7 @@ pub async fn forms_zip(
         .all(&state.db)
         .await?;
     let file_name = format!("{}_tat_ca_don_vi.zip", form.code);
-    audit_export(state, actor, campaign_id, &file_name).await?;
+    audit_export(primary, actor, campaign_id, &file_name).await?;
     let (tx, chunks) = tokio::sync::mpsc::channel(2);
     let state = state.clone();
     let form_code = form.code.clone();

@@ -16,6 +16,7 @@ mod permissions;
 mod progress;
 mod registrations;
 mod reliability;
+mod replica;
 mod reports;
 mod search;
 mod tls;

@@ -205,8 +205,155 @@ pub fn test_settings() -> Settings {
     }
 }
 
+/// The hot standby the PostgreSQL runs read through, when `TEST_READ_DATABASE_URL` names one
+/// (`bench/replica.sh start`): each test's database is attached as its read replica.
+fn read_replica_server() -> Option<String> {
+    std::env::var("TEST_READ_DATABASE_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Tests that pause the standby's replay hold it exclusively: the pause stops the replay of
+/// every database, and the other tests wait for the replica before each request.
+static REPLICA_GATE: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+fn base_url(server: &str) -> String {
+    server
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(server.to_string())
+}
+
+/// Attaches the standby's copy of database `name` as `state`'s read replica, once the standby has
+/// replayed its creation and migrations.
+async fn attach_replica(state: &mut AppState, server: &str, name: &str) {
+    let url = format!("{}/{name}", base_url(server));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        match kiemke::replica::attach(state, &url, 4).await {
+            Ok(()) => break,
+            Err(e) if std::time::Instant::now() > deadline => {
+                panic!("the read replica never had the test database {name}: {e}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    wait_until_replayed_state(state).await;
+}
+
+async fn lsn_of(db: &sea_orm::DatabaseConnection, sql: &str) -> Option<i64> {
+    db.query_one_raw(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Postgres,
+        sql.to_string(),
+    ))
+    .await
+    .expect("WAL position")
+    .and_then(|r| r.try_get::<Option<i64>>("", "lsn").expect("lsn"))
+}
+
+async fn wait_until_replayed_state(state: &AppState) {
+    let Some(replica) = &state.replica else {
+        return;
+    };
+    let target = lsn_of(
+        &state.db,
+        "SELECT CAST(pg_current_wal_flush_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn",
+    )
+    .await
+    .expect("primary position");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let replayed = lsn_of(
+            &replica.db,
+            "SELECT CAST(pg_last_wal_replay_lsn() - '0/0'::pg_lsn AS BIGINT) AS lsn",
+        )
+        .await
+        .expect("a standby");
+        if replayed >= target {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the read replica did not replay the primary's WAL within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+async fn replay_paused(state: &AppState) -> bool {
+    let Some(replica) = &state.replica else {
+        return false;
+    };
+    replica
+        .db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            "SELECT pg_is_wal_replay_paused() AS paused".to_string(),
+        ))
+        .await
+        .expect("replay state")
+        .map(|r| r.try_get::<bool>("", "paused").expect("paused"))
+        .unwrap_or(false)
+}
+
+async fn replay_control(app: &TestApp, function: &str) {
+    let replica = app.state.replica.as_ref().expect("a replica");
+    replica
+        .db
+        .execute_unprepared(&format!("SELECT {function}()"))
+        .await
+        .expect("replay control");
+}
+
+/// Waits until the read replica has replayed everything the primary has written (nothing
+/// without a replica).
+pub async fn wait_until_replayed(app: &TestApp) {
+    wait_until_replayed_state(&app.state).await;
+}
+
+/// Pauses the standby's replay (`pg_wal_replay_pause()`): it lags from now on.
+pub async fn pause_replay(app: &TestApp) {
+    replay_control(app, "pg_wal_replay_pause").await;
+}
+
+/// Resumes the standby's replay.
+pub async fn resume_replay(app: &TestApp) {
+    replay_control(app, "pg_wal_replay_resume").await;
+}
+
+/// Runs `body` on PostgreSQL with the read replica of `TEST_READ_DATABASE_URL`, holding the
+/// replica alone (so it may pause the replay, which is resumed afterwards in any case). Without
+/// the variable the test says so and is skipped, except under `CI=true`, where it fails.
+pub async fn run_with_paused_replica<F, Fut>(body: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    if read_replica_server().is_none() || std::env::var("TEST_DATABASE_URL").is_err() {
+        assert!(
+            !in_ci(),
+            "CI=true but TEST_READ_DATABASE_URL (a standby of TEST_DATABASE_URL) is not set: \
+             .ci/run starts one with bench/replica.sh"
+        );
+        eprintln!(
+            "TEST_DATABASE_URL and TEST_READ_DATABASE_URL (bench/replica.sh start) are not both set: \
+             the replica test is skipped"
+        );
+        return;
+    }
+    run_inner(Backend::Postgres, true, body).await
+}
+
 /// Runs `body` against a fresh application on `backend`, then drops the database, even if `body` panics.
 pub async fn run<F, Fut>(backend: Backend, body: F)
+where
+    F: FnOnce(TestApp) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    run_inner(backend, false, body).await
+}
+
+async fn run_inner<F, Fut>(backend: Backend, exclusive: bool, body: F)
 where
     F: FnOnce(TestApp) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -218,20 +365,41 @@ where
     db::migrate(&conn).await.expect("migrate test database");
     let clock = FixedClock::new(default_now());
     let forms = Arc::new(Registry::embedded().expect("built-in forms load"));
-    let state = build_state(
+    let mut state = build_state(
         conn.clone(),
         forms,
         Arc::new(clock.clone()),
         test_settings(),
     )
     .expect("policy");
+    let replica_server = match backend {
+        Backend::Postgres => read_replica_server(),
+        Backend::Sqlite => None,
+    };
+    let (_shared, _alone) = match (&replica_server, exclusive) {
+        (None, _) => (None, None),
+        (Some(_), false) => (Some(REPLICA_GATE.read().await), None),
+        (Some(_), true) => (None, Some(REPLICA_GATE.write().await)),
+    };
+    if let Some(server) = &replica_server {
+        attach_replica(&mut state, server, &resource.name).await;
+    }
     let app = TestApp {
         router: app::app(state.clone()),
         state,
         clock,
         backend,
     };
+    let replica = state_replica(&app);
     let outcome = tokio::spawn(body(app)).await;
+    if let Some(replica) = replica {
+        if exclusive {
+            let _ = replica
+                .execute_unprepared("SELECT pg_wal_replay_resume()")
+                .await;
+        }
+        replica.close().await.ok();
+    }
     conn.close().await.ok();
     drop_database(resource).await;
     if let Err(e) = outcome
@@ -239,6 +407,10 @@ where
     {
         std::panic::resume_unwind(e.into_panic());
     }
+}
+
+fn state_replica(app: &TestApp) -> Option<sea_orm::DatabaseConnection> {
+    app.state.replica.as_ref().map(|r| r.db.clone())
 }
 
 /// Declares one test that runs on SQLite and on PostgreSQL.
@@ -343,6 +515,9 @@ impl Res {
 /// A request being built.
 pub struct Call {
     router: Router,
+    /// The state, when it has a read replica: the request waits for the replica to replay what
+    /// the test wrote directly (unless its replay is paused).
+    replica: Option<AppState>,
     builder: axum::http::request::Builder,
     body: Body,
 }
@@ -382,6 +557,11 @@ impl Call {
 
     /// Sends the request through the router.
     pub async fn send(self) -> Res {
+        if let Some(state) = &self.replica
+            && !replay_paused(state).await
+        {
+            wait_until_replayed_state(state).await;
+        }
         let req: Request<Body> = self.builder.body(self.body).expect("request");
         let res = self.router.oneshot(req).await.expect("router never fails");
         let status = res.status();
@@ -406,6 +586,7 @@ impl TestApp {
     pub fn call(&self, method: &str, path: &str) -> Call {
         Call {
             router: self.router.clone(),
+            replica: self.state.replica.is_some().then(|| self.state.clone()),
             builder: Request::builder().method(method).uri(path),
             body: Body::empty(),
         }
