@@ -1069,7 +1069,15 @@ pub async fn board_after(
     page: &PageQuery,
     after: Option<&str>,
 ) -> AppResult<Board> {
-    board_of(state, &View::installation(), campaign_id, filter, page, after).await
+    board_of(
+        state,
+        &View::installation(),
+        campaign_id,
+        filter,
+        page,
+        after,
+    )
+    .await
 }
 
 /// The board of a view ([`view`]): a ward's units, a province's wards, the installation's
@@ -1147,8 +1155,7 @@ impl Tally {
             if ReportState::from_stored(g.state, 0).is_sent() {
                 t.submitted_on_time += g.first_on_time;
                 t.submitted_late += g.n - g.first_on_time;
-            } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline))
-            {
+            } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline)) {
                 t.overdue += g.n;
             }
             let tt = t.totals_by_type.entry(g.type_code.clone()).or_default();
@@ -1759,7 +1766,15 @@ pub async fn board_and_timeline(
     page: &PageQuery,
     after: Option<&str>,
 ) -> AppResult<(Board, Timeline)> {
-    board_and_timeline_of(state, &View::installation(), campaign_id, filter, page, after).await
+    board_and_timeline_of(
+        state,
+        &View::installation(),
+        campaign_id,
+        filter,
+        page,
+        after,
+    )
+    .await
 }
 
 /// The board of a view and the submissions over time, as the board page shows them: computed once

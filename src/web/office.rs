@@ -106,7 +106,8 @@ pub struct NodeParam {
 }
 
 fn parse_node(s: Option<&str>) -> Option<i64> {
-    s.and_then(|s| s.trim().parse::<i64>().ok()).filter(|n| *n > 0)
+    s.and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|n| *n > 0)
 }
 
 /// Where in the tree an office page stands: the breadcrumb (each node above that the caller

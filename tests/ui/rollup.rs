@@ -1,10 +1,11 @@
 //! Issue 16: a province's finance department drills down its board — province → ward → unit —
 //! with the node picker, and the summary and reminders follow the chosen node.
 
-use kiemke::entities::{admin_node, unit, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+use kiemke::{
+    clock::Clock,
+    entities::{admin_node, unit, user},
 };
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
 use crate::support::*;
 
@@ -78,7 +79,10 @@ crate::ui_test!(
         page.click("#area-06565 a").await;
         assert_eq!(page.path().await, format!("/board?node={ward}"));
         assert_eq!(page.text("#node-here").await, "Phường Tam Thanh");
-        assert!(page.has(&format!("#node-path a[href='/board?node={province}']")).await);
+        assert!(
+            page.has(&format!("#node-path a[href='/board?node={province}']"))
+                .await
+        );
         assert!(!page.has("#areas-table").await);
         assert_eq!(page.text("#fig-units").await, "16");
         // Filters keep the node.
@@ -93,7 +97,8 @@ crate::ui_test!(
 
         // Back up with the breadcrumb, across with the picker.
         page.goto(&format!("/board?node={ward}")).await;
-        page.click(&format!("#node-path a[href='/board?node={province}']")).await;
+        page.click(&format!("#node-path a[href='/board?node={province}']"))
+            .await;
         assert_eq!(page.text("#node-here").await, "Tỉnh Lạng Sơn");
         page.select("#node-select", &ward.to_string()).await;
         page.click("#node-go").await;

@@ -2,10 +2,11 @@
 //! row per ward, the installation's with one row per province; nodes outside the caller's
 //! scope answer 404; the province returns a report its ward accepted.
 
-use kiemke::entities::{admin_node, unit, user};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr,
+use kiemke::{
+    clock::Clock,
+    entities::{admin_node, unit, user},
 };
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 use serde_json::{Value, json};
 
 use crate::{db_test, support::*};
@@ -93,13 +94,18 @@ async fn tree(app: &TestApp) -> Tree {
     place(app, units[1], tam_thanh, lang_son).await;
     place(app, units[2], luong_van_tri, lang_son).await;
     place(app, units[3], thuc_phan, cao_bang).await;
-    app.register(&admin, campaign, units[0], &["01", "02"]).await;
+    app.register(&admin, campaign, units[0], &["01", "02"])
+        .await;
     app.register(&admin, campaign, units[1], &["01"]).await;
     app.register(&admin, campaign, units[2], &["01"]).await;
     app.register(&admin, campaign, units[3], &["01"]).await;
-    let province_officer = app.user(&admin, "so_tai_chinh", "finance_officer", &[]).await;
+    let province_officer = app
+        .user(&admin, "so_tai_chinh", "finance_officer", &[])
+        .await;
     bind(app, "so_tai_chinh", lang_son).await;
-    let tam_thanh_officer = app.user(&admin, "tc_tam_thanh", "finance_officer", &[]).await;
+    let tam_thanh_officer = app
+        .user(&admin, "tc_tam_thanh", "finance_officer", &[])
+        .await;
     bind(app, "tc_tam_thanh", tam_thanh).await;
     let lvt_officer = app.user(&admin, "tc_lvt", "finance_officer", &[]).await;
     bind(app, "tc_lvt", luong_van_tri).await;
@@ -179,19 +185,31 @@ db_test!(
         for k in COUNTS {
             assert_eq!(b[k], same[k], "{k}");
         }
-        let filtered = get(&app, &t.tam_thanh_officer, &format!("{progress}?asset_type=01&per_page=1")).await;
+        let filtered = get(
+            &app,
+            &t.tam_thanh_officer,
+            &format!("{progress}?asset_type=01&per_page=1"),
+        )
+        .await;
         assert_eq!(filtered["rows_total"], 2);
         assert_eq!(codes(&filtered["rows"]), ["1000001"]);
         let next = get(
             &app,
             &t.tam_thanh_officer,
-            &format!("{progress}?per_page=1&after={}", filtered["next_after"].as_str().unwrap()),
+            &format!(
+                "{progress}?per_page=1&after={}",
+                filtered["next_after"].as_str().unwrap()
+            ),
         )
         .await;
         assert_eq!(codes(&next["rows"]), ["1000002"]);
         assert_eq!(next["next_after"], Value::Null);
         let searched = get(&app, &t.tam_thanh_officer, &format!("{progress}?q=truong")).await;
-        assert_eq!(codes(&searched["rows"]), ["1000001"], "the other wards' schools stay out");
+        assert_eq!(
+            codes(&searched["rows"]),
+            ["1000001"],
+            "the other wards' schools stay out"
+        );
     }
 );
 
@@ -208,7 +226,11 @@ db_test!(
             .iter()
             .map(|a| a["node"]["name"].as_str().unwrap())
             .collect();
-        assert_eq!(names, ["Phường Lương Văn Tri", "Phường Tam Thanh"], "in code order");
+        assert_eq!(
+            names,
+            ["Phường Lương Văn Tri", "Phường Tam Thanh"],
+            "in code order"
+        );
         assert_eq!(areas[0]["units_total"], 1);
         assert_eq!(areas[0]["obligations"], 1);
         assert_eq!(areas[1]["units_total"], 2);
@@ -219,7 +241,12 @@ db_test!(
         // that ward's board.
         let mut sums: std::collections::BTreeMap<&str, i64> = Default::default();
         for a in areas {
-            let ward = get(&app, &t.province_officer, &format!("{progress}?node={}", a["node"]["id"])).await;
+            let ward = get(
+                &app,
+                &t.province_officer,
+                &format!("{progress}?node={}", a["node"]["id"]),
+            )
+            .await;
             for k in COUNTS {
                 assert_eq!(a[k], ward[k], "{k} of {}", a["node"]["name"]);
                 if k != "reports_by_state" {
@@ -239,7 +266,12 @@ db_test!(
     the_installation_board_has_one_row_per_province_and_one_for_the_units_not_yet_placed,
     |app| {
         let t = tree(&app).await;
-        let b = get(&app, &t.admin, &format!("/api/v1/campaigns/{}/progress", t.campaign)).await;
+        let b = get(
+            &app,
+            &t.admin,
+            &format!("/api/v1/campaigns/{}/progress", t.campaign),
+        )
+        .await;
         assert_eq!(b["rollup"], "province");
         assert_eq!(b["node"], Value::Null);
         let areas = b["areas"].as_array().unwrap();
@@ -255,13 +287,19 @@ db_test!(
         assert_eq!(b["units_total"], 5);
         assert_eq!(b["not_registered"], 1);
         assert_eq!(b["obligations"], 5);
-        let total: i64 = areas.iter().map(|a| a["obligations"].as_i64().unwrap()).sum();
+        let total: i64 = areas
+            .iter()
+            .map(|a| a["obligations"].as_i64().unwrap())
+            .sum();
         assert_eq!(total, 5);
         // A province's row is that province's board.
         let province = get(
             &app,
             &t.admin,
-            &format!("/api/v1/campaigns/{}/progress?node={}", t.campaign, t.lang_son),
+            &format!(
+                "/api/v1/campaigns/{}/progress?node={}",
+                t.campaign, t.lang_son
+            ),
         )
         .await;
         for k in COUNTS {
@@ -296,7 +334,12 @@ db_test!(
             }
         }
         // Inside the scope: the province's own wards.
-        get(&app, &t.province_officer, &format!("/api/v1/campaigns/{c}/progress?node={}", t.tam_thanh)).await;
+        get(
+            &app,
+            &t.province_officer,
+            &format!("/api/v1/campaigns/{c}/progress?node={}", t.tam_thanh),
+        )
+        .await;
     }
 );
 
@@ -326,10 +369,9 @@ db_test!(
         );
         assert!(s["text"].as_str().unwrap().ends_with(areas[2]));
         assert!(
-            s["parts"]["units"]
-                .as_str()
-                .unwrap()
-                .starts_with("Tổng số đơn vị thuộc phạm vi quản lý thuộc đối tượng kiểm kê là 3 đơn vị"),
+            s["parts"]["units"].as_str().unwrap().starts_with(
+                "Tổng số đơn vị thuộc phạm vi quản lý thuộc đối tượng kiểm kê là 3 đơn vị"
+            ),
             "{}",
             s["parts"]["units"]
         );
@@ -366,7 +408,9 @@ db_test!(
         let t = tree(&app).await;
         let unit = t.units[2];
         let report = format!("/api/v1/campaigns/{}/units/{unit}/reports/01", t.campaign);
-        let accountant = app.user(&t.admin, "ke_toan_lvt", "unit_accountant", &[unit]).await;
+        let accountant = app
+            .user(&t.admin, "ke_toan_lvt", "unit_accountant", &[unit])
+            .await;
         app.call("POST", &format!("{report}/submit"))
             .token(&accountant)
             .json(&json!({"nil_return": true}))
@@ -389,7 +433,11 @@ db_test!(
                 .cloned()
                 .unwrap()
         };
-        assert_eq!(row(&b, "06553")["accepted_all"], true, "the ward accepted everything");
+        assert_eq!(
+            row(&b, "06553")["accepted_all"],
+            true,
+            "the ward accepted everything"
+        );
         assert!(row(&b, "06553")["accepted_at"].is_string());
         assert_eq!(row(&b, "06565")["accepted_all"], false);
         assert_eq!(row(&b, "06565")["accepted_at"], Value::Null);
