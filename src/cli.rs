@@ -297,7 +297,8 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
             crate::workbooks::consolidated(&state, &actor, args.campaign, form).await
         }
         (_, true, _, _) => {
-            crate::workbooks::progress_sheet(&state, &actor, args.campaign).await
+            let all = crate::progress::View::installation();
+            crate::workbooks::progress_sheet(&state, &actor, &all, args.campaign).await
         }
         (false, false, Some(unit), Some(form)) => {
             crate::workbooks::unit_form(

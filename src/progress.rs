@@ -17,15 +17,17 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 use crate::{
+    auth::{Actor, Scope},
     campaigns, clock,
-    entities::{campaign, registration, report, unit},
+    entities::{admin_node, campaign, registration, report, unit},
     error::{AppError, AppResult},
     numfmt,
     pagination::PageQuery,
     reports::{self, ReportState, StoredState},
     search,
     state::AppState,
-    units::UnitKind,
+    tree::{self, Level},
+    units::{self, UnitKind},
 };
 
 /// Filters of the unit rows (the counts always cover the whole campaign).
@@ -201,6 +203,245 @@ pub struct Board {
     pub per_page: u64,
     /// The last row's code when more rows follow: pass it as `after=` for the next page.
     pub next_after: Option<String>,
+    /// The node shown (`None`: the whole installation).
+    pub node: Option<NodeRef>,
+    /// The node and its ancestors, province first (the breadcrumb; empty installation-wide).
+    pub path: Vec<NodeRef>,
+    /// The level of `areas`: `ward` on a province's board, `province` on the installation's
+    /// (`None`: no roll-up — a ward, or an installation with no tree).
+    pub rollup: Option<Level>,
+    /// One row per ward of the province, or per province of the installation (then also a
+    /// row for the units not yet placed in the tree, if any): their counts sum to the board's.
+    /// The unit rows above list the units under the node, as on a ward's board.
+    pub areas: Vec<AreaRow>,
+}
+
+// ---------------------------------------------------------------- which part of the tree
+
+/// `?node=` of the board, summary, reminders and progress workbook.
+#[derive(Debug, Clone, Default, Deserialize, Validate, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NodeQuery {
+    /// The node of the administrative tree to show: a province (one row per ward) or a ward
+    /// (its units), inside the caller's scope (else 404). Default: the caller's own node; for
+    /// an installation-wide account, one row per province (or, with no tree, every unit).
+    #[validate(range(min = 1))]
+    #[param(minimum = 1)]
+    pub node: Option<i64>,
+}
+
+/// A node of the tree as a board names it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct NodeRef {
+    /// Node id (pass it as `node=`).
+    pub id: i64,
+    /// Official code (province 2 digits, commune/ward 5 digits).
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Level.
+    pub level: Level,
+}
+
+impl NodeRef {
+    fn of(n: &admin_node::Model) -> NodeRef {
+        NodeRef {
+            id: n.id,
+            code: n.code.clone(),
+            name: n.name.clone(),
+            level: Level::parse(&n.level).unwrap_or(Level::Ward),
+        }
+    }
+}
+
+/// What a board covers: its units, where it sits in the tree, and how it rolls up.
+#[derive(Debug, Clone, PartialEq)]
+pub struct View {
+    /// The units covered: [`Scope::All`], [`Scope::Province`] or [`Scope::Ward`].
+    pub area: Scope,
+    /// The node shown and its ancestors, province first (empty: the whole installation).
+    pub path: Vec<NodeRef>,
+    /// The level of the roll-up rows: wards of a province, provinces of the installation;
+    /// `None`: unit rows only (a ward, or an installation with no tree).
+    pub rollup: Option<Level>,
+}
+
+impl View {
+    /// The whole installation, unit rows only: the board of a one-ward installation (and of
+    /// the command line and the benchmarks).
+    pub fn installation() -> View {
+        View {
+            area: Scope::All,
+            path: vec![],
+            rollup: None,
+        }
+    }
+
+    /// The node shown (`None`: the whole installation).
+    pub fn node(&self) -> Option<&NodeRef> {
+        self.path.last()
+    }
+
+    /// Whether the units covered are a part of the installation (a province's or a ward's).
+    fn scoped(&self) -> bool {
+        self.area != Scope::All
+    }
+
+    /// Whether the counts are read through the units (filtered by node, or grouped by one).
+    fn through_units(&self) -> bool {
+        self.scoped() || self.rollup.is_some()
+    }
+
+    /// The roll-up rows' key, as a column of `units u` (a constant without roll-up).
+    fn key(&self) -> &'static str {
+        match self.rollup {
+            Some(Level::Ward) => "u.ward_id",
+            Some(Level::Province) => "u.province_id",
+            None => "CAST(NULL AS BIGINT)",
+        }
+    }
+
+    /// `GROUP BY` the key, after other columns (`more`: whether some precede it).
+    fn group_by(&self, more: bool) -> &'static str {
+        match (self.rollup, more) {
+            (Some(Level::Ward), true) => ", u.ward_id",
+            (Some(Level::Province), true) => ", u.province_id",
+            (Some(Level::Ward), false) => " GROUP BY u.ward_id",
+            (Some(Level::Province), false) => " GROUP BY u.province_id",
+            (None, _) => "",
+        }
+    }
+
+    /// ` AND` the area's condition on `units u` (nothing installation-wide).
+    fn push_area(&self, q: &mut Sql) {
+        match self.area {
+            Scope::Province(id) => {
+                q.push(" AND u.province_id = ").bind(id);
+            }
+            Scope::Ward(id) => {
+                q.push(" AND u.ward_id = ").bind(id);
+            }
+            Scope::All | Scope::Units(_) => {}
+        }
+    }
+
+    /// The area as a condition on `units` (sea-query).
+    fn unit_condition(&self) -> Option<Condition> {
+        self.scoped().then(|| units::scope_condition(&self.area))
+    }
+}
+
+fn node_not_found() -> AppError {
+    AppError::not_found("địa bàn", "Node")
+}
+
+/// The view a caller asks for with `node`: the node must lie inside the caller's scope (a
+/// province officer sees the province and its wards, a ward officer the ward) — else 404, as
+/// for any URL naming something outside it. Without `node`: the caller's own node; for an
+/// installation-wide account, one row per province, or every unit while there is no tree.
+pub async fn view(state: &AppState, actor: &Actor, node: Option<i64>) -> AppResult<View> {
+    let db = &state.db;
+    let id = match (node, &actor.scope) {
+        (Some(id), _) => id,
+        (None, Scope::Province(id) | Scope::Ward(id)) => *id,
+        (None, Scope::All) => {
+            let provinces = admin_node::Entity::find()
+                .filter(admin_node::Column::Level.eq(Level::Province.as_str()))
+                .count(db)
+                .await?;
+            return Ok(View {
+                rollup: (provinces > 0).then_some(Level::Province),
+                ..View::installation()
+            });
+        }
+        (None, Scope::Units(_)) => return Err(AppError::forbidden()),
+    };
+    let n = tree::find(db, id).await?.ok_or_else(node_not_found)?;
+    let inside = match &actor.scope {
+        Scope::All => true,
+        Scope::Province(p) => n.id == *p || n.parent_id == Some(*p),
+        Scope::Ward(w) => n.id == *w,
+        Scope::Units(_) => false,
+    };
+    if !inside {
+        return Err(node_not_found());
+    }
+    let mut path = vec![NodeRef::of(&n)];
+    if let Some(p) = n.parent_id
+        && let Some(parent) = tree::find(db, p).await?
+    {
+        path.insert(0, NodeRef::of(&parent));
+    }
+    Ok(match Level::parse(&n.level) {
+        Some(Level::Province) => View {
+            area: Scope::Province(n.id),
+            path,
+            rollup: Some(Level::Ward),
+        },
+        _ => View {
+            area: Scope::Ward(n.id),
+            path,
+            rollup: None,
+        },
+    })
+}
+
+/// The board of `node` (default: the caller's own) at its first page, unfiltered: what the
+/// board page opens on, and what the national-scale benchmark measures (a ward's units, a
+/// province's wards, the installation's provinces).
+pub async fn rollup(
+    state: &AppState,
+    actor: &Actor,
+    campaign_id: i64,
+    node: Option<i64>,
+) -> AppResult<Board> {
+    let v = view(state, actor, node).await?;
+    board_of(
+        state,
+        &v,
+        campaign_id,
+        &ProgressFilter::default(),
+        &PageQuery {
+            page: None,
+            per_page: None,
+        },
+        None,
+    )
+    .await
+}
+
+/// One row of a roll-up board: a ward of a province, or a province of the installation.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct AreaRow {
+    /// The ward or province (`None`: the units not yet placed in the tree, "Chưa xếp địa bàn").
+    pub node: Option<NodeRef>,
+    /// Units in scope.
+    pub units_total: i64,
+    /// Units that set up an inventory team.
+    pub teams_established: i64,
+    /// Units registered by the deadline.
+    pub registered_on_time: i64,
+    /// Units registered after the deadline.
+    pub registered_late: i64,
+    /// Units that have not registered.
+    pub not_registered: i64,
+    /// Reports owed.
+    pub obligations: i64,
+    /// Reports per state (sums to `obligations`).
+    pub reports_by_state: BTreeMap<String, i64>,
+    /// Reports sent whose first submission met the deadline.
+    pub submitted_on_time: i64,
+    /// Reports sent whose first submission was late.
+    pub submitted_late: i64,
+    /// Reports not sent whose deadline has passed.
+    pub overdue: i64,
+    /// Units whose every report is sent.
+    pub units_fully_submitted: i64,
+    /// Every report owed is accepted (and at least one is owed): the ward's finance office
+    /// has accepted everything ("đã duyệt hết").
+    pub accepted_all: bool,
+    /// When the last of them was accepted (UTC), once every one is.
+    pub accepted_at: Option<DateTime<Utc>>,
 }
 
 fn row_report(c: &campaign::Model, r: &report::Model, now: DateTime<Utc>) -> RowReport {
@@ -258,6 +499,9 @@ impl Sql {
 /// The campaign's reports, counted per type, stored state and extension.
 #[derive(Debug, FromQueryResult)]
 struct ReportGroup {
+    /// The roll-up row it belongs to (the ward or province id; `None` without roll-up, or for
+    /// the units not yet placed).
+    area: Option<i64>,
     type_code: String,
     state: StoredState,
     extension_deadline: Option<NaiveDate>,
@@ -268,6 +512,19 @@ struct ReportGroup {
     record_count: i64,
     original_cost: i64,
     remaining_value: i64,
+    /// The last acceptance among them.
+    last_accepted: Option<DateTime<Utc>>,
+}
+
+/// `FROM reports r`, joined to its unit when the view needs it, `WHERE` the campaign and the
+/// view's area.
+fn push_reports_in(q: &mut Sql, v: &View, campaign_id: i64) {
+    q.push(" FROM reports r");
+    if v.through_units() {
+        q.push(" JOIN units u ON u.id = r.unit_id");
+    }
+    q.push(" WHERE r.campaign_id = ").bind(campaign_id);
+    v.push_area(q);
 }
 
 /// Counts the campaign's reports in one pass. Whether a first submission met its deadline is
@@ -275,6 +532,7 @@ struct ReportGroup {
 /// Vietnam time, for the campaign's deadline and for every extension granted).
 async fn report_groups(
     db: &DatabaseConnection,
+    v: &View,
     c: &campaign::Model,
 ) -> AppResult<Vec<ReportGroup>> {
     let extensions: Vec<NaiveDate> = report::Entity::find()
@@ -290,18 +548,19 @@ async fn report_groups(
         .flatten()
         .collect();
     let mut q = Sql::new(db.get_database_backend());
-    q.push(
-        "SELECT type_code, state, extension_deadline, CAST(COUNT(*) AS BIGINT) AS n, \
-         CAST(SUM(CASE WHEN record_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_records, \
-         CAST(SUM(CASE WHEN first_submitted_at < ",
+    q.push("SELECT ").push(v.key()).push(
+        " AS area, r.type_code AS type_code, r.state AS state, \
+         r.extension_deadline AS extension_deadline, CAST(COUNT(*) AS BIGINT) AS n, \
+         CAST(SUM(CASE WHEN r.record_count > 0 THEN 1 ELSE 0 END) AS BIGINT) AS with_records, \
+         CAST(SUM(CASE WHEN r.first_submitted_at < ",
     );
     if extensions.is_empty() {
         q.bind(clock::deadline_end(c.submission_deadline));
     } else {
-        q.push("(CASE WHEN extension_deadline IS NULL THEN ")
+        q.push("(CASE WHEN r.extension_deadline IS NULL THEN ")
             .bind(clock::deadline_end(c.submission_deadline));
         for d in &extensions {
-            q.push(" WHEN extension_deadline = ")
+            q.push(" WHEN r.extension_deadline = ")
                 .bind(*d)
                 .push(" THEN ")
                 .bind(clock::deadline_end(*d));
@@ -310,13 +569,14 @@ async fn report_groups(
     }
     q.push(
         " THEN 1 ELSE 0 END) AS BIGINT) AS first_on_time, \
-         CAST(SUM(record_count) AS BIGINT) AS record_count, \
-         CAST(SUM(original_cost_total) AS BIGINT) AS original_cost, \
-         CAST(SUM(remaining_value_total) AS BIGINT) AS remaining_value \
-         FROM reports WHERE campaign_id = ",
-    )
-    .bind(c.id)
-    .push(" GROUP BY type_code, state, extension_deadline");
+         CAST(SUM(r.record_count) AS BIGINT) AS record_count, \
+         CAST(SUM(r.original_cost_total) AS BIGINT) AS original_cost, \
+         CAST(SUM(r.remaining_value_total) AS BIGINT) AS remaining_value, \
+         MAX(r.accepted_at) AS last_accepted",
+    );
+    push_reports_in(&mut q, v, c.id);
+    q.push(" GROUP BY r.type_code, r.state, r.extension_deadline")
+        .push(v.group_by(true));
     Ok(ReportGroup::find_by_statement(q.statement())
         .all(db)
         .await?)
@@ -325,6 +585,7 @@ async fn report_groups(
 /// Registrations: how many, how many by the deadline, how many with a team.
 #[derive(Debug, Default, FromQueryResult)]
 struct RegistrationCounts {
+    area: Option<i64>,
     registered: i64,
     on_time: i64,
     teams: i64,
@@ -336,6 +597,22 @@ struct Count {
     n: i64,
 }
 
+/// One count per roll-up row (`area`: the ward or province; `None` without roll-up).
+#[derive(Debug, FromQueryResult)]
+struct AreaCount {
+    area: Option<i64>,
+    n: i64,
+}
+
+/// The sum of the counts of one roll-up row, or of all of them (`None`).
+fn sum_of(counts: &[AreaCount], area: Option<Option<i64>>) -> i64 {
+    counts
+        .iter()
+        .filter(|c| area.is_none_or(|a| c.area == a))
+        .map(|c| c.n)
+        .sum()
+}
+
 async fn count(db: &DatabaseConnection, q: &Sql) -> AppResult<i64> {
     Ok(Count::find_by_statement(q.statement())
         .one(db)
@@ -345,12 +622,45 @@ async fn count(db: &DatabaseConnection, q: &Sql) -> AppResult<i64> {
 
 async fn registration_counts(
     db: &DatabaseConnection,
+    v: &View,
     c: &campaign::Model,
-) -> AppResult<RegistrationCounts> {
+) -> AppResult<Vec<RegistrationCounts>> {
     let backend = db.get_database_backend();
+    let no_team = if backend == DbBackend::Postgres {
+        "jsonb_typeof(team_members) <> 'array' OR team_members = '[]'::jsonb"
+    } else {
+        "json_type(team_members) <> 'array' OR json_array_length(team_members) = 0"
+    };
+    if v.through_units() {
+        // A ward's or a province's registrations, read through its units (indexed by ward
+        // and province), counted per roll-up row.
+        let mut q = Sql::new(backend);
+        q.push("SELECT ")
+            .push(v.key())
+            .push(
+                " AS area, CAST(COUNT(*) AS BIGINT) AS registered, \
+                 CAST(COALESCE(SUM(CASE WHEN g.registered_at < ",
+            )
+            .bind(clock::deadline_end(c.registration_deadline))
+            .push(
+                " THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, \
+                 CAST(COUNT(*) - COALESCE(SUM(CASE WHEN ",
+            )
+            .push(&no_team.replace("team_members", "g.team_members"))
+            .push(
+                " THEN 1 ELSE 0 END), 0) AS BIGINT) AS teams \
+                 FROM registrations g JOIN units u ON u.id = g.unit_id WHERE g.campaign_id = ",
+            )
+            .bind(c.id);
+        v.push_area(&mut q);
+        q.push(v.group_by(false));
+        return Ok(RegistrationCounts::find_by_statement(q.statement())
+            .all(db)
+            .await?);
+    }
     // Both read the index on (campaign_id, registered_at) only.
     let mut q = Sql::new(backend);
-    q.push("SELECT CAST(COUNT(*) AS BIGINT) AS registered, CAST(COALESCE(SUM(CASE WHEN registered_at < ")
+    q.push("SELECT CAST(NULL AS BIGINT) AS area, CAST(COUNT(*) AS BIGINT) AS registered, CAST(COALESCE(SUM(CASE WHEN registered_at < ")
         .bind(clock::deadline_end(c.registration_deadline))
         .push(" THEN 1 ELSE 0 END), 0) AS BIGINT) AS on_time, CAST(0 AS BIGINT) AS teams \
                FROM registrations WHERE campaign_id = ")
@@ -358,11 +668,6 @@ async fn registration_counts(
     // A team is established when `team_members` is a non-empty JSON array. Those without one
     // are counted from a partial index: the condition below is, word for word, the predicate of
     // `ix_registrations_no_team` (migration m20261126_000001_progress_indexes).
-    let no_team = if backend == DbBackend::Postgres {
-        "jsonb_typeof(team_members) <> 'array' OR team_members = '[]'::jsonb"
-    } else {
-        "json_type(team_members) <> 'array' OR json_array_length(team_members) = 0"
-    };
     let mut t = Sql::new(backend);
     t.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM registrations WHERE campaign_id = ")
         .bind(c.id)
@@ -380,16 +685,33 @@ async fn registration_counts(
         },
         count(db, &t),
     )?;
-    Ok(RegistrationCounts {
+    Ok(vec![RegistrationCounts {
         teams: counts.registered - without_team,
         ..counts
-    })
+    }])
 }
 
 /// Units in scope: the active ones, plus the inactive ones that registered (each of the few
 /// inactive units is looked up in the registrations; see [`has_report`] for the `LIMIT 1`).
-async fn units_in_scope(db: &DatabaseConnection, campaign_id: i64) -> AppResult<i64> {
+async fn units_in_scope(
+    db: &DatabaseConnection,
+    v: &View,
+    campaign_id: i64,
+) -> AppResult<Vec<AreaCount>> {
     let mut q = Sql::new(db.get_database_backend());
+    if v.through_units() {
+        // A ward's or a province's units, read from the index on `ward_id` / `province_id`.
+        q.push("SELECT ")
+            .push(v.key())
+            .push(" AS area, CAST(COUNT(*) AS BIGINT) AS n FROM units u WHERE (u.active = ")
+            .bind(true)
+            .push(" OR EXISTS (SELECT 1 FROM registrations g WHERE g.campaign_id = ")
+            .bind(campaign_id)
+            .push(" AND g.unit_id = u.id LIMIT 1))");
+        v.push_area(&mut q);
+        q.push(v.group_by(false));
+        return Ok(AreaCount::find_by_statement(q.statement()).all(db).await?);
+    }
     q.push("SELECT CAST((SELECT COUNT(*) FROM units WHERE active = ")
         .bind(true)
         .push(") + (SELECT COUNT(*) FROM units WHERE active = ")
@@ -397,20 +719,31 @@ async fn units_in_scope(db: &DatabaseConnection, campaign_id: i64) -> AppResult<
         .push(" AND EXISTS (SELECT 1 FROM registrations WHERE campaign_id = ")
         .bind(campaign_id)
         .push(" AND unit_id = units.id LIMIT 1)) AS BIGINT) AS n");
-    count(db, &q).await
+    Ok(vec![AreaCount {
+        area: None,
+        n: count(db, &q).await?,
+    }])
 }
 
 /// Units with at least one report, every one of them sent (read from the index on
 /// `(campaign_id, unit_id, state)`, in unit order).
-async fn units_fully_submitted(db: &DatabaseConnection, campaign_id: i64) -> AppResult<i64> {
+async fn units_fully_submitted(
+    db: &DatabaseConnection,
+    v: &View,
+    campaign_id: i64,
+) -> AppResult<Vec<AreaCount>> {
     let mut q = Sql::new(db.get_database_backend());
-    q.push("SELECT CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT unit_id FROM reports WHERE campaign_id = ")
-        .bind(campaign_id)
+    q.push("SELECT t.area AS area, CAST(COUNT(*) AS BIGINT) AS n FROM (SELECT ")
+        .push(v.key())
+        .push(" AS area, r.unit_id");
+    push_reports_in(&mut q, v, campaign_id);
+    q.push(" GROUP BY r.unit_id")
+        .push(v.group_by(true))
         .push(&format!(
-            " GROUP BY unit_id HAVING MIN(CASE WHEN state IN ({}) THEN 1 ELSE 0 END) = 1) t",
+            " HAVING MIN(CASE WHEN r.state IN ({}) THEN 1 ELSE 0 END) = 1) t GROUP BY t.area",
             StoredState::sql_list(&StoredState::SENT)
         ));
-    count(db, &q).await
+    Ok(AreaCount::find_by_statement(q.statement()).all(db).await?)
 }
 
 /// Units in scope of a campaign: active units and any unit that registered. Written as
@@ -605,6 +938,7 @@ struct RowsPage {
 #[allow(clippy::too_many_arguments)]
 async fn rows_page(
     db: &DatabaseConnection,
+    v: &View,
     c: &campaign::Model,
     filter: &ProgressFilter,
     report_cond: &Option<Condition>,
@@ -638,10 +972,13 @@ async fn rows_page(
     if let Some(uc) = unit_cond {
         units = units.filter(uc.clone());
     }
+    if let Some(area) = v.unit_condition() {
+        units = units.filter(area);
+    }
     let total = match (report_cond, unit_cond) {
-        (None, None) if count_scope => Some(units_in_scope(db, c.id).await?),
+        (None, None) if count_scope => Some(sum_of(&units_in_scope(db, v, c.id).await?, None)),
         (None, None) => None,
-        (Some(cond), None) => {
+        (Some(cond), None) if !v.scoped() => {
             let n: Option<i64> = report::Entity::find()
                 .select_only()
                 .expr_as(
@@ -656,7 +993,7 @@ async fn rows_page(
                 .await?;
             Some(n.unwrap_or(0))
         }
-        (_, Some(_)) => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
+        _ => Some(i64::try_from(units.clone().count(db).await?).unwrap_or(i64::MAX)),
     };
     let keys = filter.sort.unwrap_or_default().keys();
     // One row more than the page tells whether a next page exists; kept within SQL's signed
@@ -707,7 +1044,8 @@ async fn rows_page(
     })
 }
 
-/// Computes the board at the clock's now.
+/// Computes the board of the whole installation, unit rows only ([`View::installation`]), at
+/// the clock's now.
 ///
 /// The counts come from SQL aggregates over the campaign's reports and registrations; only the
 /// requested page of unit rows is loaded (see [`rows_page`]), with that page's registrations and
@@ -731,9 +1069,152 @@ pub async fn board_after(
     page: &PageQuery,
     after: Option<&str>,
 ) -> AppResult<Board> {
-    Ok(computed(state, campaign_id, filter, page, after)
+    board_of(
+        state,
+        &View::installation(),
+        campaign_id,
+        filter,
+        page,
+        after,
+    )
+    .await
+}
+
+/// The board of a view ([`view`]): a ward's units, a province's wards, the installation's
+/// provinces — with the unit rows under the node, filtered and paginated.
+pub async fn board_of(
+    state: &AppState,
+    v: &View,
+    campaign_id: i64,
+    filter: &ProgressFilter,
+    page: &PageQuery,
+    after: Option<&str>,
+) -> AppResult<Board> {
+    Ok(computed(state, v, campaign_id, filter, page, after)
         .await?
         .board)
+}
+
+/// The report counts of a set of report groups (the whole board's, or one roll-up row's).
+struct Tally {
+    obligations: i64,
+    registrations_by_type: BTreeMap<String, i64>,
+    reports_by_state: BTreeMap<String, i64>,
+    states_by_type: BTreeMap<String, BTreeMap<String, i64>>,
+    submitted_on_time: i64,
+    submitted_late: i64,
+    overdue: i64,
+    totals_by_type: BTreeMap<String, TypeTotal>,
+    last_accepted: Option<DateTime<Utc>>,
+}
+
+/// Every state at zero.
+fn zero_states() -> BTreeMap<String, i64> {
+    ReportState::ALL
+        .iter()
+        .map(|s| (s.as_str().to_string(), 0))
+        .collect()
+}
+
+impl Tally {
+    fn of<'a>(
+        groups: impl Iterator<Item = &'a ReportGroup>,
+        c: &campaign::Model,
+        now: DateTime<Utc>,
+    ) -> Tally {
+        let mut t = Tally {
+            obligations: 0,
+            registrations_by_type: BTreeMap::new(),
+            reports_by_state: zero_states(),
+            states_by_type: BTreeMap::new(),
+            submitted_on_time: 0,
+            submitted_late: 0,
+            overdue: 0,
+            totals_by_type: BTreeMap::new(),
+            last_accepted: None,
+        };
+        for g in groups {
+            for (records, n) in [(1, g.with_records), (0, g.n - g.with_records)] {
+                if n > 0 {
+                    let s = ReportState::from_stored(g.state, records);
+                    *t.reports_by_state
+                        .entry(s.as_str().to_string())
+                        .or_default() += n;
+                    *t.states_by_type
+                        .entry(g.type_code.clone())
+                        .or_insert_with(zero_states)
+                        .entry(s.as_str().to_string())
+                        .or_default() += n;
+                }
+            }
+            t.obligations += g.n;
+            *t.registrations_by_type
+                .entry(g.type_code.clone())
+                .or_default() += g.n;
+            // Whether a report is sent depends on its stored state only, not on its records.
+            if ReportState::from_stored(g.state, 0).is_sent() {
+                t.submitted_on_time += g.first_on_time;
+                t.submitted_late += g.n - g.first_on_time;
+            } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline)) {
+                t.overdue += g.n;
+            }
+            let tt = t.totals_by_type.entry(g.type_code.clone()).or_default();
+            tt.record_count += g.record_count;
+            tt.original_cost += g.original_cost;
+            tt.remaining_value += g.remaining_value;
+            t.last_accepted = Ord::max(t.last_accepted, g.last_accepted);
+        }
+        t
+    }
+
+    /// Every report owed is accepted, and at least one is owed.
+    fn accepted_all(&self) -> bool {
+        self.obligations > 0
+            && self
+                .reports_by_state
+                .get(ReportState::Accepted.as_str())
+                .copied()
+                .unwrap_or(0)
+                == self.obligations
+    }
+}
+
+/// The grouped counts a roll-up board's rows are cut from.
+struct AreaSources<'a> {
+    scope: &'a [AreaCount],
+    regs: &'a [RegistrationCounts],
+    groups: &'a [ReportGroup],
+    fully: &'a [AreaCount],
+}
+
+impl AreaSources<'_> {
+    /// The row of `node` (`None`: the units not yet placed in the tree).
+    fn row(&self, node: Option<NodeRef>, c: &campaign::Model, now: DateTime<Utc>) -> AreaRow {
+        let key = node.as_ref().map(|n| n.id);
+        let units_total = sum_of(self.scope, Some(key));
+        let regs = self.regs.iter().filter(|r| r.area == key);
+        let (registered, on_time, teams) = regs.fold((0, 0, 0), |(a, b, t), r| {
+            (a + r.registered, b + r.on_time, t + r.teams)
+        });
+        let t = Tally::of(self.groups.iter().filter(|g| g.area == key), c, now);
+        let accepted_all = t.accepted_all();
+        AreaRow {
+            node,
+            units_total,
+            teams_established: teams,
+            registered_on_time: on_time,
+            registered_late: registered - on_time,
+            not_registered: units_total - registered,
+            obligations: t.obligations,
+            reports_by_state: t.reports_by_state,
+            submitted_on_time: t.submitted_on_time,
+            submitted_late: t.submitted_late,
+            overdue: t.overdue,
+            units_fully_submitted: sum_of(self.fully, Some(key)),
+            accepted_all,
+            accepted_at: if accepted_all { t.last_accepted } else { None },
+        }
+    }
 }
 
 /// The board with what it was computed from, for the pages that show more than the board.
@@ -745,6 +1226,7 @@ struct Computed {
 
 async fn computed(
     state: &AppState,
+    v: &View,
     campaign_id: i64,
     filter: &ProgressFilter,
     page: &PageQuery,
@@ -757,21 +1239,25 @@ async fn computed(
     let unit_cond = unit_filter(filter);
     // Without filters the rows' total is the units in scope: counted once, by the rows' reader
     // when it needs it first (a page after the first, read from whichever end is nearer).
-    let count_scope =
-        report_cond.is_none() && unit_cond.is_none() && after.is_none() && page.offset() > 0;
-    let (scope, regs, groups, fully, rows) = tokio::try_join!(
+    let count_scope = v.rollup.is_none()
+        && report_cond.is_none()
+        && unit_cond.is_none()
+        && after.is_none()
+        && page.offset() > 0;
+    let (scope, regs, groups, fully, rows, nodes) = tokio::try_join!(
         async {
             if count_scope {
                 AppResult::Ok(None)
             } else {
-                units_in_scope(db, c.id).await.map(Some)
+                units_in_scope(db, v, c.id).await.map(Some)
             }
         },
-        registration_counts(db, &c),
-        report_groups(db, &c),
-        units_fully_submitted(db, c.id),
+        registration_counts(db, v, &c),
+        report_groups(db, v, &c),
+        units_fully_submitted(db, v, c.id),
         rows_page(
             db,
+            v,
             &c,
             filter,
             &report_cond,
@@ -780,31 +1266,40 @@ async fn computed(
             after,
             count_scope
         ),
+        async {
+            match v.rollup {
+                Some(_) => tree::children(db, v.node().map(|n| n.id)).await,
+                None => Ok(vec![]),
+            }
+        },
     )?;
-    let units_total = scope.or(rows.total).unwrap_or(0);
+    let units_total = scope
+        .as_deref()
+        .map(|s| sum_of(s, None))
+        .or(rows.total)
+        .unwrap_or(0);
     let units = rows.units;
+    let registered: i64 = regs.iter().map(|r| r.registered).sum();
+    let tally = Tally::of(groups.iter(), &c, now);
     let mut b = Board {
         campaign_id,
         as_of: now,
         submission_deadline: c.submission_deadline,
         days_left: clock::days_left(now, c.submission_deadline),
         units_total,
-        teams_established: regs.teams,
-        registered_on_time: regs.on_time,
-        registered_late: regs.registered - regs.on_time,
-        not_registered: units_total - regs.registered,
-        registrations_by_type: BTreeMap::new(),
-        obligations: 0,
-        reports_by_state: ReportState::ALL
-            .iter()
-            .map(|s| (s.as_str().to_string(), 0))
-            .collect(),
-        states_by_type: BTreeMap::new(),
-        submitted_on_time: 0,
-        submitted_late: 0,
-        overdue: 0,
-        units_fully_submitted: fully,
-        totals_by_type: BTreeMap::new(),
+        teams_established: regs.iter().map(|r| r.teams).sum(),
+        registered_on_time: regs.iter().map(|r| r.on_time).sum(),
+        registered_late: regs.iter().map(|r| r.registered - r.on_time).sum(),
+        not_registered: units_total - registered,
+        registrations_by_type: tally.registrations_by_type,
+        obligations: tally.obligations,
+        reports_by_state: tally.reports_by_state,
+        states_by_type: tally.states_by_type,
+        submitted_on_time: tally.submitted_on_time,
+        submitted_late: tally.submitted_late,
+        overdue: tally.overdue,
+        units_fully_submitted: sum_of(&fully, None),
+        totals_by_type: tally.totals_by_type,
         rows: vec![],
         rows_total: u64::try_from(rows.total.unwrap_or(units_total)).unwrap_or(0),
         page: page.page(),
@@ -814,41 +1309,27 @@ async fn computed(
         } else {
             None
         },
+        node: v.node().cloned(),
+        path: v.path.clone(),
+        rollup: v.rollup,
+        areas: vec![],
     };
-    for g in &groups {
-        for (records, n) in [(1, g.with_records), (0, g.n - g.with_records)] {
-            if n > 0 {
-                let s = ReportState::from_stored(g.state, records);
-                *b.reports_by_state
-                    .entry(s.as_str().to_string())
-                    .or_default() += n;
-                *b.states_by_type
-                    .entry(g.type_code.clone())
-                    .or_insert_with(|| {
-                        ReportState::ALL
-                            .iter()
-                            .map(|s| (s.as_str().to_string(), 0))
-                            .collect()
-                    })
-                    .entry(s.as_str().to_string())
-                    .or_default() += n;
-            }
+    if v.rollup.is_some() {
+        let sources = AreaSources {
+            scope: scope.as_deref().unwrap_or_default(),
+            regs: &regs,
+            groups: &groups,
+            fully: &fully,
+        };
+        b.areas = nodes
+            .iter()
+            .map(|n| sources.row(Some(NodeRef::of(n)), &c, now))
+            .collect();
+        // The units not yet placed in the tree: a row of their own on the installation's board.
+        let unplaced = sources.row(None, &c, now);
+        if unplaced.units_total > 0 || unplaced.obligations > 0 {
+            b.areas.push(unplaced);
         }
-        b.obligations += g.n;
-        *b.registrations_by_type
-            .entry(g.type_code.clone())
-            .or_default() += g.n;
-        // Whether a report is sent depends on its stored state only, not on its records.
-        if ReportState::from_stored(g.state, 0).is_sent() {
-            b.submitted_on_time += g.first_on_time;
-            b.submitted_late += g.n - g.first_on_time;
-        } else if !clock::on_time(now, g.extension_deadline.unwrap_or(c.submission_deadline)) {
-            b.overdue += g.n;
-        }
-        let t = b.totals_by_type.entry(g.type_code.clone()).or_default();
-        t.record_count += g.record_count;
-        t.original_cost += g.original_cost;
-        t.remaining_value += g.remaining_value;
     }
     let ids: Vec<i64> = units.iter().map(|u| u.id).collect();
     let (regs, reports) = tokio::try_join!(
@@ -938,24 +1419,62 @@ pub struct SummaryParts {
     pub submissions: String,
     /// Original cost and remaining value in the reports sent to the ward (submitted or accepted); drafts are not counted.
     pub values: String,
+    /// On a province's (or the installation's) paragraph: a heading, then one line per ward
+    /// (or province) with its figures. Empty for a ward.
+    pub areas: Vec<String>,
 }
 
 fn two(n: i64) -> String {
     format!("{n:02}")
 }
 
-/// Writes the board as the paragraph a ward's quarterly report carries.
+/// Writes the board of the whole installation as the paragraph a ward's quarterly report carries.
 pub async fn summary(state: &AppState, campaign_id: i64) -> AppResult<Summary> {
     Ok(summary_and_board(state, campaign_id).await?.0)
 }
 
-/// The summary paragraph and the board's counts it is written from, computed once (the
-/// summary page shows both).
+/// [`summary_and_board_of`] the whole installation.
 pub async fn summary_and_board(state: &AppState, campaign_id: i64) -> AppResult<(Summary, Board)> {
+    summary_and_board_of(state, &View::installation(), campaign_id).await
+}
+
+/// Label of the roll-up row of the units not yet placed in the tree.
+pub const UNPLACED: &str = "Chưa xếp địa bàn";
+
+/// The line of one roll-up row in the summary paragraph: its units, registrations, reports
+/// sent and overdue, and whether everything is accepted.
+fn area_line(a: &AreaRow, last: bool) -> String {
+    let name = a.node.as_ref().map_or(UNPLACED, |n| n.name.as_str());
+    let registered = a.registered_on_time + a.registered_late;
+    let sent = a.submitted_on_time + a.submitted_late;
+    let accepted = if a.accepted_all {
+        ", đã duyệt hết báo cáo"
+    } else {
+        ""
+    };
+    format!(
+        "+ {name}: {registered}/{} đơn vị đã đăng ký đối tượng kiểm kê, {}/{registered} đơn vị đã gửi đủ báo cáo; {sent}/{} báo cáo đã gửi ({} báo cáo quá hạn chưa gửi){accepted}{}",
+        a.units_total,
+        a.units_fully_submitted,
+        a.obligations,
+        a.overdue,
+        if last { '.' } else { ';' }
+    )
+}
+
+/// The summary paragraph of a view and the board's counts it is written from, computed once
+/// (the summary page shows both). A province's paragraph names each ward's figures, the
+/// installation's each province's.
+pub async fn summary_and_board_of(
+    state: &AppState,
+    v: &View,
+    campaign_id: i64,
+) -> AppResult<(Summary, Board)> {
     let Computed {
         board: b, groups, ..
     } = computed(
         state,
+        v,
         campaign_id,
         &ProgressFilter::default(),
         &PageQuery {
@@ -1035,10 +1554,28 @@ pub async fn summary_and_board(state: &AppState, campaign_id: i64) -> AppResult<
         numfmt::vn_money(remaining)
     );
 
+    let mut areas = Vec::new();
+    if let Some(level) = b.rollup
+        && !b.areas.is_empty()
+    {
+        areas.push(match level {
+            Level::Ward => "Tình hình từng xã, phường:".to_string(),
+            Level::Province => "Tình hình từng tỉnh, thành phố:".to_string(),
+        });
+        let last = b.areas.len() - 1;
+        areas.extend(
+            b.areas
+                .iter()
+                .enumerate()
+                .map(|(i, a)| area_line(a, i == last)),
+        );
+    }
+
     let mut lines = vec![types.clone(), units.clone()];
     lines.extend(units_by_type.iter().cloned());
     lines.push(submissions.clone());
     lines.push(values.clone());
+    lines.extend(areas.iter().cloned());
     let summary = Summary {
         as_of: b.as_of,
         text: lines.join("\n"),
@@ -1048,6 +1585,7 @@ pub async fn summary_and_board(state: &AppState, campaign_id: i64) -> AppResult<
             units_by_type,
             submissions,
             values,
+            areas,
         },
     };
     Ok((summary, b))
@@ -1097,9 +1635,20 @@ pub struct Reminder {
     pub owed: Vec<Owed>,
 }
 
-/// Units that still owe a report, soonest deadline first.
+/// Units of the whole installation that still owe a report, soonest deadline first.
 pub async fn reminders(
     state: &AppState,
+    campaign_id: i64,
+    within_days: Option<i64>,
+) -> AppResult<Vec<Reminder>> {
+    reminders_of(state, &View::installation(), campaign_id, within_days).await
+}
+
+/// Units under the view's node that still owe a report (a province's: every ward's late
+/// units), soonest deadline first.
+pub async fn reminders_of(
+    state: &AppState,
+    v: &View,
     campaign_id: i64,
     within_days: Option<i64>,
 ) -> AppResult<Vec<Reminder>> {
@@ -1107,10 +1656,23 @@ pub async fn reminders(
     let c = campaigns::get(&state.db, campaign_id).await?;
     // Only units owing a report can be listed: load their unsent reports and those units.
     // (Reports belong to registered units, which are always in scope.)
+    let area = v.unit_condition();
     let unsent = || {
-        Condition::all()
+        let cond = Condition::all()
             .add(report::Column::CampaignId.eq(campaign_id))
-            .add(report::Column::State.is_not_in(StoredState::SENT))
+            .add(report::Column::State.is_not_in(StoredState::SENT));
+        match &area {
+            Some(a) => cond.add(
+                report::Column::UnitId.in_subquery(
+                    Query::select()
+                        .column(unit::Column::Id)
+                        .from(unit::Entity)
+                        .cond_where(a.clone())
+                        .take(),
+                ),
+            ),
+            None => cond,
+        }
     };
     let mut reports: BTreeMap<i64, Vec<report::Model>> = BTreeMap::new();
     for r in report::Entity::find()
@@ -1196,9 +1758,7 @@ struct DayCount {
     n: i64,
 }
 
-/// The board and the submissions over time, as the board page shows them: computed once
-/// (the timeline's owed reports and extensions are the board's own counts; only the count of
-/// first submissions per local day is read besides, alongside the board).
+/// [`board_and_timeline_of`] the whole installation.
 pub async fn board_and_timeline(
     state: &AppState,
     campaign_id: i64,
@@ -1206,9 +1766,31 @@ pub async fn board_and_timeline(
     page: &PageQuery,
     after: Option<&str>,
 ) -> AppResult<(Board, Timeline)> {
+    board_and_timeline_of(
+        state,
+        &View::installation(),
+        campaign_id,
+        filter,
+        page,
+        after,
+    )
+    .await
+}
+
+/// The board of a view and the submissions over time, as the board page shows them: computed once
+/// (the timeline's owed reports and extensions are the board's own counts; only the count of
+/// first submissions per local day is read besides, alongside the board).
+pub async fn board_and_timeline_of(
+    state: &AppState,
+    v: &View,
+    campaign_id: i64,
+    filter: &ProgressFilter,
+    page: &PageQuery,
+    after: Option<&str>,
+) -> AppResult<(Board, Timeline)> {
     let (computed, rows) = tokio::try_join!(
-        computed(state, campaign_id, filter, page, after),
-        first_sent_per_day(&state.db, campaign_id),
+        computed(state, v, campaign_id, filter, page, after),
+        first_sent_per_day(&state.db, v, campaign_id),
     )?;
     let Computed {
         board,
@@ -1240,20 +1822,29 @@ pub async fn board_and_timeline(
 
 /// The count of first submissions per local day (grouped in SQL, so it reads one row per day
 /// whatever the number of reports).
-async fn first_sent_per_day(db: &DatabaseConnection, campaign_id: i64) -> AppResult<Vec<DayCount>> {
+async fn first_sent_per_day(
+    db: &DatabaseConnection,
+    v: &View,
+    campaign_id: i64,
+) -> AppResult<Vec<DayCount>> {
     let backend = db.get_database_backend();
     // Vietnam keeps UTC+7 all year, so a local day is the UTC instant shifted by seven hours.
     let day = if backend == DbBackend::Postgres {
-        "CAST(first_submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)"
+        "CAST(r.first_submitted_at AT TIME ZONE 'Asia/Ho_Chi_Minh' AS date)"
     } else {
-        "date(first_submitted_at, '+7 hours')"
+        "date(r.first_submitted_at, '+7 hours')"
     };
     let mut q = Sql::new(backend);
     q.push("SELECT ")
         .push(day)
-        .push(" AS day, CAST(COUNT(*) AS BIGINT) AS n FROM reports WHERE campaign_id = ")
-        .bind(campaign_id)
-        .push(" AND first_submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1");
+        .push(" AS day, CAST(COUNT(*) AS BIGINT) AS n");
+    // Only the area's filter: the days are not cut per roll-up row.
+    let flat = View {
+        rollup: None,
+        ..v.clone()
+    };
+    push_reports_in(&mut q, &flat, campaign_id);
+    q.push(" AND r.first_submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1");
     Ok(DayCount::find_by_statement(q.statement()).all(db).await?)
 }
 

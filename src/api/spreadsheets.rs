@@ -140,20 +140,22 @@ pub async fn summary(
     ))
 }
 
-/// The progress board as a sheet.
+/// The progress board as a sheet: one row per unit under the node (`node=`, as on the board).
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress.xlsx", tag = "exports",
-    params(("campaign_id" = i64, Path, minimum = 1)),
+    params(("campaign_id" = i64, Path, minimum = 1), crate::progress::NodeQuery),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
-              (status = 404, body = ProblemDoc)))]
+              (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub async fn progress(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath(campaign_id): ApiPath<i64>,
+    ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
+    let v = crate::progress::view(&state, &actor, node.node).await?;
     Ok(xlsx(
-        workbooks::progress_sheet(&state, &actor, campaign_id).await?,
+        workbooks::progress_sheet(&state, &actor, &v, campaign_id).await?,
     ))
 }
 

@@ -14,9 +14,9 @@ use validator::Validate;
 
 use crate::{
     audit::Event,
-    auth::Actor,
+    auth::{Actor, Role, Scope},
     campaigns,
-    entities::{asset, campaign, report, report_snapshot},
+    entities::{asset, campaign, report, report_snapshot, unit},
     error::{AppError, AppResult, FieldError},
     forms::record,
     state::AppState,
@@ -380,7 +380,60 @@ async fn audit_report(
     event.record(db, actor, now).await
 }
 
-/// Returns a submitted report for correction, with a reason and comments on assets.
+/// Whether the caller is an approval level above the unit's ward: a province's finance
+/// department (or an installation-wide office) whose scope holds the unit's ward. Only such a
+/// caller may return a report the ward has already accepted; the ward's office may not.
+fn above_the_ward(actor: &Actor, u: &unit::Model) -> bool {
+    let office = matches!(actor.role, Role::Admin | Role::FinanceOfficer);
+    office
+        && u.ward_id.is_some()
+        && match actor.scope {
+            Scope::All => true,
+            Scope::Province(p) => u.province_id == Some(p),
+            Scope::Ward(_) | Scope::Units(_) => false,
+        }
+}
+
+/// The report to return, its row locked: a submitted one (the ward's finance office reviews
+/// it), or an accepted one when the caller is above the unit's ward ([`above_the_ward`]).
+async fn returnable(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    campaign_id: i64,
+    unit_id: i64,
+    type_code: &str,
+) -> AppResult<report::Model> {
+    let r = query::locked(db, campaign_id, unit_id, type_code)
+        .await?
+        .ok_or_else(|| query::missing(type_code))?;
+    match ReportState::of(&r) {
+        ReportState::Submitted => Ok(r),
+        ReportState::Accepted => {
+            let u = unit::Entity::find_by_id(unit_id)
+                .one(db)
+                .await?
+                .ok_or_else(|| AppError::not_found("đơn vị", "Unit"))?;
+            if above_the_ward(actor, &u) {
+                Ok(r)
+            } else {
+                Err(illegal(
+                    &r,
+                    "trả lại (báo cáo đã chấp nhận chỉ cấp tỉnh trả lại được)",
+                    "returned (only the province can return an accepted report)",
+                ))
+            }
+        }
+        _ => Err(illegal(
+            &r,
+            "trả lại (chỉ trả lại báo cáo đã gửi)",
+            "returned (only a submitted report can be)",
+        )),
+    }
+}
+
+/// Returns a submitted report for correction, with a reason and comments on assets — or,
+/// from the province, a report its ward has already accepted (the unit then sees it returned,
+/// as after a ward's return; the audit event's `before` shows it was accepted).
 pub async fn return_report(
     state: &AppState,
     actor: &Actor,
@@ -392,15 +445,7 @@ pub async fn return_report(
     let now = state.clock.now();
     let tx = state.db.begin().await?;
     let c = campaigns::get(&tx, campaign_id).await?;
-    let r = submitted(
-        &tx,
-        campaign_id,
-        unit_id,
-        type_code,
-        "trả lại (chỉ trả lại báo cáo đã gửi)",
-        "returned (only a submitted report can be)",
-    )
-    .await?;
+    let r = returnable(&tx, actor, campaign_id, unit_id, type_code).await?;
     let ids: Vec<i64> = req.comments.iter().filter_map(|c| c.asset_id).collect();
     let codes: Vec<String> = req
         .comments
@@ -473,6 +518,7 @@ pub async fn return_report(
         |a| {
             a.state = Set(StoredState::Returned);
             a.returned_at = Set(Some(now));
+            a.accepted_at = Set(None);
             a.return_reason = Set(Some(req.reason.trim().to_string()));
             a.return_comments = Set(Some(comments));
         },

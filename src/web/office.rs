@@ -30,15 +30,16 @@ use super::{
 };
 use crate::{
     assets::{self, AssetFilter, AssetSort},
-    auth::Role,
+    auth::{Role, Scope},
     clock,
     error::{AppError, FieldError, Lang},
     numfmt::{vn_money, vn_number},
     pagination::PageQuery,
-    progress::{self, ProgressFilter, UnitSort},
+    progress::{self, AreaRow, ProgressFilter, UnitSort, View},
     registrations, replica,
     reports::{self, AssetComment, ExtensionRequest, ReportState, ReturnComment, ReturnRequest},
     state::AppState,
+    tree::{self, Level},
     units::{self, UnitKind},
     workbooks,
 };
@@ -96,6 +97,119 @@ fn form_name(state: &AppState, type_code: &str) -> (String, String) {
         .unwrap_or_else(|| (type_code.to_string(), String::new()))
 }
 
+// ---------------------------------------------------------------- where in the tree
+
+/// `?node=` of the board, summary and reminders pages (a number; anything else is ignored).
+#[derive(Deserialize, Default)]
+pub struct NodeParam {
+    node: Option<String>,
+}
+
+fn parse_node(s: Option<&str>) -> Option<i64> {
+    s.and_then(|s| s.trim().parse::<i64>().ok())
+        .filter(|n| *n > 0)
+}
+
+/// Where in the tree an office page stands: the breadcrumb (each node above that the caller
+/// may open, as a link) and the children to pick (a province's wards, the provinces).
+struct Place {
+    crumbs: Vec<(String, String)>,
+    here: String,
+    children: Vec<(i64, String)>,
+    pick: &'static str,
+    action: &'static str,
+}
+
+/// The place of a view on the page at `action` (`/board`, `/summary`, `/reminders`); `None`
+/// in an installation with no tree.
+async fn place(
+    state: &AppState,
+    u: &WebUser,
+    v: &View,
+    action: &'static str,
+) -> WebResult<Option<Place>> {
+    let o = o();
+    if v.path.is_empty() && v.rollup.is_none() {
+        return Ok(None);
+    }
+    let mut crumbs = Vec::new();
+    if !v.path.is_empty() && u.actor.scope == Scope::All {
+        crumbs.push((o.whole_installation.to_string(), action.to_string()));
+    }
+    for n in v.path.iter().rev().skip(1).rev() {
+        let opens = match u.actor.scope {
+            Scope::All => true,
+            Scope::Province(p) => p == n.id,
+            Scope::Ward(_) | Scope::Units(_) => false,
+        };
+        if opens {
+            crumbs.push((n.name.clone(), format!("{action}?node={}", n.id)));
+        }
+    }
+    let children = match v.rollup {
+        Some(_) => tree::children(&state.db, v.node().map(|n| n.id))
+            .await?
+            .into_iter()
+            .map(|n| (n.id, n.name))
+            .collect(),
+        None => vec![],
+    };
+    Ok(Some(Place {
+        crumbs,
+        here: v
+            .node()
+            .map_or_else(|| o.whole_installation.to_string(), |n| n.name.clone()),
+        children,
+        pick: match v.rollup {
+            Some(Level::Province) => o.pick_province,
+            _ => o.pick_ward,
+        },
+        action,
+    }))
+}
+
+/// One row of the roll-up table: a ward of a province, or a province.
+struct AreaLine {
+    href: Option<String>,
+    code: String,
+    name: String,
+    units: i64,
+    teams: String,
+    registered: String,
+    sent: String,
+    overdue: i64,
+    accepted_all: bool,
+    accepted: String,
+}
+
+fn area_line(a: &AreaRow) -> AreaLine {
+    let o = o();
+    let registered = a.registered_on_time + a.registered_late;
+    AreaLine {
+        href: a.node.as_ref().map(|n| format!("/board?node={}", n.id)),
+        code: a.node.as_ref().map(|n| n.code.clone()).unwrap_or_default(),
+        name: a
+            .node
+            .as_ref()
+            .map_or_else(|| o.unplaced.to_string(), |n| n.name.clone()),
+        units: a.units_total,
+        teams: format!("{}/{}", a.teams_established, a.units_total),
+        registered: format!("{registered}/{}", a.units_total),
+        sent: format!(
+            "{}/{}",
+            a.submitted_on_time + a.submitted_late,
+            a.obligations
+        ),
+        overdue: a.overdue,
+        accepted_all: a.accepted_all,
+        accepted: match (a.accepted_all, a.accepted_at) {
+            (true, Some(at)) => format!("{} ({})", o.accepted_all, vn_time(at)),
+            (true, None) => o.accepted_all.to_string(),
+            (false, _) => o.not_accepted_all.to_string(),
+        },
+    }
+}
+
 // ---------------------------------------------------------------- board
 
 /// `GET /board` query: the filters as a form sends them (empty = no filter).
@@ -110,6 +224,8 @@ pub struct BoardQuery {
     page: Option<u64>,
     /// Keyset pagination: the rows after the unit with this code (the "next" link's).
     after: Option<String>,
+    /// The node shown (default: the caller's own).
+    node: Option<String>,
 }
 
 struct Badge {
@@ -168,6 +284,10 @@ struct BoardPage {
     prev_href: Option<String>,
     next_href: Option<String>,
     filtered: bool,
+    place: Option<Place>,
+    node_id: String,
+    areas_title: &'static str,
+    areas: Vec<AreaLine>,
 }
 
 fn sort_label(o: &OfficeTexts, s: UnitSort) -> &'static str {
@@ -217,14 +337,11 @@ pub async fn board(
         .as_deref()
         .map(str::trim)
         .filter(|a| !a.is_empty() && a.len() <= 7);
-    let (b, timeline) = progress::board_and_timeline(
-        &replica::reader(&state, &u.actor).await,
-        c.id,
-        &filter,
-        &page,
-        after,
-    )
-    .await?;
+    let rs = replica::reader(&state, &u.actor).await;
+    let node = parse_node(q.node.as_deref());
+    let v = progress::view(&rs, &u.actor, node).await?;
+    let (b, timeline) =
+        progress::board_and_timeline_of(&rs, &v, c.id, &filter, &page, after).await?;
     let now = state.clock.now();
     let registered = b.registered_on_time + b.registered_late;
     let by_type: Vec<String> = b
@@ -409,6 +526,9 @@ pub async fn board(
         params.push(("sort", s.as_str().to_string()));
     }
     let filtered = !params.is_empty();
+    if let Some(n) = node {
+        params.insert(0, ("node", n.to_string()));
+    }
     let href = |p: u64, after: Option<&str>| {
         let mut s = String::from("/board?");
         for (k, v) in &params {
@@ -484,6 +604,13 @@ pub async fn board(
         prev_href: (page_no > 1).then(|| href(page_no - 1, None)),
         next_href: b.next_after.as_deref().map(|a| href(page_no + 1, Some(a))),
         filtered,
+        place: place(&state, &u, &v, "/board").await?,
+        node_id: node.map(|n| n.to_string()).unwrap_or_default(),
+        areas_title: match b.rollup {
+            Some(Level::Province) => o.provinces_table,
+            _ => o.wards_table,
+        },
+        areas: b.areas.iter().map(area_line).collect(),
     })
 }
 
@@ -1157,14 +1284,20 @@ struct SummaryPage {
     text: String,
     as_of: String,
     figures: Vec<(&'static str, String)>,
+    place: Option<Place>,
 }
 
 /// `GET /summary`: the paragraph for the quarterly report, with a copy button and its figures.
-pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
+pub async fn summary(
+    State(state): State<AppState>,
+    u: WebUser,
+    Query(q): Query<NodeParam>,
+) -> WebResult {
     let o = o();
     let c = campaign_or_404(&state).await?;
-    let (s, b) =
-        progress::summary_and_board(&replica::reader(&state, &u.actor).await, c.id).await?;
+    let rs = replica::reader(&state, &u.actor).await;
+    let v = progress::view(&rs, &u.actor, parse_node(q.node.as_deref())).await?;
+    let (s, b) = progress::summary_and_board_of(&rs, &v, c.id).await?;
     let registered = b.registered_on_time + b.registered_late;
     let mut figures = vec![
         (o.units_in_scope, b.units_total.to_string()),
@@ -1200,6 +1333,7 @@ pub async fn summary(State(state): State<AppState>, u: WebUser) -> WebResult {
         text: s.text.clone(),
         as_of: vn_time(s.as_of),
         figures,
+        place: place(&state, &u, &v, "/summary").await?,
     })
 }
 
@@ -1220,13 +1354,20 @@ struct RemindersPage {
     review: bool,
     reminders: Vec<ReminderView>,
     all: String,
+    place: Option<Place>,
 }
 
 /// `GET /reminders`: the units that still owe a report, each with a ready message.
-pub async fn reminders(State(state): State<AppState>, u: WebUser) -> WebResult {
+pub async fn reminders(
+    State(state): State<AppState>,
+    u: WebUser,
+    Query(q): Query<NodeParam>,
+) -> WebResult {
     let (t, o) = (t(), o());
     let c = campaign_or_404(&state).await?;
-    let list = progress::reminders(&replica::reader(&state, &u.actor).await, c.id, None).await?;
+    let rs = replica::reader(&state, &u.actor).await;
+    let v = progress::view(&rs, &u.actor, parse_node(q.node.as_deref())).await?;
+    let list = progress::reminders_of(&rs, &v, c.id, None).await?;
     let reminders: Vec<ReminderView> = list
         .iter()
         .map(|r| ReminderView {
@@ -1269,6 +1410,7 @@ pub async fn reminders(State(state): State<AppState>, u: WebUser) -> WebResult {
         review: may_review(&u),
         reminders,
         all,
+        place: place(&state, &u, &v, "/reminders").await?,
     })
 }
 
@@ -1285,14 +1427,18 @@ struct DownloadsPage {
 /// zip of every unit's official form of a type.
 pub async fn downloads(State(state): State<AppState>, u: WebUser) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let b = progress::board(
-        &replica::reader(&state, &u.actor).await,
+    let rs = replica::reader(&state, &u.actor).await;
+    let v = progress::view(&rs, &u.actor, None).await?;
+    let b = progress::board_of(
+        &rs,
+        &v,
         c.id,
         &ProgressFilter::default(),
         &PageQuery {
             page: Some(1),
             per_page: Some(1),
         },
+        None,
     )
     .await?;
     let forms = b
@@ -1321,9 +1467,14 @@ fn attachment(bytes: Vec<u8>, file_name: &str, content_type: &'static str) -> Re
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// `GET /downloads/progress.xlsx`.
-pub async fn progress_xlsx(State(state): State<AppState>, u: WebUser) -> WebResult {
+pub async fn progress_xlsx(
+    State(state): State<AppState>,
+    u: WebUser,
+    Query(q): Query<NodeParam>,
+) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let wb = workbooks::progress_sheet(&state, &u.actor, c.id).await?;
+    let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
+    let wb = workbooks::progress_sheet(&state, &u.actor, &v, c.id).await?;
     Ok(attachment(wb.bytes, &wb.file_name, XLSX))
 }
 

@@ -150,6 +150,19 @@ pub struct OfficeTexts {
     pub download_zip: &'static str,
     pub form: &'static str,
     pub as_of: &'static str,
+    pub node_nav: &'static str,
+    pub whole_installation: &'static str,
+    pub pick_ward: &'static str,
+    pub pick_province: &'static str,
+    pub node_go: &'static str,
+    pub wards_table: &'static str,
+    pub provinces_table: &'static str,
+    pub area: &'static str,
+    pub reports_sent: &'static str,
+    pub approval: &'static str,
+    pub accepted_all: &'static str,
+    pub not_accepted_all: &'static str,
+    pub unplaced: &'static str,
 }
 
 /// Vietnamese.
@@ -297,6 +310,19 @@ pub static VI: OfficeTexts = OfficeTexts {
     download_zip: "Mẫu biểu chính thức của mọi đơn vị (.zip)",
     form: "Mẫu số",
     as_of: "Số liệu tại thời điểm",
+    node_nav: "Địa bàn",
+    whole_installation: "Toàn bộ",
+    pick_ward: "Xem xã, phường",
+    pick_province: "Xem tỉnh, thành phố",
+    node_go: "Xem",
+    wards_table: "Các xã, phường",
+    provinces_table: "Các tỉnh, thành phố",
+    area: "Địa bàn",
+    reports_sent: "Báo cáo đã gửi",
+    approval: "Duyệt báo cáo",
+    accepted_all: "Đã duyệt hết",
+    not_accepted_all: "Chưa duyệt hết",
+    unplaced: crate::progress::UNPLACED,
 };
 
 /// English.
@@ -444,6 +470,19 @@ pub static EN: OfficeTexts = OfficeTexts {
     download_zip: "Every unit's official form (.zip)",
     form: "Form",
     as_of: "Figures as of",
+    node_nav: "Area",
+    whole_installation: "Everything",
+    pick_ward: "Show a commune or ward",
+    pick_province: "Show a province",
+    node_go: "Show",
+    wards_table: "Communes and wards",
+    provinces_table: "Provinces",
+    area: "Area",
+    reports_sent: "Reports sent",
+    approval: "Approval",
+    accepted_all: "All accepted",
+    not_accepted_all: "Not all accepted",
+    unplaced: "Not yet placed",
 };
 
 /// The office catalogue of a language.

@@ -470,10 +470,11 @@ pub(super) async fn audit_export(
         .await
 }
 
-/// The progress board as a sheet.
+/// The progress board of a view ([`progress::view`]) as a sheet: the units under its node.
 pub async fn progress_sheet(
     state: &AppState,
     actor: &Actor,
+    view: &progress::View,
     campaign_id: i64,
 ) -> AppResult<Workbook> {
     // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
@@ -483,7 +484,15 @@ pub async fn progress_sheet(
         page: Some(1),
         per_page: Some(u64::MAX / 2),
     };
-    let board = progress::board(state, campaign_id, &ProgressFilter::default(), &all).await?;
+    let board = progress::board_of(
+        state,
+        view,
+        campaign_id,
+        &ProgressFilter::default(),
+        &all,
+        None,
+    )
+    .await?;
     let rows: Vec<ProgressRow> = board
         .rows
         .iter()

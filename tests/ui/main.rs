@@ -14,5 +14,6 @@ mod keyboard;
 mod login;
 mod office;
 mod roles;
+mod rollup;
 mod screenshots;
 mod search;

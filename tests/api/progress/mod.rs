@@ -3,3 +3,4 @@
 
 mod board;
 mod recount;
+mod rollup;
