@@ -78,7 +78,7 @@ impl WriteTx {
                     .get_postgres_connection_pool()
                     .begin()
                     .await
-                    .map_err(sea_orm::sqlx_error_to_conn_err)?;
+                    .map_err(conn_err)?;
                 Ok(Self::Pg(tokio::sync::Mutex::new(tx)))
             }
             _ => Ok(Self::Orm(db.begin().await?)),
@@ -93,7 +93,7 @@ impl WriteTx {
                 .into_inner()
                 .commit()
                 .await
-                .map_err(sea_orm::sqlx_error_to_exec_err),
+                .map_err(exec_err),
         }
     }
 
@@ -105,7 +105,7 @@ impl WriteTx {
                 .into_inner()
                 .rollback()
                 .await
-                .map_err(sea_orm::sqlx_error_to_exec_err),
+                .map_err(exec_err),
         }
     }
 
@@ -126,18 +126,18 @@ impl WriteTx {
         let mut copy = tx
             .copy_in_raw(&sql)
             .await
-            .map_err(sea_orm::sqlx_error_to_exec_err)?;
+            .map_err(exec_err)?;
         copy.send(data)
             .await
-            .map_err(sea_orm::sqlx_error_to_exec_err)?;
-        copy.finish().await.map_err(sea_orm::sqlx_error_to_exec_err)
+            .map_err(exec_err)?;
+        copy.finish().await.map_err(exec_err)
     }
 }
 
 fn pg_query(
     stmt: &Statement,
 ) -> sqlx::query::Query<'_, sqlx::Postgres, sea_query_sqlx::SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(sea_orm::Values(Vec::new()));
+    let values = stmt.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()));
     sqlx::query_with(
         sqlx::AssertSqlSafe(stmt.sql.as_str()),
         sea_query_sqlx::SqlxValues(values),
@@ -162,7 +162,7 @@ impl ConnectionTrait for WriteTx {
                     .execute(&mut **tx)
                     .await
                     .map(ExecResult::from)
-                    .map_err(sea_orm::sqlx_error_to_exec_err)
+                    .map_err(exec_err)
             }
         }
     }
@@ -176,7 +176,7 @@ impl ConnectionTrait for WriteTx {
                     .execute(&mut **tx)
                     .await
                     .map(ExecResult::from)
-                    .map_err(sea_orm::sqlx_error_to_exec_err)
+                    .map_err(exec_err)
             }
         }
     }
@@ -190,7 +190,7 @@ impl ConnectionTrait for WriteTx {
                     .fetch_optional(&mut **tx)
                     .await
                     .map(|row| row.map(QueryResult::from))
-                    .map_err(sea_orm::sqlx_error_to_query_err)
+                    .map_err(query_err)
             }
         }
     }
@@ -204,8 +204,20 @@ impl ConnectionTrait for WriteTx {
                     .fetch_all(&mut **tx)
                     .await
                     .map(|rows| rows.into_iter().map(QueryResult::from).collect())
-                    .map_err(sea_orm::sqlx_error_to_query_err)
+                    .map_err(query_err)
             }
         }
     }
+}
+
+fn exec_err(e: sqlx::Error) -> DbErr {
+    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))
+}
+
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into()))
+}
+
+fn conn_err(e: sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, Iden, Iterable,
+    ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, Iden, Iterable,
     Set, Statement, Value,
 };
 
@@ -23,9 +23,11 @@ const SQLITE_MAX_PARAMS: usize = 32_766;
 
 type Column<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
 
-/// The columns set in `row`, in the table's order.
+/// The columns of `row` that hold a value (set, or unchanged from a model), in the table's order.
 fn set_columns<A: ActiveModelTrait>(row: &A) -> Vec<Column<A>> {
-    Column::<A>::iter().filter(|c| row.get(*c).is_set()).collect()
+    Column::<A>::iter()
+        .filter(|c| !matches!(row.get(*c), ActiveValue::NotSet))
+        .collect()
 }
 
 fn table_of<A: ActiveModelTrait>() -> String {
