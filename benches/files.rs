@@ -442,7 +442,13 @@ async fn bare_load(path: &Path, url: &str) -> Result<(), String> {
             let kinds: Vec<&'static str> = (0..width)
                 .map(|i| match first.get(i) {
                     Some(Plain::Int(_)) => "BIGINT",
-                    Some(Plain::Float(_)) => if pg { "DOUBLE PRECISION" } else { "REAL" },
+                    Some(Plain::Float(_)) => {
+                        if pg {
+                            "DOUBLE PRECISION"
+                        } else {
+                            "REAL"
+                        }
+                    }
                     _ => "TEXT",
                 })
                 .collect();
@@ -489,7 +495,14 @@ async fn bare_load(path: &Path, url: &str) -> Result<(), String> {
         if let Some(kinds) = &columns {
             let per_statement = SQLITE_MAX_PARAMS / kinds.len();
             if pg && rows.len() >= 1_000 {
-                loaded += copy_rows(pg_tx.as_mut(), table, kinds.len(), &mut rows, &mut pg_copy_buf).await?;
+                loaded += copy_rows(
+                    pg_tx.as_mut(),
+                    table,
+                    kinds.len(),
+                    &mut rows,
+                    &mut pg_copy_buf,
+                )
+                .await?;
             } else if !pg && rows.len() >= per_statement {
                 loaded += insert_rows(sq_tx.as_mut(), table, kinds.len(), &mut rows).await?;
             }
@@ -497,7 +510,14 @@ async fn bare_load(path: &Path, url: &str) -> Result<(), String> {
     }
     let kinds = columns.ok_or("the workbook has fewer than two rows")?;
     if pg {
-        loaded += copy_rows(pg_tx.as_mut(), table, kinds.len(), &mut rows, &mut pg_copy_buf).await?;
+        loaded += copy_rows(
+            pg_tx.as_mut(),
+            table,
+            kinds.len(),
+            &mut rows,
+            &mut pg_copy_buf,
+        )
+        .await?;
         pg_tx
             .ok_or("no transaction")?
             .commit()
@@ -781,7 +801,11 @@ async fn run(args: Args) -> Result<(), String> {
         ),
         command: format!(
             "cargo bench --bench files -- bare-load {flat_s} {}",
-            if url.contains('?') { format!("'{url}'") } else { url.clone() }
+            if url.contains('?') {
+                format!("'{url}'")
+            } else {
+                url.clone()
+            }
         ),
         m,
     });
@@ -929,7 +953,7 @@ fn main() -> std::process::ExitCode {
                 .enable_all()
                 .build()
                 .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(bare_load(Path::new(&argv[2]), &argv[3])))
+                .and_then(|rt| rt.block_on(bare_load(Path::new(&argv[2]), &argv[3]))),
         ),
         _ => None,
     };

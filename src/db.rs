@@ -89,11 +89,7 @@ impl WriteTx {
     pub async fn commit(self) -> Result<(), DbErr> {
         match self {
             Self::Orm(tx) => tx.commit().await,
-            Self::Pg(tx) => tx
-                .into_inner()
-                .commit()
-                .await
-                .map_err(exec_err),
+            Self::Pg(tx) => tx.into_inner().commit().await.map_err(exec_err),
         }
     }
 
@@ -101,11 +97,7 @@ impl WriteTx {
     pub async fn rollback(self) -> Result<(), DbErr> {
         match self {
             Self::Orm(tx) => tx.rollback().await,
-            Self::Pg(tx) => tx
-                .into_inner()
-                .rollback()
-                .await
-                .map_err(exec_err),
+            Self::Pg(tx) => tx.into_inner().rollback().await.map_err(exec_err),
         }
     }
 
@@ -123,13 +115,8 @@ impl WriteTx {
         let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
         let sql = format!("COPY \"{table}\" ({}) FROM STDIN", quoted.join(", "));
         let mut tx = tx.lock().await;
-        let mut copy = tx
-            .copy_in_raw(&sql)
-            .await
-            .map_err(exec_err)?;
-        copy.send(data)
-            .await
-            .map_err(exec_err)?;
+        let mut copy = tx.copy_in_raw(&sql).await.map_err(exec_err)?;
+        copy.send(data).await.map_err(exec_err)?;
         copy.finish().await.map_err(exec_err)
     }
 }
@@ -137,7 +124,10 @@ impl WriteTx {
 fn pg_query(
     stmt: &Statement,
 ) -> sqlx::query::Query<'_, sqlx::Postgres, sea_query_sqlx::SqlxValues> {
-    let values = stmt.values.clone().unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+    let values = stmt
+        .values
+        .clone()
+        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
     sqlx::query_with(
         sqlx::AssertSqlSafe(stmt.sql.as_str()),
         sea_query_sqlx::SqlxValues(values),

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait, Iden, Iterable,
-    Set, Statement, Value,
+    ActiveModelTrait, ActiveValue, ConnectionTrait, DbBackend, DbErr, EntityName, EntityTrait,
+    Iden, Iterable, Set, Statement, Value,
 };
 
 use crate::{db::WriteTx, entities::asset};
@@ -57,9 +57,16 @@ async fn insert_sqlite<A: ActiveModelTrait>(
         return Ok(Vec::new());
     };
     let columns = set_columns(first);
-    let names: Vec<String> = columns.iter().map(|c| format!("\"{}\"", c.to_string())).collect();
+    let names: Vec<String> = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.to_string()))
+        .collect();
     let per_statement = (SQLITE_MAX_PARAMS / columns.len().max(1)).max(1);
-    let head = format!("INSERT INTO \"{}\" ({}) VALUES ", table_of::<A>(), names.join(", "));
+    let head = format!(
+        "INSERT INTO \"{}\" ({}) VALUES ",
+        table_of::<A>(),
+        names.join(", ")
+    );
     let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
     let mut out = Vec::new();
     for chunk in rows.chunks(per_statement) {

@@ -1379,8 +1379,11 @@ db_test!(
             (Some(0), Some(n as u64))
         );
         let again = all_assets(&app, &admin, campaign, unit).await;
-        assert!(again.values().all(|a| a["version"] == 2
-            && a["location"].as_str().unwrap().starts_with("Kho ")));
+        assert!(
+            again
+                .values()
+                .all(|a| a["version"] == 2 && a["location"].as_str().unwrap().starts_with("Kho "))
+        );
         let a = &again["BULK-0007"];
         assert_eq!(a["location"], "Kho 0");
         let h = app
