@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseBackend, DatabaseConnection, DbErr,
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, ExecResult, QueryResult, Statement, TransactionTrait,
+    sqlx,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
@@ -54,4 +56,158 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DatabaseBackend::Postgres => "postgresql",
         _ => "other",
     }
+}
+
+/// A write transaction that can also bulk-load: sea-orm's own on SQLite; on PostgreSQL one held
+/// here on a connection of the pool, so that `COPY … FROM STDIN` ([`WriteTx::copy_in`]) runs
+/// inside it, beside every statement sea-orm sends through it ([`ConnectionTrait`]). Dropped
+/// without [`WriteTx::commit`], it is rolled back, as sea-orm's is.
+pub enum WriteTx {
+    /// sea-orm's transaction (SQLite).
+    Orm(DatabaseTransaction),
+    /// A transaction on a PostgreSQL connection of the pool.
+    Pg(tokio::sync::Mutex<sqlx::Transaction<'static, sqlx::Postgres>>),
+}
+
+impl WriteTx {
+    /// Begins a transaction on `db`.
+    pub async fn begin(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        match db.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let tx = db
+                    .get_postgres_connection_pool()
+                    .begin()
+                    .await
+                    .map_err(conn_err)?;
+                Ok(Self::Pg(tokio::sync::Mutex::new(tx)))
+            }
+            _ => Ok(Self::Orm(db.begin().await?)),
+        }
+    }
+
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Orm(tx) => tx.commit().await,
+            Self::Pg(tx) => tx.into_inner().commit().await.map_err(exec_err),
+        }
+    }
+
+    /// Rolls back.
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        match self {
+            Self::Orm(tx) => tx.rollback().await,
+            Self::Pg(tx) => tx.into_inner().rollback().await.map_err(exec_err),
+        }
+    }
+
+    /// Whether [`WriteTx::copy_in`] is available (PostgreSQL).
+    pub fn can_copy(&self) -> bool {
+        matches!(self, Self::Pg(_))
+    }
+
+    /// `COPY table (columns) FROM STDIN` of `data`, rows in PostgreSQL's text format; the number
+    /// of rows copied. An error on SQLite, which has no `COPY` (see [`WriteTx::can_copy`]).
+    pub async fn copy_in(&self, table: &str, columns: &[&str], data: &[u8]) -> Result<u64, DbErr> {
+        let Self::Pg(tx) = self else {
+            return Err(DbErr::Custom("COPY needs PostgreSQL".into()));
+        };
+        let quoted: Vec<String> = columns.iter().map(|c| format!("\"{c}\"")).collect();
+        let sql = format!("COPY \"{table}\" ({}) FROM STDIN", quoted.join(", "));
+        let mut tx = tx.lock().await;
+        let mut copy = tx.copy_in_raw(&sql).await.map_err(exec_err)?;
+        copy.send(data).await.map_err(exec_err)?;
+        copy.finish().await.map_err(exec_err)
+    }
+}
+
+fn pg_query(
+    stmt: &Statement,
+) -> sqlx::query::Query<'_, sqlx::Postgres, sea_query_sqlx::SqlxValues> {
+    let values = stmt
+        .values
+        .clone()
+        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+    sqlx::query_with(
+        sqlx::AssertSqlSafe(stmt.sql.as_str()),
+        sea_query_sqlx::SqlxValues(values),
+    )
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for WriteTx {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Self::Orm(tx) => tx.get_database_backend(),
+            Self::Pg(_) => DbBackend::Postgres,
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Orm(tx) => tx.execute_raw(stmt).await,
+            Self::Pg(tx) => {
+                let mut tx = tx.lock().await;
+                pg_query(&stmt)
+                    .execute(&mut **tx)
+                    .await
+                    .map(ExecResult::from)
+                    .map_err(exec_err)
+            }
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Orm(tx) => tx.execute_unprepared(sql).await,
+            Self::Pg(tx) => {
+                let mut tx = tx.lock().await;
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut **tx)
+                    .await
+                    .map(ExecResult::from)
+                    .map_err(exec_err)
+            }
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Orm(tx) => tx.query_one_raw(stmt).await,
+            Self::Pg(tx) => {
+                let mut tx = tx.lock().await;
+                pg_query(&stmt)
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map(|row| row.map(QueryResult::from))
+                    .map_err(query_err)
+            }
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Orm(tx) => tx.query_all_raw(stmt).await,
+            Self::Pg(tx) => {
+                let mut tx = tx.lock().await;
+                pg_query(&stmt)
+                    .fetch_all(&mut **tx)
+                    .await
+                    .map(|rows| rows.into_iter().map(QueryResult::from).collect())
+                    .map_err(query_err)
+            }
+        }
+    }
+}
+
+fn exec_err(e: sqlx::Error) -> DbErr {
+    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e.into()))
+}
+
+fn query_err(e: sqlx::Error) -> DbErr {
+    DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into()))
+}
+
+fn conn_err(e: sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))
 }

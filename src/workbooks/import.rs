@@ -5,19 +5,20 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryTrait, Set, TransactionTrait, TryIntoModel,
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, TryIntoModel,
 };
 use serde::Serialize;
 use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{ImportPermit, form_or_404};
+use super::{ImportPermit, bulk, form_or_404};
 use crate::{
     assets,
     audit::Event,
     auth::Actor,
     campaigns,
+    db::WriteTx,
     entities::{asset, audit_event, campaign, report},
     error::{AppError, AppResult, FieldError, Lang, OnUnique},
     forms::{Form, Record, Text, record},
@@ -232,17 +233,20 @@ pub async fn import(
     };
     let (to_writer, mut batches) = tokio::sync::mpsc::channel::<Checked>(2);
     let name = opts.file_name.clone();
-    let reader =
-        tokio::task::spawn_blocking(move || checker.run(&bytes, &name, &limits, to_writer));
+    let reader = tokio::task::spawn_blocking(move || {
+        let read = checker.run(&bytes, &name, &limits, to_writer)?;
+        // The file's digest names it in the audit trail (taken once the rows are handed on).
+        Ok::<_, ImportError>((read, hex::encode(Sha256::digest(&bytes))))
+    });
     while let Some(batch) = batches.recv().await {
         on_row(batch.rows_checked);
         writer.write(batch.planned).await?;
     }
-    let (checker, scan) = reader
+    let ((checker, scan), digest) = reader
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
         .map_err(import_error)?;
-    writer.finish(checker, scan).await
+    writer.finish(checker, scan, &digest).await
 }
 
 /// A checked row that changes something: the record to store and the asset it replaces.
@@ -424,7 +428,7 @@ struct Writer<'a> {
     form: &'a Form,
     opts: &'a ImportOptions,
     /// The import's transaction (none for a dry run).
-    tx: Option<sea_orm::DatabaseTransaction>,
+    tx: Option<WriteTx>,
     report_id: i64,
     delta: Delta,
     now: DateTime<Utc>,
@@ -443,7 +447,7 @@ impl<'a> Writer<'a> {
         let tx = if opts.dry_run {
             None
         } else {
-            Some(state.db.begin().await?)
+            Some(WriteTx::begin(&state.db).await?)
         };
         // Under the transaction the report row is locked, then read: it may have been
         // submitted meanwhile, and the unit's assets cannot change until the import ends.
@@ -475,7 +479,8 @@ impl<'a> Writer<'a> {
         Ok((writer, existing))
     }
 
-    /// Writes a batch of checked rows.
+    /// Writes a batch of checked rows: the new assets and every audit event of the batch in
+    /// bulk ([`bulk`]), each changed asset by its id and version.
     async fn write(&mut self, planned: Vec<Planned>) -> AppResult<()> {
         let Some(tx) = &self.tx else {
             return Ok(());
@@ -484,9 +489,10 @@ impl<'a> Writer<'a> {
         let (c, unit_id, file) = (self.campaign, self.unit_id, &self.opts.file_name);
         let (inserts, updates): (Vec<_>, Vec<_>) =
             planned.into_iter().partition(|(_, e)| e.is_none());
+        let mut events = Vec::with_capacity(inserts.len() + updates.len());
         if !inserts.is_empty() {
             // Each row as it will be stored (every column is set by `new_asset` and `fill`, the
-            // id comes after the insert): its totals and its audit copy are taken from it.
+            // id comes with the insert): its totals and its audit copy are taken from it.
             let mut actives = Vec::with_capacity(inserts.len());
             let mut afters = Vec::with_capacity(inserts.len());
             for (record, _) in &inserts {
@@ -500,27 +506,15 @@ impl<'a> Writer<'a> {
                 a.id = sea_orm::ActiveValue::NotSet;
                 actives.push(a);
             }
-            // The new ids come back with their codes (`RETURNING`, on SQLite and PostgreSQL alike):
-            // a lookup afterwards was planned badly by PostgreSQL inside this transaction, whose
-            // fresh rows the statistics do not know yet.
-            let mut insert = asset::Entity::insert_many(actives).into_query();
-            insert.returning(
-                sea_orm::sea_query::Query::returning()
-                    .columns([asset::Column::Id, asset::Column::Code]),
-            );
-            let ids: HashMap<String, i64> = tx
-                .query_all(&insert)
-                .await
-                .on_unique(|| {
-                    AppError::conflict(
-                        "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
-                        "An asset code was entered by someone else meanwhile; import the file again.",
-                    )
-                })?
-                .iter()
-                .map(|row| Ok((row.try_get::<String>("", "code")?, row.try_get::<i64>("", "id")?)))
-                .collect::<Result<_, sea_orm::DbErr>>()?;
-            let mut events = Vec::with_capacity(afters.len());
+            // The new ids come back by code (drawn from the sequence on PostgreSQL, `RETURNING`
+            // on SQLite): a lookup afterwards was planned badly by PostgreSQL inside this
+            // transaction, whose fresh rows the statistics do not know yet.
+            let ids = bulk::insert_assets(tx, actives).await.on_unique(|| {
+                AppError::conflict(
+                    "Có mã tài sản vừa được người khác nhập cùng lúc; hãy nhập lại tệp.",
+                    "An asset code was entered by someone else meanwhile; import the file again.",
+                )
+            })?;
             for (code, after) in afters {
                 let id = *ids.get(&code).ok_or_else(|| {
                     AppError::Internal(format!("imported asset {code} not found"))
@@ -537,9 +531,6 @@ impl<'a> Writer<'a> {
                     file,
                 ));
             }
-            audit_event::Entity::insert_many(events)
-                .exec_without_returning(tx)
-                .await?;
         }
         for (record, current) in updates {
             let Some(current) = current else { continue };
@@ -549,7 +540,7 @@ impl<'a> Writer<'a> {
             a.updated_at = Set(now);
             a.updated_by = Set(actor.audit_id());
             let res = asset::Entity::update_many()
-                .set(a)
+                .set(a.clone())
                 .filter(asset::Column::Id.eq(current.id))
                 .filter(asset::Column::Version.eq(current.version))
                 .exec(tx)
@@ -567,10 +558,11 @@ impl<'a> Writer<'a> {
                     ),
                 ));
             }
-            let updated = assets::get_model(tx, current.id).await?;
+            // The row as the UPDATE above wrote it.
+            let updated: asset::Model = a.try_into_model()?;
             self.delta.add(Delta::of(&current, -1));
             self.delta.add(Delta::of(&updated, 1));
-            event(
+            events.push(event(
                 actor,
                 now,
                 "update",
@@ -580,15 +572,19 @@ impl<'a> Writer<'a> {
                 Some(record_json(form, &current)),
                 Some(record_json(form, &updated)),
                 file,
-            )
-            .insert(tx)
-            .await?;
+            ));
         }
+        bulk::insert_all(tx, &events).await?;
         Ok(())
     }
 
     /// The outcome; commits when the whole file was clean and this is not a dry run.
-    async fn finish(mut self, checker: Checker, scan: read::Scan) -> AppResult<ImportReport> {
+    async fn finish(
+        mut self,
+        checker: Checker,
+        scan: read::Scan,
+        digest: &str,
+    ) -> AppResult<ImportReport> {
         let mut errors = checker.errors.listed;
         // Rule errors were found before the sheets' columns were known: place them now.
         let columns: HashMap<&str, &BTreeMap<String, String>> = scan
@@ -632,7 +628,7 @@ impl<'a> Writer<'a> {
             .campaign(self.campaign.id)
             .unit(self.unit_id)
             .detail(format!(
-                "{}: {} rows, {} created, {} updated, {} unchanged",
+                "{} (SHA-256 {digest}): {} rows, {} created, {} updated, {} unchanged",
                 self.opts.file_name, report.rows, report.created, report.updated, report.unchanged
             ))
             .record(&tx, self.actor, self.now)

@@ -17,6 +17,7 @@ use crate::{
 };
 
 mod annotate;
+mod bulk;
 mod export;
 mod forms_zip;
 mod import;

@@ -1217,3 +1217,244 @@ db_test!(
         }
     }
 );
+
+/// A flat 01a file of `n` equipment rows `{prefix}-0000…`; each name holds what a bulk load must
+/// keep as it is (a backslash, `\N`, quotes). With `bad_last`, the last row's cost is unreadable.
+fn equipment_file(prefix: &str, n: usize, bad_last: bool) -> Vec<u8> {
+    let mut rows = vec!["section;code;name;original_cost;usage_status;location".to_string()];
+    for i in 0..n {
+        let cost = if bad_last && i + 1 == n {
+            "abc".to_string()
+        } else {
+            (10_000_000 + i).to_string()
+        };
+        rows.push(format!(
+            "IV;{prefix}-{i:04};Máy \\N {i} «ổ C:\\dữ liệu» \"A\";{cost};1;Phòng {}",
+            i % 7
+        ));
+    }
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    csv(&rows)
+}
+
+/// Every asset of a unit, by code (pages of 500).
+async fn all_assets(
+    app: &TestApp,
+    token: &str,
+    campaign: i64,
+    unit: i64,
+) -> std::collections::BTreeMap<String, Value> {
+    let mut out = std::collections::BTreeMap::new();
+    for page in 1.. {
+        let list = app
+            .call(
+                "GET",
+                &format!(
+                    "/api/v1/campaigns/{campaign}/units/{unit}/assets?per_page=500&page={page}"
+                ),
+            )
+            .token(token)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        let items = list["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        for a in items {
+            out.insert(a["code"].as_str().unwrap().to_string(), a.clone());
+        }
+    }
+    out
+}
+
+db_test!(
+    an_import_of_many_batches_stores_every_row_as_read_with_its_history_and_one_import_event,
+    |app| {
+        use sha2::{Digest, Sha256};
+        let admin = app.admin().await;
+        let campaign = app.campaign(&admin).await;
+        let unit = app.unit(&admin, "1000001", "Trường A").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        // More rows than one batch of the writer and than one SQLite statement holds.
+        let n = 2_300;
+        let file = equipment_file("BULK", n, false);
+        let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let report = app
+            .call("POST", &path)
+            .token(&admin)
+            .raw("text/csv", file.clone())
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(report["created"], n, "{report}");
+        let stored = all_assets(&app, &admin, campaign, unit).await;
+        assert_eq!(stored.len(), n);
+        for i in 0..n {
+            let a = &stored[&format!("BULK-{i:04}")];
+            assert_eq!(a["name"], format!("Máy \\N {i} «ổ C:\\dữ liệu» \"A\""));
+            assert_eq!(a["original_cost"], 10_000_000 + i as i64);
+            assert_eq!(a["location"], format!("Phòng {}", i % 7));
+            assert_eq!(a["section"], "IV");
+            assert_eq!(a["version"], 1);
+        }
+        // The report's running count (a list narrowed by type alone reads it) took every row.
+        let by_type = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?asset_type=01"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(by_type["total"], n);
+        // Each record's history shows its creation by the import, with the record as stored.
+        for i in [0, 499, 500, 1_056, 1_057, n - 1] {
+            let a = &stored[&format!("BULK-{i:04}")];
+            let h = app
+                .call("GET", &format!("/api/v1/assets/{}/history", a["id"]))
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .json();
+            let h = h.as_array().unwrap();
+            assert_eq!(h.len(), 1, "{h:?}");
+            assert_eq!(h[0]["action"], "create");
+            assert_eq!(h[0]["actor"], "admin");
+            assert!(h[0]["before"].is_null());
+            assert_eq!(h[0]["after"]["name"], a["name"]);
+            assert_eq!(h[0]["after"]["original_cost"], a["original_cost"]);
+            assert_eq!(h[0]["after"]["location"], a["location"]);
+        }
+        let events = app
+            .call(
+                "GET",
+                &format!("/api/v1/audit-events?unit_id={unit}&entity=asset&per_page=1"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(events["total"], n, "one creation event per record");
+        let imports = app
+            .call(
+                "GET",
+                &format!("/api/v1/audit-events?unit_id={unit}&action=import"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(imports["total"], 1);
+        let detail = imports["items"][0]["detail"].as_str().unwrap();
+        let digest = hex::encode(Sha256::digest(&file));
+        assert!(detail.contains(&digest), "{detail}");
+        assert!(
+            detail.contains(&format!("{n} rows, {n} created, 0 updated, 0 unchanged")),
+            "{detail}"
+        );
+
+        // The same file with every location changed updates each record: one event each, with
+        // before and after.
+        let changed = String::from_utf8(file)
+            .unwrap()
+            .replace(";1;Phòng ", ";1;Kho ");
+        let report = app
+            .call("POST", &path)
+            .token(&admin)
+            .raw("text/csv", changed.into_bytes())
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(
+            (report["created"].as_u64(), report["updated"].as_u64()),
+            (Some(0), Some(n as u64))
+        );
+        let again = all_assets(&app, &admin, campaign, unit).await;
+        assert!(
+            again
+                .values()
+                .all(|a| a["version"] == 2 && a["location"].as_str().unwrap().starts_with("Kho "))
+        );
+        let a = &again["BULK-0007"];
+        assert_eq!(a["location"], "Kho 0");
+        let h = app
+            .call("GET", &format!("/api/v1/assets/{}/history", a["id"]))
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(h.as_array().unwrap().len(), 2);
+        assert_eq!(h[1]["action"], "update");
+        assert_eq!(h[1]["before"]["location"], "Phòng 0");
+        assert_eq!(h[1]["after"]["location"], "Kho 0");
+        assert_eq!(h[1]["after"]["name"], a["name"]);
+    }
+);
+
+db_test!(
+    an_import_whose_last_batch_fails_leaves_nothing_of_the_batches_written_before,
+    |app| {
+        let admin = app.admin().await;
+        let campaign = app.campaign(&admin).await;
+        let unit = app.unit(&admin, "1000001", "Trường A").await;
+        app.register(&admin, campaign, unit, &["01"]).await;
+        let n = 2_300;
+        let path = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports");
+        let res = app
+            .call("POST", &path)
+            .token(&admin)
+            .raw("text/csv", equipment_file("LAST", n, true))
+            .send()
+            .await
+            .problem(422, "import-rejected");
+        let errors = res.json()["report"]["errors"].clone();
+        assert_eq!(errors.as_array().unwrap().len(), 1, "{errors}");
+        assert_eq!(errors[0]["row"], n + 1);
+        assert!(all_assets(&app, &admin, campaign, unit).await.is_empty());
+        let by_type = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/units/{unit}/assets?asset_type=01"),
+            )
+            .token(&admin)
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(by_type["total"], 0, "the report's count is untouched");
+        for query in ["entity=asset", "action=import"] {
+            let events = app
+                .call(
+                    "GET",
+                    &format!("/api/v1/audit-events?unit_id={unit}&{query}"),
+                )
+                .token(&admin)
+                .send()
+                .await
+                .expect(200)
+                .json();
+            assert_eq!(events["total"], 0, "{query}: {events}");
+        }
+        // The fixed file then goes in whole.
+        let ok = app
+            .call("POST", &path)
+            .token(&admin)
+            .raw("text/csv", equipment_file("LAST", n, false))
+            .send()
+            .await
+            .expect(200)
+            .json();
+        assert_eq!(ok["created"], n);
+        assert_eq!(all_assets(&app, &admin, campaign, unit).await.len(), n);
+    }
+);
