@@ -399,11 +399,14 @@ struct Xf {
 }
 
 fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
-    e.attributes().flatten().find(|a| a.key.as_ref() == key).and_then(|a| {
-        a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .ok()
-            .map(|v| v.into_owned())
-    })
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == key)
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
 }
 
 fn part_reader(
@@ -443,7 +446,9 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
     );
     let (mut section, mut buf) = (Vec::new(), Vec::new());
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
         let (e, empty) = match &event {
             Event::Eof => break,
             Event::Start(e) => (e, false),
@@ -490,7 +495,9 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
             }
             (b"cellXfs", b"xf") => {
                 let font = attr(e, b"fontId").and_then(|v| v.parse().ok()).unwrap_or(0);
-                let border = attr(e, b"borderId").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let border = attr(e, b"borderId")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 let id = attr(e, b"numFmtId").unwrap_or_default();
                 let num = nums
                     .get(&id)
@@ -536,11 +543,14 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
 /// `A12` → (11, 0).
 fn cell_ref(r: &str) -> Option<(u32, u16)> {
     let split = r.find(|c: char| c.is_ascii_digit())?;
-    let col = r[..split]
-        .bytes()
-        .try_fold(0u32, |n, b| Some(n * 26 + u32::from(b.checked_sub(b'A')?) + 1))?;
+    let col = r[..split].bytes().try_fold(0u32, |n, b| {
+        Some(n * 26 + u32::from(b.checked_sub(b'A')?) + 1)
+    })?;
     let row: u32 = r[split..].parse().ok()?;
-    Some((row.checked_sub(1)?, u16::try_from(col.checked_sub(1)?).ok()?))
+    Some((
+        row.checked_sub(1)?,
+        u16::try_from(col.checked_sub(1)?).ok()?,
+    ))
 }
 
 /// Writes the styled dump of the first sheet of `xlsx` to `out`; returns the cell count.
@@ -576,7 +586,9 @@ fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
     let mut cells = 0u64;
     let mut rows = String::new();
     loop {
-        let event = reader.read_event_into(&mut buf).map_err(|e| e.to_string())?;
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
         match &event {
             Event::Eof => break,
             Event::Start(e) | Event::Empty(e) => {
@@ -1055,7 +1067,10 @@ async fn run(args: Args) -> Result<(), String> {
             command: shown(&write_cmd(0)),
             m,
         });
-        let styled_out = dir.join("openpyxl-styled.xlsx").to_string_lossy().into_owned();
+        let styled_out = dir
+            .join("openpyxl-styled.xlsx")
+            .to_string_lossy()
+            .into_owned();
         let styled_cmd = |_| {
             let mut c = Command::new(py);
             c.args([script, "write-styled", &styled_s, &styled_out]);

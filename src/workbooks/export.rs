@@ -143,7 +143,10 @@ fn stream_records<T: Clone + Send + Sync + 'static>(
                 while let Some(m) = rows.try_next().await? {
                     records.push((tag.clone(), record::record_of(&form, &m)));
                     if records.len() as u64 == EXPORT_BATCH
-                        && tx.send(std::mem::replace(&mut records, batch())).await.is_err()
+                        && tx
+                            .send(std::mem::replace(&mut records, batch()))
+                            .await
+                            .is_err()
                     {
                         return Ok(());
                     }

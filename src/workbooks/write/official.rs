@@ -447,18 +447,15 @@ impl<'a> Sheet<'a> {
             .map(|(col, k, c)| RowCell {
                 col,
                 k,
-                derived: derived
-                    .iter()
-                    .find(|d| d.field == c.def.field)
-                    .map(|d| {
-                        let inputs = d
-                            .plus
-                            .iter()
-                            .chain(&d.minus)
-                            .filter_map(|key| Some((*key, letter(key)?)))
-                            .collect();
-                        (d.clone(), inputs)
-                    }),
+                derived: derived.iter().find(|d| d.field == c.def.field).map(|d| {
+                    let inputs = d
+                        .plus
+                        .iter()
+                        .chain(&d.minus)
+                        .filter_map(|key| Some((*key, letter(key)?)))
+                        .collect();
+                    (d.clone(), inputs)
+                }),
             })
             .collect()
     }
