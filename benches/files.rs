@@ -18,10 +18,14 @@
 //! 3. **Export**, `--runs` times: `kiemke export` of the official form 01a of the first of those
 //!    units (its demo assets and the imported ones): query, layout, xlsx.
 //! 4. **Limits**: the same cells as the exported form written by a bare rust_xlsxwriter loop
-//!    (constant-memory worksheet, no formats), and the flat workbook read by a bare calamine loop
-//!    (the streaming cell reader the importer uses), each in a child process of this program.
+//!    (constant-memory worksheet, no formats); the **fair limit**, the same cells with the same
+//!    formats, column widths, row heights and merged ranges (read back from the exported file's
+//!    own parts), by a bare rust_xlsxwriter loop at the export's compression level; and the flat
+//!    workbook read by a bare calamine loop (the streaming cell reader the importer uses), each in
+//!    a child process of this program.
 //! 5. **What users would otherwise use**: `bench/baselines/openpyxl_bench.py` writing the same
-//!    cells and reading the same flat workbook with openpyxl (`--python`; skipped without it).
+//!    values, writing the same cells with the same formats, and reading the same flat workbook
+//!    with openpyxl (`--python`; skipped without it).
 //!
 //! Ours are timed as whole processes (start, connection, work, exit): what a user waits for.
 //! The baselines time only their loop, after loading their input: they are the stricter for it.
@@ -621,6 +625,507 @@ async fn insert_rows(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The same cells **with their formats**, for the fair limit and the styled openpyxl baseline: the
+// exported workbook's own parts read back (`xl/styles.xml`, `xl/worksheets/sheet1.xml`), so that
+// the baselines write exactly what the export wrote. Tab-separated lines, escaped as above:
+//
+//   x <font> <size> <bold> <italic> <underline> <thin borders> <horizontal> <vertical> <wrap> <number format>
+//                                                           one per cell format, in index order
+//   w <column> <width as stored>                            column widths
+//   m <first row> <first column> <last row> <last column>   merged ranges
+//   r <row> <height or nothing> <hidden>                    each row, then its cells:
+//   c <column> <format> <n|s|b|f> <value or cached result> <formula>
+
+/// A cell format of the styles part: the properties our writers use.
+#[derive(Default, Clone)]
+struct Xf {
+    font: String,
+    size: String,
+    bold: bool,
+    italic: bool,
+    underline: bool,
+    border: bool,
+    horizontal: String,
+    vertical: String,
+    wrap: bool,
+    num: String,
+}
+
+fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
+    e.attributes()
+        .flatten()
+        .find(|a| a.key.as_ref() == key)
+        .and_then(|a| {
+            a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.into_owned())
+        })
+}
+
+fn part_reader(
+    zip: &mut zip::ZipArchive<File>,
+    name: &str,
+) -> Result<quick_xml::Reader<BufReader<Vec<u8>>>, String> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut zip.by_name(name).map_err(|e| format!("{name}: {e}"))?,
+        &mut bytes,
+    )
+    .map_err(|e| e.to_string())?;
+    Ok(quick_xml::Reader::from_reader(BufReader::new(bytes)))
+}
+
+/// The code of a built-in number format (those rust_xlsxwriter maps ours to).
+fn builtin_num(id: &str) -> &'static str {
+    match id {
+        "1" => "0",
+        "2" => "0.00",
+        "3" => "#,##0",
+        "4" => "#,##0.00",
+        "14" => "m/d/yyyy",
+        _ => "",
+    }
+}
+
+/// The cell formats of `xl/styles.xml`, in index order.
+fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
+    use quick_xml::events::Event;
+    let mut reader = part_reader(zip, "xl/styles.xml")?;
+    let (mut nums, mut fonts, mut borders, mut xfs) = (
+        std::collections::HashMap::new(),
+        Vec::<Xf>::new(),
+        Vec::<bool>::new(),
+        Vec::<(Xf, usize, usize)>::new(),
+    );
+    let (mut section, mut buf) = (Vec::new(), Vec::new());
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        let (e, empty) = match &event {
+            Event::Eof => break,
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) => {
+                if matches!(e.local_name().as_ref(), b"fonts" | b"borders" | b"cellXfs") {
+                    section.clear();
+                }
+                buf.clear();
+                continue;
+            }
+            _ => {
+                buf.clear();
+                continue;
+            }
+        };
+        let name = e.local_name().as_ref().to_vec();
+        match (section.as_slice(), name.as_slice()) {
+            (_, b"fonts" | b"borders" | b"cellXfs") if !empty => section = name.clone(),
+            (_, b"numFmt") => {
+                nums.insert(
+                    attr(e, b"numFmtId").unwrap_or_default(),
+                    attr(e, b"formatCode").unwrap_or_default(),
+                );
+            }
+            (b"fonts", b"font") => fonts.push(Xf::default()),
+            (b"fonts", tag) => {
+                if let Some(f) = fonts.last_mut() {
+                    match tag {
+                        b"b" => f.bold = true,
+                        b"i" => f.italic = true,
+                        b"u" => f.underline = true,
+                        b"sz" => f.size = attr(e, b"val").unwrap_or_default(),
+                        b"name" => f.font = attr(e, b"val").unwrap_or_default(),
+                        _ => {}
+                    }
+                }
+            }
+            (b"borders", b"border") => borders.push(false),
+            (b"borders", b"left") => {
+                if let Some(b) = borders.last_mut() {
+                    *b = attr(e, b"style").is_some();
+                }
+            }
+            (b"cellXfs", b"xf") => {
+                let font = attr(e, b"fontId").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let border = attr(e, b"borderId")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let id = attr(e, b"numFmtId").unwrap_or_default();
+                let num = nums
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or_else(|| builtin_num(&id).to_string());
+                xfs.push((
+                    Xf {
+                        num,
+                        ..Xf::default()
+                    },
+                    font,
+                    border,
+                ));
+            }
+            (b"cellXfs", b"alignment") => {
+                if let Some((x, _, _)) = xfs.last_mut() {
+                    x.horizontal = attr(e, b"horizontal").unwrap_or_default();
+                    x.vertical = attr(e, b"vertical").unwrap_or_default();
+                    x.wrap = attr(e, b"wrapText").is_some_and(|v| v == "1");
+                }
+            }
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(xfs
+        .into_iter()
+        .map(|(x, font, border)| {
+            let f = fonts.get(font).cloned().unwrap_or_default();
+            Xf {
+                font: f.font,
+                size: f.size,
+                bold: f.bold,
+                italic: f.italic,
+                underline: f.underline,
+                border: borders.get(border).copied().unwrap_or(false),
+                ..x
+            }
+        })
+        .collect())
+}
+
+/// `A12` → (11, 0).
+fn cell_ref(r: &str) -> Option<(u32, u16)> {
+    let split = r.find(|c: char| c.is_ascii_digit())?;
+    let col = r[..split].bytes().try_fold(0u32, |n, b| {
+        Some(n * 26 + u32::from(b.checked_sub(b'A')?) + 1)
+    })?;
+    let row: u32 = r[split..].parse().ok()?;
+    Some((
+        row.checked_sub(1)?,
+        u16::try_from(col.checked_sub(1)?).ok()?,
+    ))
+}
+
+/// Writes the styled dump of the first sheet of `xlsx` to `out`; returns the cell count.
+fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
+    use quick_xml::events::Event;
+    let file = File::open(xlsx).map_err(|e| format!("{}: {e}", xlsx.display()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| e.to_string())?;
+    let xfs = read_styles(&mut zip)?;
+    let mut w = BufWriter::new(File::create(out).map_err(|e| e.to_string())?);
+    let io = |e: std::io::Error| e.to_string();
+    let b = |v: bool| if v { "1" } else { "0" };
+    for x in &xfs {
+        let line = [
+            escape(&x.font),
+            x.size.clone(),
+            b(x.bold).into(),
+            b(x.italic).into(),
+            b(x.underline).into(),
+            b(x.border).into(),
+            x.horizontal.clone(),
+            x.vertical.clone(),
+            b(x.wrap).into(),
+            escape(&x.num),
+        ];
+        writeln!(w, "x\t{}", line.join("\t")).map_err(io)?;
+    }
+    let mut reader = part_reader(&mut zip, "xl/worksheets/sheet1.xml")?;
+    let mut buf = Vec::new();
+    // The cell being read: where, its format, its type; then its text, value and formula.
+    let (mut at, mut xf, mut kind) = ((0u32, 0u16), String::new(), String::new());
+    let (mut text, mut value, mut formula) = (String::new(), String::new(), String::new());
+    let mut into: Option<u8> = None;
+    let mut cells = 0u64;
+    let mut rows = String::new();
+    loop {
+        let event = reader
+            .read_event_into(&mut buf)
+            .map_err(|e| e.to_string())?;
+        match &event {
+            Event::Eof => break,
+            Event::Start(e) | Event::Empty(e) => {
+                let empty = matches!(event, Event::Empty(_));
+                match e.local_name().as_ref() {
+                    b"col" => {
+                        let min: u16 = attr(e, b"min").and_then(|v| v.parse().ok()).unwrap_or(1);
+                        let max: u16 = attr(e, b"max").and_then(|v| v.parse().ok()).unwrap_or(min);
+                        let width = attr(e, b"width").unwrap_or_default();
+                        for c in min..=max {
+                            writeln!(w, "w\t{}\t{width}", c - 1).map_err(io)?;
+                        }
+                    }
+                    b"mergeCell" => {
+                        let r = attr(e, b"ref").unwrap_or_default();
+                        let (a, z) = r.split_once(':').unwrap_or((&r, &r));
+                        if let (Some(a), Some(z)) = (cell_ref(a), cell_ref(z)) {
+                            writeln!(w, "m\t{}\t{}\t{}\t{}", a.0, a.1, z.0, z.1).map_err(io)?;
+                        }
+                    }
+                    b"row" => {
+                        let r: u32 = attr(e, b"r").and_then(|v| v.parse().ok()).unwrap_or(1);
+                        let custom = attr(e, b"customHeight").is_some_and(|v| v == "1");
+                        let height = attr(e, b"ht").filter(|_| custom).unwrap_or_default();
+                        let hidden = attr(e, b"hidden").is_some_and(|v| v == "1");
+                        let _ = writeln!(rows, "r\t{}\t{height}\t{}", r - 1, b(hidden));
+                    }
+                    b"c" => {
+                        at = cell_ref(&attr(e, b"r").unwrap_or_default()).unwrap_or((0, 0));
+                        xf = attr(e, b"s").unwrap_or_else(|| "0".into());
+                        kind = attr(e, b"t").unwrap_or_default();
+                        (text, value, formula) = Default::default();
+                        if empty {
+                            let _ = writeln!(rows, "c\t{}\t{xf}\tb\t\t", at.1);
+                            cells += 1;
+                        }
+                    }
+                    b"t" => into = Some(b't'),
+                    b"v" => into = Some(b'v'),
+                    b"f" => into = Some(b'f'),
+                    _ => {}
+                }
+            }
+            Event::Text(t) => {
+                let s = t.xml10_content();
+                match into {
+                    Some(b't') => text.push_str(&s),
+                    Some(b'v') => value.push_str(&s),
+                    Some(b'f') => formula.push_str(&s),
+                    _ => {}
+                }
+            }
+            Event::GeneralRef(r) => {
+                let c = match r.resolve_char_ref().map_err(|e| e.to_string())? {
+                    Some(c) => c,
+                    None => match r.xml10_content().as_ref() {
+                        "amp" => '&',
+                        "lt" => '<',
+                        "gt" => '>',
+                        "quot" => '"',
+                        "apos" => '\'',
+                        _ => '?',
+                    },
+                };
+                match into {
+                    Some(b't') => text.push(c),
+                    Some(b'v') => value.push(c),
+                    Some(b'f') => formula.push(c),
+                    _ => {}
+                }
+            }
+            Event::End(e) => match e.local_name().as_ref() {
+                b"t" | b"v" | b"f" => into = None,
+                b"c" => {
+                    let (k, v) = if !formula.is_empty() {
+                        ("f", value.as_str())
+                    } else if kind == "inlineStr" {
+                        ("s", text.as_str())
+                    } else if kind == "str" || kind == "s" {
+                        ("s", value.as_str())
+                    } else if value.is_empty() {
+                        ("b", "")
+                    } else {
+                        ("n", value.as_str())
+                    };
+                    let _ = writeln!(
+                        rows,
+                        "c\t{}\t{xf}\t{k}\t{}\t{}",
+                        at.1,
+                        escape(v),
+                        escape(&formula)
+                    );
+                    cells += 1;
+                }
+                b"row" => {
+                    w.write_all(rows.as_bytes()).map_err(io)?;
+                    rows.clear();
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+        buf.clear();
+    }
+    w.write_all(rows.as_bytes()).map_err(io)?;
+    w.flush().map_err(io)?;
+    Ok(cells)
+}
+
+/// One row of the styled dump.
+struct StyledRow {
+    row: u32,
+    height: Option<f64>,
+    hidden: bool,
+    cells: Vec<StyledCell>,
+}
+
+struct StyledCell {
+    col: u16,
+    xf: usize,
+    /// `n`umber, `s`tring, `b`lank, `f`ormula, or `m`: the first cell of a merged range.
+    kind: u8,
+    value: String,
+    /// The value of a number cell, parsed before the clock starts.
+    number: f64,
+    formula: String,
+    /// The last cell of the merged range this cell starts.
+    merge_to: (u32, u16),
+}
+
+/// The fair limit of writing: the same cells as the export with the same formats, column
+/// widths, row heights and merged ranges, by a bare rust_xlsxwriter loop in constant-memory
+/// mode at the export's compression level. Prints `seconds <x>`.
+fn fair_write(styled: &Path, out: &Path) -> Result<(), String> {
+    use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, FormatUnderline, Formula};
+    let f = File::open(styled).map_err(|e| format!("{}: {e}", styled.display()))?;
+    let (mut xfs, mut widths, mut merges, mut rows) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::<StyledRow>::new());
+    for line in BufReader::new(f).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        let p: Vec<String> = line.split('\t').map(unescape).collect();
+        let at = |i: usize| p.get(i).map(String::as_str).unwrap_or("");
+        let num = |i: usize| at(i).parse::<u32>().unwrap_or(0);
+        match at(0) {
+            "x" => xfs.push(Xf {
+                font: at(1).into(),
+                size: at(2).into(),
+                bold: at(3) == "1",
+                italic: at(4) == "1",
+                underline: at(5) == "1",
+                border: at(6) == "1",
+                horizontal: at(7).into(),
+                vertical: at(8).into(),
+                wrap: at(9) == "1",
+                num: at(10).into(),
+            }),
+            "w" => widths.push((num(1) as u16, at(2).parse::<f64>().unwrap_or(8.43))),
+            "m" => merges.push((num(1), num(2) as u16, num(3), num(4) as u16)),
+            "r" => rows.push(StyledRow {
+                row: num(1),
+                height: at(2).parse().ok(),
+                hidden: at(3) == "1",
+                cells: Vec::new(),
+            }),
+            "c" => {
+                if let Some(r) = rows.last_mut() {
+                    r.cells.push(StyledCell {
+                        col: num(1) as u16,
+                        xf: num(2) as usize,
+                        kind: at(3).bytes().next().unwrap_or(b'b'),
+                        value: at(4).into(),
+                        number: at(4).parse().unwrap_or(0.0),
+                        formula: at(5).into(),
+                        merge_to: (0, 0),
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    // Merged ranges, before the clock starts: merge_range writes the cells a range covers, and
+    // is called at its first cell.
+    for r in &mut rows {
+        let row = r.row;
+        r.cells.retain_mut(|c| {
+            for &(r1, c1, r2, c2) in &merges {
+                if (r1, c1) == (row, c.col) {
+                    c.kind = b'm';
+                    c.merge_to = (r2, c2);
+                    return true;
+                }
+                if (r1..=r2).contains(&row) && (c1..=c2).contains(&c.col) {
+                    return false;
+                }
+            }
+            true
+        });
+    }
+    let started = Instant::now();
+    let formats: Vec<Format> = xfs
+        .iter()
+        .map(|x| {
+            let mut f = Format::new()
+                .set_font_name(&x.font)
+                .set_font_size(x.size.parse::<f64>().unwrap_or(11.0));
+            if x.bold {
+                f = f.set_bold();
+            }
+            if x.italic {
+                f = f.set_italic();
+            }
+            if x.underline {
+                f = f.set_underline(FormatUnderline::Single);
+            }
+            if x.border {
+                f = f.set_border(FormatBorder::Thin);
+            }
+            match x.horizontal.as_str() {
+                "center" => f = f.set_align(FormatAlign::Center),
+                "right" => f = f.set_align(FormatAlign::Right),
+                "left" => f = f.set_align(FormatAlign::Left),
+                _ => {}
+            }
+            match x.vertical.as_str() {
+                "center" => f = f.set_align(FormatAlign::VerticalCenter),
+                "top" => f = f.set_align(FormatAlign::Top),
+                _ => {}
+            }
+            if x.wrap {
+                f = f.set_text_wrap();
+            }
+            if !x.num.is_empty() && x.num != "General" {
+                f = f.set_num_format(&x.num);
+            }
+            f
+        })
+        .collect();
+    let default = formats.first().cloned().unwrap_or_default();
+    let fmt = |i: usize| formats.get(i).unwrap_or(&default);
+    let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    wb.set_default_format(&default, 20, 64).map_err(err)?;
+    wb.set_zip_compression_level(write::ZIP_LEVEL);
+    let ws = wb.add_worksheet_with_constant_memory().map_err(err)?;
+    for (c, w) in &widths {
+        // Stored widths carry Excel's padding: 5 px over 7 px per character.
+        ws.set_column_width(*c, ((w * 7.0 - 5.0) / 7.0 * 100.0).round() / 100.0)
+            .map_err(err)?;
+    }
+    let mut written = 0u64;
+    for r in &rows {
+        if let Some(h) = r.height {
+            ws.set_row_height(r.row, h).map_err(err)?;
+        }
+        if r.hidden {
+            ws.set_row_hidden(r.row).map_err(err)?;
+        }
+        for c in &r.cells {
+            let f = fmt(c.xf);
+            match c.kind {
+                b'n' => ws.write_number_with_format(r.row, c.col, c.number, f),
+                b's' => ws.write_string_with_format(r.row, c.col, &c.value, f),
+                b'f' => ws.write_formula_with_format(
+                    r.row,
+                    c.col,
+                    Formula::new(&c.formula).set_result(&c.value),
+                    f,
+                ),
+                b'm' => ws.merge_range(r.row, c.col, c.merge_to.0, c.merge_to.1, &c.value, f),
+                _ => ws.write_blank(r.row, c.col, f),
+            }
+            .map_err(err)?;
+            written += 1;
+        }
+    }
+    wb.save(out).map_err(err)?;
+    println!(
+        "seconds {:.4} cells {written}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
 
 /// One line of the results table.
 struct Line {
@@ -771,6 +1276,23 @@ async fn run(args: Args) -> Result<(), String> {
         command: format!("cargo bench --bench files -- bare-write {cells_s} {bare_out}"),
         m,
     });
+    let styled = dir.join("official-01a.styled");
+    let styled_count = dump_styled(&official, &styled)?;
+    let styled_s = styled.to_string_lossy().into_owned();
+    let fair_out = dir.join("fair.xlsx").to_string_lossy().into_owned();
+    let fair_write_cmd = |_| {
+        let mut c = Command::new(&me);
+        c.args(["fair-write", &styled_s, &fair_out]);
+        c
+    };
+    let m = median_of(args.runs, &dir.join("fair-write.log"), fair_write_cmd)?;
+    lines.push(Line {
+        what: format!(
+            "fair limit: bare rust_xlsxwriter loop, the same {styled_count} cells with the same formats, widths, heights, merges"
+        ),
+        command: format!("cargo bench --bench files -- fair-write {styled_s} {fair_out}"),
+        m,
+    });
     let bare_read_cmd = |_| {
         let mut c = Command::new(&me);
         c.args(["bare-read", &flat_s]);
@@ -821,8 +1343,28 @@ async fn run(args: Args) -> Result<(), String> {
         };
         let m = median_of(args.python_runs, &dir.join("openpyxl-write.log"), write_cmd)?;
         lines.push(Line {
-            what: "users otherwise: openpyxl writes the same cells".into(),
+            what: "users otherwise: openpyxl writes the same values (no formats)".into(),
             command: shown(&write_cmd(0)),
+            m,
+        });
+        let styled_out = dir
+            .join("openpyxl-styled.xlsx")
+            .to_string_lossy()
+            .into_owned();
+        let styled_cmd = |_| {
+            let mut c = Command::new(py);
+            c.args([script, "write-styled", &styled_s, &styled_out]);
+            c
+        };
+        let m = median_of(
+            args.python_runs,
+            &dir.join("openpyxl-write-styled.log"),
+            styled_cmd,
+        )?;
+        lines.push(Line {
+            what: "users otherwise: openpyxl writes the same cells with the same formats, widths, heights, merges"
+                .into(),
+            command: shown(&styled_cmd(0)),
             m,
         });
         let read_cmd = |_| {
@@ -871,25 +1413,40 @@ fn table(args: &Args, backend: &str, lines: &[Line]) -> String {
     let find = |p: &str| lines.iter().find(|l| l.what.starts_with(p)).map(|l| &l.m);
     let ratio = |a: &Measured, b: &Measured| a.time().as_secs_f64() / b.time().as_secs_f64();
     let _ = writeln!(s, "\n| ratio | value | target | |\n|---|---|---|---|");
-    if let (Some(ours), Some(bare)) = (find("ours: export"), find("limit: bare rust")) {
-        let r = ratio(ours, bare);
-        let _ = writeln!(
-            s,
-            "| export ÷ bare writer | {r:.2}× | ≤ 2× | {} |",
-            verdict(r <= 2.0)
-        );
+    if let Some(ours) = find("ours: export") {
+        if let Some(fair) = find("fair limit:") {
+            let r = ratio(ours, fair);
+            let _ = writeln!(
+                s,
+                "| export ÷ fair limit (same cells, same formats) | {r:.2}× | ≤ 1.5× | {} |",
+                verdict(r <= 1.5)
+            );
+        }
+        if let Some(bare) = find("limit: bare rust") {
+            let _ = writeln!(
+                s,
+                "| export ÷ bare writer (values, no formats) | {:.2}× | | |",
+                ratio(ours, bare)
+            );
+        }
         let _ = writeln!(
             s,
             "| export peak memory | {:.0} MB | < 100 MB | {} |",
             mb(ours.peak_rss),
             verdict(ours.peak_rss < 100_000_000)
         );
-        if let Some(py) = find("users otherwise: openpyxl writes") {
-            let r = ratio(py, ours);
+        if let Some(py) = find("users otherwise: openpyxl writes the same cells with") {
             let _ = writeln!(
                 s,
-                "| openpyxl write ÷ export | {r:.1}× faster | ≥ 10× | {} |",
-                verdict(r >= 10.0)
+                "| openpyxl styled write ÷ export | {:.1}× | | |",
+                ratio(py, ours)
+            );
+        }
+        if let Some(py) = find("users otherwise: openpyxl writes the same values") {
+            let _ = writeln!(
+                s,
+                "| openpyxl values-only write ÷ export | {:.1}× | | |",
+                ratio(py, ours)
             );
         }
     }
@@ -946,6 +1503,9 @@ fn main() -> std::process::ExitCode {
     let done = match argv.get(1).map(String::as_str) {
         Some("bare-write") if argv.len() >= 4 => {
             Some(bare_write(Path::new(&argv[2]), Path::new(&argv[3])))
+        }
+        Some("fair-write") if argv.len() >= 4 => {
+            Some(fair_write(Path::new(&argv[2]), Path::new(&argv[3])))
         }
         Some("bare-read") if argv.len() >= 3 => Some(bare_read(Path::new(&argv[2]))),
         Some("bare-load") if argv.len() >= 4 => Some(

@@ -100,8 +100,10 @@ async fn header(
 }
 
 /// Streams the records of one form of each unit in `units` (in that order), each unit's in
-/// section order then by code, without holding them all: batches of up to [`EXPORT_BATCH`]
-/// records, two in flight. Each record comes with its unit's tag `T`.
+/// section order then by code, without holding them all: per unit and section one query, read
+/// row by row as the database sends it (no re-query per batch), each row converted to its record
+/// and handed on in batches of up to [`EXPORT_BATCH`], two in flight. Each record comes with its
+/// unit's tag `T`.
 #[allow(clippy::type_complexity)]
 fn stream_records<T: Clone + Send + Sync + 'static>(
     state: &AppState,
@@ -112,6 +114,7 @@ fn stream_records<T: Clone + Send + Sync + 'static>(
     tokio::sync::mpsc::Receiver<Vec<(T, Record)>>,
     tokio::task::JoinHandle<AppResult<()>>,
 ) {
+    use futures_util::TryStreamExt;
     let (tx, rx) = tokio::sync::mpsc::channel::<Vec<(T, Record)>>(2);
     let db = state.db.clone();
     let producer = tokio::spawn(async move {
@@ -124,38 +127,33 @@ fn stream_records<T: Clone + Send + Sync + 'static>(
         } else {
             vec![None]
         };
+        let batch = || Vec::with_capacity(EXPORT_BATCH as usize);
         for (unit_id, tag) in units {
             for section in &sections {
-                let mut after = String::new();
-                loop {
-                    let mut q = asset::Entity::find()
-                        .filter(asset::Column::CampaignId.eq(campaign_id))
-                        .filter(asset::Column::UnitId.eq(unit_id))
-                        .filter(asset::Column::FormCode.eq(form.code.clone()))
-                        .filter(asset::Column::Code.gt(after.clone()));
-                    q = match (section, form.has_sections()) {
-                        (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
-                        (None, true) => q.filter(asset::Column::Section.is_null()),
-                        (None, false) => q,
-                    };
-                    let batch = q
-                        .order_by_asc(asset::Column::Code)
-                        .limit(EXPORT_BATCH)
-                        .all(&db)
-                        .await?;
-                    let Some(last) = batch.last() else { break };
-                    after = last.code.clone();
-                    let full = batch.len() as u64 == EXPORT_BATCH;
-                    let records = batch
-                        .iter()
-                        .map(|m| (tag.clone(), record::record_of(&form, m)))
-                        .collect();
-                    if tx.send(records).await.is_err() {
+                let q = asset::Entity::find()
+                    .filter(asset::Column::CampaignId.eq(campaign_id))
+                    .filter(asset::Column::UnitId.eq(unit_id))
+                    .filter(asset::Column::FormCode.eq(form.code.clone()));
+                let q = match (section, form.has_sections()) {
+                    (Some(s), _) => q.filter(asset::Column::Section.eq(s.clone())),
+                    (None, true) => q.filter(asset::Column::Section.is_null()),
+                    (None, false) => q,
+                };
+                let mut rows = q.order_by_asc(asset::Column::Code).stream(&db).await?;
+                let mut records = batch();
+                while let Some(m) = rows.try_next().await? {
+                    records.push((tag.clone(), record::record_of(&form, &m)));
+                    if records.len() as u64 == EXPORT_BATCH
+                        && tx
+                            .send(std::mem::replace(&mut records, batch()))
+                            .await
+                            .is_err()
+                    {
                         return Ok(());
                     }
-                    if !full {
-                        break;
-                    }
+                }
+                if !records.is_empty() && tx.send(records).await.is_err() {
+                    return Ok(());
                 }
             }
         }

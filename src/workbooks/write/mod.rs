@@ -23,6 +23,7 @@ pub(crate) use official::column_header;
 pub use official::official_form;
 pub use progress::{ProgressRow, TypeProgress, progress_sheet};
 pub(crate) use style::MAX_CELL_CHARS;
+pub use style::ZIP_LEVEL;
 pub use summary::{Figures, Measure, UnitSummary, measures, summary};
 
 /// What the top of a sheet says about who reports: printed, never read back.

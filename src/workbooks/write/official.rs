@@ -86,6 +86,14 @@ struct Column<'a> {
 /// and the formula with its cached sum (`None`: blank).
 type SumCell = (ColNum, usize, Option<(String, i128)>);
 
+/// A cell of a record row of the open table: its sheet column, its column of `Sheet::cols`,
+/// and the rule computing it, if any, with the sheet column letter of each input.
+struct RowCell<'a> {
+    col: ColNum,
+    k: usize,
+    derived: Option<(Derived<'a>, Vec<(&'a str, String)>)>,
+}
+
 /// One table of the sheet: the indices (into `Sheet::cols`) of its columns, in order.
 /// Sheet column `i + 1` holds `cols[table[i]]`; column 0 is STT.
 type Table = Vec<usize>;
@@ -101,8 +109,8 @@ struct Sheet<'a> {
     tables: Vec<Table>,
     /// The table being written.
     table: usize,
-    /// Derived cells of the open table (from the form's `difference` and `sum` rules).
-    derived: Vec<Derived<'a>>,
+    /// The cells of a record row of the open table, worked out when the table opens.
+    row_cells: Vec<RowCell<'a>>,
     frame: Frame,
     row: u32,
     /// First data row of the open table (sums run from it to the row above the subtotal).
@@ -194,7 +202,7 @@ impl<'a> Sheet<'a> {
             cols,
             tables,
             table: 0,
-            derived: Vec::new(),
+            row_cells: Vec::new(),
             frame,
             row: 0,
             block_start: 0,
@@ -233,7 +241,7 @@ impl<'a> Sheet<'a> {
             Some("Đơn vị tính giá trị: đồng"),
         )?;
         if !self.form.has_sections() {
-            self.derived = self.derived_cells(None);
+            self.row_cells = self.row_cells(None);
             self.table_head(true)?;
             self.block_start = self.row;
             self.printed.push(0);
@@ -338,7 +346,7 @@ impl<'a> Sheet<'a> {
         self.table = rank.min(self.tables.len().saturating_sub(1));
         self.printed.push(self.table);
         let section = self.form.sections.get(rank).map(|s| s.code.clone());
-        self.derived = self.derived_cells(section.as_deref());
+        self.row_cells = self.row_cells(section.as_deref());
         self.table_head(false)?;
         let label = match self.form.sections.get(rank) {
             Some(s) => match &s.unit_of_measure {
@@ -425,6 +433,33 @@ impl<'a> Sheet<'a> {
         Ok(())
     }
 
+    /// The cells of a record row of the open table, in sheet order, each with the rule that
+    /// computes it from others, if any ([`Self::derived_cells`]), and the sheet column of each
+    /// of the rule's inputs: worked out once per table, not per row.
+    fn row_cells(&self, section: Option<&str>) -> Vec<RowCell<'a>> {
+        let derived = self.derived_cells(section);
+        let cols: &[Column<'a>] = &self.cols;
+        let letter = |key: &str| {
+            let j = cols.iter().position(|c| c.def.field == key)?;
+            Some(column_number_to_name(self.col_of(j)?))
+        };
+        self.columns()
+            .map(|(col, k, c)| RowCell {
+                col,
+                k,
+                derived: derived.iter().find(|d| d.field == c.def.field).map(|d| {
+                    let inputs = d
+                        .plus
+                        .iter()
+                        .chain(&d.minus)
+                        .filter_map(|key| Some((*key, letter(key)?)))
+                        .collect();
+                    (d.clone(), inputs)
+                }),
+            })
+            .collect()
+    }
+
     /// Which cells of the open table are computed from others ([`Form::derived`] for
     /// `section`): only those whose every input is in the table too.
     fn derived_cells(&self, section: Option<&str>) -> Vec<Derived<'a>> {
@@ -455,9 +490,30 @@ impl<'a> Sheet<'a> {
         let row = self.row;
         self.ws
             .write_number_with_format(row, 0, self.stt as f64, &self.st.center)?;
+        // The plan is taken out for the row (the cells write through `self`) and put back.
+        let cells = std::mem::take(&mut self.row_cells);
+        let lines_needed = self.record_cells(&cells, record, row);
+        self.row_cells = cells;
+        let lines_needed = lines_needed?;
+        // Wrapped text needs its lines: a row without height overprints the next one.
+        if lines_needed > 1 {
+            self.ws
+                .set_row_height(row, LINE * f64::from(lines_needed.min(27)) + 3.0)?;
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    /// The cells of a record row after STT; returns the lines its wrapped text needs.
+    fn record_cells(
+        &mut self,
+        cells: &[RowCell<'a>],
+        record: &Record,
+        row: u32,
+    ) -> Result<u32, XlsxError> {
         let mut lines_needed = 1;
-        let cells: Vec<(ColNum, usize)> = self.columns().map(|(col, k, _)| (col, k)).collect();
-        for (col, k) in cells {
+        for cell in cells {
+            let (col, k) = (cell.col, cell.k);
             let Some(c) = self.cols.get(k) else { continue };
             let value = record.get(&c.def.field);
             if c.summed
@@ -474,7 +530,8 @@ impl<'a> Sheet<'a> {
                 self.ws.write_blank(row, col, &c.data)?;
                 continue;
             };
-            let text = match value {
+            let owned: String;
+            let text: &str = match value {
                 Value::Int(_) | Value::Money(_) | Value::Milli(_) => {
                     let n = as_f64(value).unwrap_or_default();
                     let format = match value {
@@ -483,21 +540,19 @@ impl<'a> Sheet<'a> {
                     };
                     // A derived cell is a formula over its inputs (cached: the stored value), so
                     // that editing a quantity or a cost in Excel or LibreOffice updates it.
-                    let formula = self
-                        .derived
-                        .iter()
-                        .find(|d| d.field == c.def.field)
-                        .and_then(|d| {
-                            d.formula(row + 1, |key| {
-                                record.get(key)?;
-                                let j = self.cols.iter().position(|c| c.def.field == key)?;
-                                Some(column_number_to_name(self.col_of(j)?))
-                            })
+                    let formula = cell.derived.as_ref().and_then(|(d, inputs)| {
+                        d.formula(row + 1, |key| {
+                            record.get(key)?;
+                            inputs
+                                .iter()
+                                .find(|(k, _)| *k == key)
+                                .map(|(_, letter)| letter.clone())
                         })
-                        .map(|f| format!("={f}"));
+                    });
                     match formula {
                         Some(f) => {
-                            let f = Formula::new(f).set_result(milli_text(milli_of(value)));
+                            let f = Formula::new(format!("={f}"))
+                                .set_result(milli_text(milli_of(value)));
                             self.ws.write_formula_with_format(row, col, f, format)?;
                         }
                         None => {
@@ -513,22 +568,19 @@ impl<'a> Sheet<'a> {
                 Value::Code(code) => c
                     .field
                     .option(code)
-                    .map_or(code.clone(), |o| o.label.vi.clone()),
-                Value::Text(s) => s.clone(),
-                Value::Bool(_) | Value::Docs(_) => value.to_text(c.field),
+                    .map_or(code.as_str(), |o| o.label.vi.as_str()),
+                Value::Text(s) => s.as_str(),
+                Value::Bool(_) | Value::Docs(_) => {
+                    owned = value.to_text(c.field);
+                    owned.as_str()
+                }
             };
-            let text = cell_text(&text);
+            let text = cell_text(text);
             lines_needed = lines_needed.max(lines(&text, c.width));
             self.ws
                 .write_string_with_format(row, col, text.as_ref(), &c.data)?;
         }
-        // Wrapped text needs its lines: a row without height overprints the next one.
-        if lines_needed > 1 {
-            self.ws
-                .set_row_height(row, LINE * f64::from(lines_needed.min(27)) + 3.0)?;
-        }
-        self.row += 1;
-        Ok(())
+        Ok(lines_needed)
     }
 
     fn write_foot(&mut self, header: &SheetHeader) -> Result<(), XlsxError> {
