@@ -444,6 +444,9 @@ impl<'a> Writer<'a> {
         form: &'a Form,
         opts: &'a ImportOptions,
     ) -> AppResult<(Writer<'a>, HashMap<String, asset::Model>)> {
+        // The distribution key of the new rows: the unit's province (NULL while unplaced). Read
+        // before the transaction opens: SQLite's pool has one connection, which it takes.
+        let province_id = units::get(&state.db, unit_id).await?.province_id;
         let tx = if opts.dry_run {
             None
         } else {
@@ -462,8 +465,6 @@ impl<'a> Writer<'a> {
             ),
         };
         reports::ensure_editable(&rep)?;
-        // The distribution key of the new rows: the unit's province (NULL while unplaced).
-        let province_id = units::get(&state.db, unit_id).await?.province_id;
         let writer = Writer {
             actor,
             campaign,

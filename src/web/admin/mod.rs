@@ -2520,7 +2520,11 @@ mod tests {
             .iter()
             .filter(|(_, r, _)| r.starts_with("/admin"))
             .collect();
-        assert_eq!(admin.len(), 20);
+        assert_eq!(
+            admin.len(),
+            25,
+            "the five pages of the tree (issue 16) included"
+        );
         assert!(
             admin
                 .iter()
