@@ -480,7 +480,7 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
             ("fonts", tag) => {
                 if let Some(f) = fonts.last_mut() {
                     match tag {
-                        "" => f.bold = true,
+                        "b" => f.bold = true,
                         "i" => f.italic = true,
                         "u" => f.underline = true,
                         "sz" => f.size = attr(e, "val").unwrap_or_default(),
@@ -1216,6 +1216,9 @@ fn main() -> std::process::ExitCode {
         Some("bare-write") if argv.len() >= 4 => {
             Some(bare_write(Path::new(&argv[2]), Path::new(&argv[3])))
         }
+        Some("dump-styled") if argv.len() >= 4 => Some(
+            dump_styled(Path::new(&argv[2]), Path::new(&argv[3])).map(|n| println!("cells {n}")),
+        ),
         Some("fair-write") if argv.len() >= 4 => {
             Some(fair_write(Path::new(&argv[2]), Path::new(&argv[3])))
         }
