@@ -651,7 +651,7 @@ struct Xf {
     num: String,
 }
 
-fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
+fn attr(e: &quick_xml::events::BytesStart, key: &str) -> Option<String> {
     e.attributes()
         .flatten()
         .find(|a| a.key.as_ref() == key)
@@ -665,14 +665,16 @@ fn attr(e: &quick_xml::events::BytesStart, key: &[u8]) -> Option<String> {
 fn part_reader(
     zip: &mut zip::ZipArchive<File>,
     name: &str,
-) -> Result<quick_xml::Reader<BufReader<Vec<u8>>>, String> {
+) -> Result<quick_xml::Reader<BufReader<std::io::Cursor<Vec<u8>>>>, String> {
     let mut bytes = Vec::new();
     std::io::Read::read_to_end(
         &mut zip.by_name(name).map_err(|e| format!("{name}: {e}"))?,
         &mut bytes,
     )
     .map_err(|e| e.to_string())?;
-    Ok(quick_xml::Reader::from_reader(BufReader::new(bytes)))
+    Ok(quick_xml::Reader::from_reader(BufReader::new(
+        std::io::Cursor::new(bytes),
+    )))
 }
 
 /// The code of a built-in number format (those rust_xlsxwriter maps ours to).
@@ -697,7 +699,7 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
         Vec::<bool>::new(),
         Vec::<(Xf, usize, usize)>::new(),
     );
-    let (mut section, mut buf) = (Vec::new(), Vec::new());
+    let (mut section, mut buf) = (String::new(), Vec::new());
     loop {
         let event = reader
             .read_event_into(&mut buf)
@@ -707,7 +709,7 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
             Event::Start(e) => (e, false),
             Event::Empty(e) => (e, true),
             Event::End(e) => {
-                if matches!(e.local_name().as_ref(), b"fonts" | b"borders" | b"cellXfs") {
+                if matches!(e.local_name().as_ref(), "fonts" | "borders" | "cellXfs") {
                     section.clear();
                 }
                 buf.clear();
@@ -718,40 +720,40 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
                 continue;
             }
         };
-        let name = e.local_name().as_ref().to_vec();
-        match (section.as_slice(), name.as_slice()) {
-            (_, b"fonts" | b"borders" | b"cellXfs") if !empty => section = name.clone(),
-            (_, b"numFmt") => {
+        let name = e.local_name().as_ref().to_string();
+        match (section.as_str(), name.as_str()) {
+            (_, "fonts" | "borders" | "cellXfs") if !empty => section = name.clone(),
+            (_, "numFmt") => {
                 nums.insert(
-                    attr(e, b"numFmtId").unwrap_or_default(),
-                    attr(e, b"formatCode").unwrap_or_default(),
+                    attr(e, "numFmtId").unwrap_or_default(),
+                    attr(e, "formatCode").unwrap_or_default(),
                 );
             }
-            (b"fonts", b"font") => fonts.push(Xf::default()),
-            (b"fonts", tag) => {
+            ("fonts", "font") => fonts.push(Xf::default()),
+            ("fonts", tag) => {
                 if let Some(f) = fonts.last_mut() {
                     match tag {
-                        b"b" => f.bold = true,
-                        b"i" => f.italic = true,
-                        b"u" => f.underline = true,
-                        b"sz" => f.size = attr(e, b"val").unwrap_or_default(),
-                        b"name" => f.font = attr(e, b"val").unwrap_or_default(),
+                        "b" => f.bold = true,
+                        "i" => f.italic = true,
+                        "u" => f.underline = true,
+                        "sz" => f.size = attr(e, "val").unwrap_or_default(),
+                        "name" => f.font = attr(e, "val").unwrap_or_default(),
                         _ => {}
                     }
                 }
             }
-            (b"borders", b"border") => borders.push(false),
-            (b"borders", b"left") => {
+            ("borders", "border") => borders.push(false),
+            ("borders", "left") => {
                 if let Some(b) = borders.last_mut() {
-                    *b = attr(e, b"style").is_some();
+                    *b = attr(e, "style").is_some();
                 }
             }
-            (b"cellXfs", b"xf") => {
-                let font = attr(e, b"fontId").and_then(|v| v.parse().ok()).unwrap_or(0);
-                let border = attr(e, b"borderId")
+            ("cellXfs", "xf") => {
+                let font = attr(e, "fontId").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let border = attr(e, "borderId")
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0);
-                let id = attr(e, b"numFmtId").unwrap_or_default();
+                let id = attr(e, "numFmtId").unwrap_or_default();
                 let num = nums
                     .get(&id)
                     .cloned()
@@ -765,11 +767,11 @@ fn read_styles(zip: &mut zip::ZipArchive<File>) -> Result<Vec<Xf>, String> {
                     border,
                 ));
             }
-            (b"cellXfs", b"alignment") => {
+            ("cellXfs", "alignment") => {
                 if let Some((x, _, _)) = xfs.last_mut() {
-                    x.horizontal = attr(e, b"horizontal").unwrap_or_default();
-                    x.vertical = attr(e, b"vertical").unwrap_or_default();
-                    x.wrap = attr(e, b"wrapText").is_some_and(|v| v == "1");
+                    x.horizontal = attr(e, "horizontal").unwrap_or_default();
+                    x.vertical = attr(e, "vertical").unwrap_or_default();
+                    x.wrap = attr(e, "wrapText").is_some_and(|v| v == "1");
                 }
             }
             _ => {}
@@ -847,41 +849,41 @@ fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
             Event::Start(e) | Event::Empty(e) => {
                 let empty = matches!(event, Event::Empty(_));
                 match e.local_name().as_ref() {
-                    b"col" => {
-                        let min: u16 = attr(e, b"min").and_then(|v| v.parse().ok()).unwrap_or(1);
-                        let max: u16 = attr(e, b"max").and_then(|v| v.parse().ok()).unwrap_or(min);
-                        let width = attr(e, b"width").unwrap_or_default();
+                    "col" => {
+                        let min: u16 = attr(e, "min").and_then(|v| v.parse().ok()).unwrap_or(1);
+                        let max: u16 = attr(e, "max").and_then(|v| v.parse().ok()).unwrap_or(min);
+                        let width = attr(e, "width").unwrap_or_default();
                         for c in min..=max {
                             writeln!(w, "w\t{}\t{width}", c - 1).map_err(io)?;
                         }
                     }
-                    b"mergeCell" => {
-                        let r = attr(e, b"ref").unwrap_or_default();
+                    "mergeCell" => {
+                        let r = attr(e, "ref").unwrap_or_default();
                         let (a, z) = r.split_once(':').unwrap_or((&r, &r));
                         if let (Some(a), Some(z)) = (cell_ref(a), cell_ref(z)) {
                             writeln!(w, "m\t{}\t{}\t{}\t{}", a.0, a.1, z.0, z.1).map_err(io)?;
                         }
                     }
-                    b"row" => {
-                        let r: u32 = attr(e, b"r").and_then(|v| v.parse().ok()).unwrap_or(1);
-                        let custom = attr(e, b"customHeight").is_some_and(|v| v == "1");
-                        let height = attr(e, b"ht").filter(|_| custom).unwrap_or_default();
-                        let hidden = attr(e, b"hidden").is_some_and(|v| v == "1");
+                    "row" => {
+                        let r: u32 = attr(e, "r").and_then(|v| v.parse().ok()).unwrap_or(1);
+                        let custom = attr(e, "customHeight").is_some_and(|v| v == "1");
+                        let height = attr(e, "ht").filter(|_| custom).unwrap_or_default();
+                        let hidden = attr(e, "hidden").is_some_and(|v| v == "1");
                         let _ = writeln!(rows, "r\t{}\t{height}\t{}", r - 1, b(hidden));
                     }
-                    b"c" => {
-                        at = cell_ref(&attr(e, b"r").unwrap_or_default()).unwrap_or((0, 0));
-                        xf = attr(e, b"s").unwrap_or_else(|| "0".into());
-                        kind = attr(e, b"t").unwrap_or_default();
+                    "c" => {
+                        at = cell_ref(&attr(e, "r").unwrap_or_default()).unwrap_or((0, 0));
+                        xf = attr(e, "s").unwrap_or_else(|| "0".into());
+                        kind = attr(e, "t").unwrap_or_default();
                         (text, value, formula) = Default::default();
                         if empty {
                             let _ = writeln!(rows, "c\t{}\t{xf}\tb\t\t", at.1);
                             cells += 1;
                         }
                     }
-                    b"t" => into = Some(b't'),
-                    b"v" => into = Some(b'v'),
-                    b"f" => into = Some(b'f'),
+                    "t" => into = Some(b't'),
+                    "v" => into = Some(b'v'),
+                    "f" => into = Some(b'f'),
                     _ => {}
                 }
             }
@@ -914,8 +916,8 @@ fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
                 }
             }
             Event::End(e) => match e.local_name().as_ref() {
-                b"t" | b"v" | b"f" => into = None,
-                b"c" => {
+                "t" | "v" | "f" => into = None,
+                "c" => {
                     let (k, v) = if !formula.is_empty() {
                         ("f", value.as_str())
                     } else if kind == "inlineStr" {
@@ -923,7 +925,7 @@ fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
                     } else if kind == "str" || kind == "s" {
                         ("s", value.as_str())
                     } else if value.is_empty() {
-                        ("b", "")
+                        ("", "")
                     } else {
                         ("n", value.as_str())
                     };
@@ -936,7 +938,7 @@ fn dump_styled(xlsx: &Path, out: &Path) -> Result<u64, String> {
                     );
                     cells += 1;
                 }
-                b"row" => {
+                "row" => {
                     w.write_all(rows.as_bytes()).map_err(io)?;
                     rows.clear();
                 }
@@ -1504,6 +1506,9 @@ fn main() -> std::process::ExitCode {
         Some("bare-write") if argv.len() >= 4 => {
             Some(bare_write(Path::new(&argv[2]), Path::new(&argv[3])))
         }
+        Some("dump-styled") if argv.len() >= 4 => Some(
+            dump_styled(Path::new(&argv[2]), Path::new(&argv[3])).map(|n| println!("cells {n}")),
+        ),
         Some("fair-write") if argv.len() >= 4 => {
             Some(fair_write(Path::new(&argv[2]), Path::new(&argv[3])))
         }
