@@ -63,7 +63,7 @@ crate::ui_test!(
     a_province_officer_drills_down_from_the_province_to_a_ward_and_to_a_unit,
     |app| {
         let (province, ward) = province_of_the_demo(&app).await;
-        let page = app.logged_in(FINANCE).await;
+        let mut page = app.logged_in(FINANCE).await;
         assert_eq!(page.path().await, "/board");
         assert_eq!(page.text("#node-here").await, "Tỉnh Lạng Sơn");
         // One row per ward, with its counts and approval.
