@@ -419,10 +419,10 @@ async fn bare_load(path: &Path, url: &str) -> Result<(), String> {
             Some(cell) => cell.get_position(),
             None => (u32::MAX, 0),
         };
-        if current.as_ref().is_some_and(|(at, _)| *at != r) {
-            if let Some((_, row)) = current.take() {
-                flush(row, &mut rows);
-            }
+        if current.as_ref().is_some_and(|(at, _)| *at != r)
+            && let Some((_, row)) = current.take()
+        {
+            flush(row, &mut rows);
         }
         let Some(cell) = cell else { break };
         let value = match cell.get_value() {
