@@ -138,6 +138,13 @@ async fn screenshots_of_every_page_at_1280_and_390_px() {
         shoot(&office, "office-reminders").await;
         office.goto("/downloads").await;
         shoot(&office, "office-downloads").await;
+        // The province's finance department: one row per ward, then down to the demo's ward.
+        let province = app.logged_in("sotaichinh").await;
+        shoot(&province, "office-province-board").await;
+        province
+            .click(&format!("#area-{} a", kiemke::demo::WARD.0))
+            .await;
+        shoot(&province, "office-province-ward").await;
         let chairman = app.logged_in("chutich").await;
         chairman.goto(&format!("/units/{unit}")).await;
         shoot(&chairman, "viewer-unit").await;
