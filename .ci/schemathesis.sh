@@ -22,6 +22,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ST_VERSION="${ST_VERSION:-4.32.5}"
+# hypothesis is pinned too: schemathesis accepts any 6.x, and a fresh venv takes the newest.
+HYPOTHESIS_VERSION="${HYPOTHESIS_VERSION:-6.170.17}"
 VENV="${ST_VENV:-target/schemathesis-venv}"
 MAX_EXAMPLES="${ST_MAX_EXAMPLES:-20}"
 TIME_LIMIT="${ST_TIME_LIMIT:-600}"
@@ -47,10 +49,12 @@ cleanup() {
 trap cleanup EXIT
 
 # (1) schemathesis in its own virtual environment, installed once.
-if ! "${VENV}/bin/st" --version 2>/dev/null | grep -q "${ST_VERSION}"; then
-    echo "installing schemathesis ${ST_VERSION} into ${VENV}"
+if ! "${VENV}/bin/st" --version 2>/dev/null | grep -q "${ST_VERSION}" ||
+    ! "${VENV}/bin/python" -c "import hypothesis; assert hypothesis.__version__ == '${HYPOTHESIS_VERSION}'" 2>/dev/null; then
+    echo "installing schemathesis ${ST_VERSION} (hypothesis ${HYPOTHESIS_VERSION}) into ${VENV}"
     python3 -m venv "${VENV}"
-    "${VENV}/bin/pip" install --quiet --disable-pip-version-check "schemathesis==${ST_VERSION}"
+    "${VENV}/bin/pip" install --quiet --disable-pip-version-check \
+        "schemathesis==${ST_VERSION}" "hypothesis==${HYPOTHESIS_VERSION}"
 fi
 "${VENV}/bin/st" --version
 

@@ -5,7 +5,26 @@ is "an array of byte values", so schemathesis generates lists of integers: send 
 raw bytes. That is random garbage for the importer, which must refuse it with a 4xx.
 """
 
+import ast
+import threading
+
 import schemathesis
+
+# CPython before 3.11.8 / 3.12.1 keeps the AST converter's recursion depth in state shared by
+# all threads (gh-106905): two threads in `ast.parse` at once can fail with "SystemError: AST
+# constructor recursion depth mismatch". Hypothesis parses source to describe lambdas, and
+# schemathesis runs two workers, so a CI run once failed on it (a Runtime Error reported for
+# GET /api/v1/campaigns, not an answer of the service). One parse at a time.
+_AST_PARSE = ast.parse
+_AST_PARSE_LOCK = threading.Lock()
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _AST_PARSE_LOCK:
+        return _AST_PARSE(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

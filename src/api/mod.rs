@@ -98,6 +98,8 @@ impl Modify for ProblemMediaType {
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0")
     ),
     modifiers(&BearerScheme),
+    // Types that only a query parameter names: nothing else registers them.
+    components(schemas(crate::progress::UnitSort)),
     tags(
         (name = "system", description = "Health"),
         (name = "auth", description = "Login, logout, own account"),

@@ -180,7 +180,7 @@ crate::ui_test!(
             text.contains("+ Tài sản kết cấu hạ tầng giao thông: 01 đơn vị;"),
             "{text}"
         );
-        page.click("#copy-summary").await;
+        page.pick("#copy-summary").await;
         let mut status = String::new();
         for _ in 0..50 {
             status = page.text("#copy-status").await;
@@ -202,7 +202,7 @@ crate::ui_test!(
 
         // The zip of every unit's official form 01a, read back.
         page.goto("/downloads").await;
-        page.click("#download-zip-01a").await;
+        page.pick("#download-zip-01a").await;
         let zip_path = page.downloaded("01a_tat_ca_don_vi.zip").await;
         let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).expect("open zip"))
             .expect("a zip archive");
