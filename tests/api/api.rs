@@ -196,7 +196,11 @@ fn every_reference_in_the_openapi_document_resolves() {
     let doc = serde_json::to_value(kiemke::api::openapi()).expect("openapi serialises");
     let mut found = Vec::new();
     refs(&doc, &mut found);
-    assert!(found.len() > 50, "the document uses references ({})", found.len());
+    assert!(
+        found.len() > 50,
+        "the document uses references ({})",
+        found.len()
+    );
     let dangling: Vec<&str> = found
         .into_iter()
         .filter(|r| {
