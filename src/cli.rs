@@ -294,7 +294,8 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
     let actor = Actor::system();
     let book = match (args.summary, args.progress, args.unit, args.form.as_deref()) {
         (true, _, _, Some(form)) => {
-            crate::workbooks::consolidated(&state, &actor, args.campaign, form).await
+            let all = crate::progress::View::installation();
+            crate::workbooks::consolidated(&state, &actor, &all, args.campaign, form).await
         }
         (_, true, _, _) => {
             let all = crate::progress::View::installation();
@@ -315,6 +316,7 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
             crate::workbooks::ward_flat(
                 &state,
                 &actor,
+                &crate::progress::View::installation(),
                 args.campaign,
                 form,
                 &args.profile,

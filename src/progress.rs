@@ -329,6 +329,37 @@ impl View {
     fn unit_condition(&self) -> Option<Condition> {
         self.scoped().then(|| units::scope_condition(&self.area))
     }
+
+    /// The units covered, as a condition on `units` (every unit installation-wide): what the
+    /// node's workbooks list.
+    pub fn units_condition(&self) -> Condition {
+        units::scope_condition(&self.area)
+    }
+
+    /// The roll-up row a unit falls in, by its `ward_id` and `province_id`: its ward on a
+    /// province's board, its province on the installation's (`None`: no roll-up, or the unit
+    /// is not yet placed).
+    pub fn area_of(&self, ward_id: Option<i64>, province_id: Option<i64>) -> Option<i64> {
+        match self.rollup {
+            Some(Level::Ward) => ward_id,
+            Some(Level::Province) => province_id,
+            None => None,
+        }
+    }
+}
+
+/// The nodes of a view's roll-up rows, in code order: a province's wards, the installation's
+/// provinces (none without roll-up). The board's `areas` are these, plus on the installation's
+/// a row for the units not yet placed.
+pub async fn area_nodes(db: &DatabaseConnection, v: &View) -> AppResult<Vec<NodeRef>> {
+    Ok(match v.rollup {
+        Some(_) => tree::children(db, v.node().map(|n| n.id))
+            .await?
+            .iter()
+            .map(NodeRef::of)
+            .collect(),
+        None => vec![],
+    })
 }
 
 fn node_not_found() -> AppError {
@@ -1266,12 +1297,7 @@ async fn computed(
             after,
             count_scope
         ),
-        async {
-            match v.rollup {
-                Some(_) => tree::children(db, v.node().map(|n| n.id)).await,
-                None => Ok(vec![]),
-            }
-        },
+        area_nodes(db, v),
     )?;
     let units_total = scope
         .as_deref()
@@ -1323,7 +1349,7 @@ async fn computed(
         };
         b.areas = nodes
             .iter()
-            .map(|n| sources.row(Some(NodeRef::of(n)), &c, now))
+            .map(|n| sources.row(Some(n.clone()), &c, now))
             .collect();
         // The units not yet placed in the tree: a row of their own on the installation's board.
         let unplaced = sources.row(None, &c, now);

@@ -102,10 +102,12 @@ pub async fn unit_flat(
     ))
 }
 
-/// Every unit's records of one form in one flat file (the units that registered the form's
-/// type, by budget-relationship code), under an export profile as for a unit's flat file.
+/// Every unit's records of one form in one flat file (the units under the node, `node=` as on
+/// the board, that registered the form's type, by budget-relationship code), under an export
+/// profile as for a unit's flat file.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/forms/{form_code}/flat.xlsx", tag = "exports",
-    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$"), ProfileQuery),
+    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$"), ProfileQuery,
+           crate::progress::NodeQuery),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
@@ -115,32 +117,41 @@ pub async fn ward_flat(
     actor: Actor,
     ApiPath((campaign_id, code)): ApiPath<(i64, String)>,
     ApiQuery(q): ApiQuery<ProfileQuery>,
+    ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
+    let v = crate::progress::view(&state, &actor, node.node).await?;
     Ok(xlsx(
-        workbooks::ward_flat(&state, &actor, campaign_id, &code, q.code()).await?,
+        workbooks::ward_flat(&state, &actor, &v, campaign_id, &code, q.code()).await?,
     ))
 }
 
-/// The consolidated report of one form: a row per unit with its report state, physical
-/// quantities, counts and values by section and usage status; the units whose report was sent
-/// (submitted or accepted) totalled, the others listed apart.
+/// The consolidated report of one form under the node (`node=`, as on the board). A ward's: a
+/// row per unit with its report state, physical quantities, counts and values by section and
+/// usage status; the units whose report was sent (submitted or accepted) totalled, the others
+/// listed apart. A province's (or the installation's, with a tree): a row per ward (province)
+/// with the same columns summing its units' sent reports, and the node's total.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/forms/{form_code}/summary.xlsx", tag = "exports",
-    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$")),
+    params(("campaign_id" = i64, Path, minimum = 1), ("form_code" = String, Path, pattern = "^[0-9]{2}a$"),
+           crate::progress::NodeQuery),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),
     responses((status = 200, description = "The workbook", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>),
               (status = 400, body = ProblemDoc), (status = 401, body = ProblemDoc), (status = 403, body = ProblemDoc),
-              (status = 404, body = ProblemDoc)))]
+              (status = 404, body = ProblemDoc), (status = 422, body = ProblemDoc)))]
 pub async fn summary(
     State(state): State<AppState>,
     actor: Actor,
     ApiPath((campaign_id, code)): ApiPath<(i64, String)>,
+    ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
+    let v = crate::progress::view(&state, &actor, node.node).await?;
     Ok(xlsx(
-        workbooks::consolidated(&state, &actor, campaign_id, &code).await?,
+        workbooks::consolidated(&state, &actor, &v, campaign_id, &code).await?,
     ))
 }
 
-/// The progress board as a sheet: one row per unit under the node (`node=`, as on the board).
+/// The progress board as a sheet (`node=`, as on the board): a ward's, one row per unit; a
+/// province's (or the installation's, with a tree), one row per ward (province) with the
+/// board's counts, and the node's totals.
 #[utoipa::path(get, path = "/api/v1/campaigns/{campaign_id}/progress.xlsx", tag = "exports",
     params(("campaign_id" = i64, Path, minimum = 1), crate::progress::NodeQuery),
     security(("bearer" = ["admin", "finance_officer", "viewer"])),

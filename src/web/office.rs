@@ -99,7 +99,8 @@ fn form_name(state: &AppState, type_code: &str) -> (String, String) {
 
 // ---------------------------------------------------------------- where in the tree
 
-/// `?node=` of the board, summary and reminders pages (a number; anything else is ignored).
+/// `?node=` of the board, summary, reminders and downloads pages and of the files downloaded
+/// (a number; anything else is ignored).
 #[derive(Deserialize, Default)]
 pub struct NodeParam {
     node: Option<String>,
@@ -120,7 +121,8 @@ struct Place {
     action: &'static str,
 }
 
-/// The place of a view on the page at `action` (`/board`, `/summary`, `/reminders`); `None`
+/// The place of a view on the page at `action` (`/board`, `/summary`, `/reminders`,
+/// `/downloads`); `None`
 /// in an installation with no tree.
 async fn place(
     state: &AppState,
@@ -1421,14 +1423,22 @@ struct DownloadsPage {
     o: &'static OfficeTexts,
     review: bool,
     forms: Vec<(String, String)>,
+    /// `?node=…` for every link (empty: the caller's own node).
+    node: String,
+    place: Option<Place>,
 }
 
 /// `GET /downloads`: progress.xlsx, the consolidated report of each registered form, and the
-/// zip of every unit's official form of a type.
-pub async fn downloads(State(state): State<AppState>, u: WebUser) -> WebResult {
+/// zip of every unit's official form of a type — of the node chosen (`?node=`, as on the board).
+pub async fn downloads(
+    State(state): State<AppState>,
+    u: WebUser,
+    Query(q): Query<NodeParam>,
+) -> WebResult {
     let c = campaign_or_404(&state).await?;
     let rs = replica::reader(&state, &u.actor).await;
-    let v = progress::view(&rs, &u.actor, None).await?;
+    let node = parse_node(q.node.as_deref());
+    let v = progress::view(&rs, &u.actor, node).await?;
     let b = progress::board_of(
         &rs,
         &v,
@@ -1451,6 +1461,8 @@ pub async fn downloads(State(state): State<AppState>, u: WebUser) -> WebResult {
         o: o(),
         review: may_review(&u),
         forms,
+        node: node.map(|n| format!("?node={n}")).unwrap_or_default(),
+        place: place(&state, &u, &v, "/downloads").await?,
     })
 }
 
@@ -1466,7 +1478,7 @@ fn attachment(bytes: Vec<u8>, file_name: &str, content_type: &'static str) -> Re
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// `GET /downloads/progress.xlsx`.
+/// `GET /downloads/progress.xlsx` (`?node=` as on the board).
 pub async fn progress_xlsx(
     State(state): State<AppState>,
     u: WebUser,
@@ -1478,25 +1490,30 @@ pub async fn progress_xlsx(
     Ok(attachment(wb.bytes, &wb.file_name, XLSX))
 }
 
-/// `GET /downloads/consolidated/{form_code}`.
+/// `GET /downloads/consolidated/{form_code}` (`?node=` as on the board).
 pub async fn consolidated(
     State(state): State<AppState>,
     u: WebUser,
     Path(form_code): Path<String>,
+    Query(q): Query<NodeParam>,
 ) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let wb = workbooks::consolidated(&state, &u.actor, c.id, &form_code).await?;
+    let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
+    let wb = workbooks::consolidated(&state, &u.actor, &v, c.id, &form_code).await?;
     Ok(attachment(wb.bytes, &wb.file_name, XLSX))
 }
 
-/// `GET /downloads/forms/{form_code}`: every unit's official form, streamed as one zip.
+/// `GET /downloads/forms/{form_code}`: every unit's official form under the node (`?node=`),
+/// streamed as one zip.
 pub async fn forms_zip(
     State(state): State<AppState>,
     u: WebUser,
     Path(form_code): Path<String>,
+    Query(q): Query<NodeParam>,
 ) -> WebResult {
     let c = campaign_or_404(&state).await?;
-    let z = workbooks::forms_zip(&state, &u.actor, c.id, &form_code).await?;
+    let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
+    let z = workbooks::forms_zip(&state, &u.actor, &v, c.id, &form_code).await?;
     let stream = futures_util::stream::unfold(z.chunks, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });

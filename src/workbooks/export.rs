@@ -265,12 +265,41 @@ pub(super) async fn unit_workbook(
     Ok(Workbook { file_name, bytes })
 }
 
-/// Every unit's records of one form in one flat file under an export profile: the units that
-/// registered the form's type, by budget-relationship code, each unit's records in section
-/// order then by code.
+/// The units with a report of `form_code` in the campaign, under the view's node and in the
+/// caller's scope, by budget-relationship code (the report ids in a subquery: at national
+/// scale they would not fit in one statement's parameters).
+pub(super) async fn units_with_report(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    view: &progress::View,
+    campaign_id: i64,
+    form_code: &str,
+) -> AppResult<Vec<unit::Model>> {
+    Ok(unit::Entity::find()
+        .filter(
+            unit::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(report::Column::UnitId)
+                    .from(report::Entity)
+                    .and_where(report::Column::CampaignId.eq(campaign_id))
+                    .and_where(report::Column::FormCode.eq(form_code))
+                    .take(),
+            ),
+        )
+        .filter(crate::tree::unit_condition(&actor.scope))
+        .filter(view.units_condition())
+        .order_by_asc(unit::Column::Code)
+        .all(db)
+        .await?)
+}
+
+/// Every unit's records of one form in one flat file under an export profile: the units under
+/// the view's node ([`progress::view`]) that registered the form's type, by
+/// budget-relationship code, each unit's records in section order then by code.
 pub async fn ward_flat(
     state: &AppState,
     actor: &Actor,
+    view: &progress::View,
     campaign_id: i64,
     form_code: &str,
     profile: &str,
@@ -280,23 +309,12 @@ pub async fn ward_flat(
     let form = form_or_404(state, form_code)?.clone();
     let profile = profile_or_400(state, profile)?;
     campaigns::get(&state.db, campaign_id).await?;
-    let unit_ids: Vec<i64> = report::Entity::find()
-        .filter(report::Column::CampaignId.eq(campaign_id))
-        .filter(report::Column::FormCode.eq(form.code.clone()))
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|r| r.unit_id)
-        .collect();
-    let units: Vec<(i64, std::sync::Arc<write::UnitCells>)> = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(unit_ids))
-        .filter(crate::tree::unit_condition(&actor.scope))
-        .order_by_asc(unit::Column::Code)
-        .all(&state.db)
-        .await?
-        .iter()
-        .map(|u| (u.id, unit_cells(u)))
-        .collect();
+    let units: Vec<(i64, std::sync::Arc<write::UnitCells>)> =
+        units_with_report(&state.db, actor, view, campaign_id, &form.code)
+            .await?
+            .iter()
+            .map(|u| (u.id, unit_cells(u)))
+            .collect();
     let (mut rx, producer) = stream_records(state, campaign_id, units, form.clone());
     let writer_form = form.clone();
     let writer_profile = profile.clone();
@@ -313,10 +331,13 @@ pub async fn ward_flat(
     Ok(Workbook { file_name, bytes })
 }
 
-/// The consolidated report of one form: a row per registered unit and a ward total.
+/// The consolidated report of one form under the view's node ([`progress::view`]): a ward's,
+/// a row per registered unit and the ward's total; a province's (the installation's), a row
+/// per ward (province) with the sums of its units' sent reports, and the node's total.
 pub async fn consolidated(
     state: &AppState,
     actor: &Actor,
+    view: &progress::View,
     campaign_id: i64,
     form_code: &str,
 ) -> AppResult<Workbook> {
@@ -344,6 +365,7 @@ pub async fn consolidated(
     .filter(asset::Column::CampaignId.eq(campaign_id))
     .filter(asset::Column::FormCode.eq(form.code.clone()))
     .filter(crate::tree::units_of(asset::Column::UnitId, &actor.scope))
+    .filter(crate::tree::units_of(asset::Column::UnitId, &view.area))
     .into_model::<Row>()
     .all(&state.db)
     .await?;
@@ -351,14 +373,10 @@ pub async fn consolidated(
         .filter(report::Column::CampaignId.eq(campaign_id))
         .filter(report::Column::FormCode.eq(form.code.clone()))
         .filter(crate::tree::units_of(report::Column::UnitId, &actor.scope))
+        .filter(crate::tree::units_of(report::Column::UnitId, &view.area))
         .all(&state.db)
         .await?;
-    let unit_ids: Vec<i64> = reports.iter().map(|r| r.unit_id).collect();
-    let units = unit::Entity::find()
-        .filter(unit::Column::Id.is_in(unit_ids))
-        .order_by_asc(unit::Column::Code)
-        .all(&state.db)
-        .await?;
+    let units = units_with_report(&state.db, actor, view, campaign_id, &form.code).await?;
     let state_of: HashMap<i64, ReportState> = reports
         .iter()
         .map(|r| (r.unit_id, ReportState::of(r)))
@@ -375,7 +393,7 @@ pub async fn consolidated(
                 UnitSummary {
                     unit_code: u.code.clone(),
                     unit_name: u.name.clone(),
-                    state: state_label(st).to_string(),
+                    state: write::state_label(st).to_string(),
                     sent: st.is_sent(),
                     ..Default::default()
                 },
@@ -423,6 +441,8 @@ pub async fn consolidated(
             .column(asset::Column::Fields)
             .filter(asset::Column::CampaignId.eq(campaign_id))
             .filter(asset::Column::FormCode.eq(form.code.clone()))
+            .filter(crate::tree::units_of(asset::Column::UnitId, &actor.scope))
+            .filter(crate::tree::units_of(asset::Column::UnitId, &view.area))
             .order_by_asc(asset::Column::Id)
             .into_model::<Fields>()
             .paginate(&state.db, 1_000);
@@ -444,15 +464,75 @@ pub async fn consolidated(
             }
         }
     }
-    let summaries: Vec<UnitSummary> = units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
-    let head = header(&state.db, &c, None).await?;
-    let bytes = tokio::task::spawn_blocking(move || write::summary(&form, &head, &summaries))
-        .await
-        .map_err(export_failed)?
-        .map_err(export_failed)?;
+    let head = node_header(&state.db, &c, view).await?;
+    let bytes = match view.rollup {
+        None => {
+            let summaries: Vec<UnitSummary> =
+                units.iter().filter_map(|u| by_unit.remove(&u.id)).collect();
+            tokio::task::spawn_blocking(move || write::summary(&form, &head, &summaries)).await
+        }
+        Some(level) => {
+            let areas = area_summaries(&state.db, view, &units, by_unit).await?;
+            tokio::task::spawn_blocking(move || {
+                write::summary_of_areas(&form, &head, level, &areas)
+            })
+            .await
+        }
+    }
+    .map_err(export_failed)?
+    .map_err(export_failed)?;
     let file_name = format!("tong_hop_{form_code}.xlsx");
     audit_export(primary, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
+}
+
+/// The roll-up rows of a consolidated report: one per area of the view (its wards, or the
+/// installation's provinces and then the units not yet placed, if any), each the sum of its
+/// units' sent reports, its state cell the reports sent out of those owed (`2/3`).
+async fn area_summaries(
+    db: &sea_orm::DatabaseConnection,
+    view: &progress::View,
+    units: &[unit::Model],
+    mut by_unit: HashMap<i64, UnitSummary>,
+) -> AppResult<Vec<UnitSummary>> {
+    // (figures of the sent reports, reports sent, reports owed) per area.
+    let mut by_area: HashMap<Option<i64>, (UnitSummary, u64, u64)> = HashMap::new();
+    for u in units {
+        let Some(s) = by_unit.remove(&u.id) else {
+            continue;
+        };
+        let a = by_area
+            .entry(view.area_of(u.ward_id, u.province_id))
+            .or_default();
+        a.2 += 1;
+        if s.sent {
+            a.0.add(&s);
+            a.1 += 1;
+        }
+    }
+    let row = |code: String, name: String, a: Option<(UnitSummary, u64, u64)>| {
+        let (s, sent, owed) = a.unwrap_or_default();
+        UnitSummary {
+            unit_code: code,
+            unit_name: name,
+            state: format!("{sent}/{owed}"),
+            sent: true,
+            ..s
+        }
+    };
+    let mut rows: Vec<UnitSummary> = progress::area_nodes(db, view)
+        .await?
+        .into_iter()
+        .map(|n| row(n.code, n.name, by_area.remove(&Some(n.id))))
+        .collect();
+    if let Some(unplaced) = by_area.remove(&None) {
+        rows.push(row(
+            String::new(),
+            progress::UNPLACED.into(),
+            Some(unplaced),
+        ));
+    }
+    Ok(rows)
 }
 
 pub(super) async fn audit_export(
@@ -468,7 +548,26 @@ pub(super) async fn audit_export(
         .await
 }
 
-/// The progress board of a view ([`progress::view`]) as a sheet: the units under its node.
+/// The header of a node's sheet: a province (or the installation) rolled up names itself
+/// (`TỈNH LẠNG SƠN`) where a ward's sheets name the campaign's authority, as before.
+async fn node_header(
+    db: &impl ConnectionTrait,
+    c: &campaign::Model,
+    view: &progress::View,
+) -> AppResult<SheetHeader> {
+    let mut head = header(db, c, None).await?;
+    if view.rollup.is_some()
+        && let Some(n) = view.node()
+    {
+        head.superior_body = n.name.to_uppercase();
+        head.unit_name = n.name.clone();
+    }
+    Ok(head)
+}
+
+/// The progress board of a view ([`progress::view`]) as a sheet: a ward's units, one row each;
+/// a province's wards (the installation's provinces), one row each with the board's own counts
+/// ([`progress::AreaRow`]), and the node's totals.
 pub async fn progress_sheet(
     state: &AppState,
     actor: &Actor,
@@ -478,6 +577,32 @@ pub async fn progress_sheet(
     // Reads from the replica when it has the caller's writes; the audit event goes to the primary.
     let (primary, state) = (state, &replica::reader(state, actor).await);
     let c = campaigns::get(&state.db, campaign_id).await?;
+    let head = node_header(&state.db, &c, view).await?;
+    let file_name = "tien_do.xlsx".to_string();
+    if let Some(level) = view.rollup {
+        // The roll-up rows only: one unit row is enough for the board's counts.
+        let one = PageQuery {
+            page: Some(1),
+            per_page: Some(1),
+        };
+        let board = progress::board_of(
+            state,
+            view,
+            campaign_id,
+            &ProgressFilter::default(),
+            &one,
+            None,
+        )
+        .await?;
+        let areas = board.areas;
+        let bytes =
+            tokio::task::spawn_blocking(move || write::progress_areas_sheet(&head, level, &areas))
+                .await
+                .map_err(export_failed)?
+                .map_err(export_failed)?;
+        audit_export(primary, actor, campaign_id, &file_name).await?;
+        return Ok(Workbook { file_name, bytes });
+    }
     let all = PageQuery {
         page: Some(1),
         per_page: Some(u64::MAX / 2),
@@ -502,7 +627,7 @@ pub async fn progress_sheet(
                 .iter()
                 .map(|t| TypeProgress {
                     form_code: t.form_code.clone(),
-                    state: state_label(t.state).to_string(),
+                    state: write::state_label(t.state).to_string(),
                     deadline: t.deadline.format("%d/%m/%Y").to_string(),
                     days_overdue: t
                         .overdue
@@ -521,22 +646,10 @@ pub async fn progress_sheet(
                 .collect(),
         })
         .collect();
-    let head = header(&state.db, &c, None).await?;
     let bytes = tokio::task::spawn_blocking(move || write::progress_sheet(&head, &rows))
         .await
         .map_err(export_failed)?
         .map_err(export_failed)?;
-    let file_name = "tien_do.xlsx".to_string();
     audit_export(primary, actor, campaign_id, &file_name).await?;
     Ok(Workbook { file_name, bytes })
-}
-
-fn state_label(s: ReportState) -> &'static str {
-    match s {
-        ReportState::NotStarted => "Chưa bắt đầu",
-        ReportState::Draft => "Đang nhập",
-        ReportState::Submitted => "Đã gửi",
-        ReportState::Returned => "Bị trả lại",
-        ReportState::Accepted => "Đã chấp nhận",
-    }
 }

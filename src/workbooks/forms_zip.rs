@@ -1,19 +1,10 @@
 //! Every registered unit's official form of one type in one zip, streamed as it is written.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
 use super::{
-    export::{audit_export, unit_workbook},
+    export::{audit_export, unit_workbook, units_with_report},
     form_or_404,
 };
-use crate::{
-    auth::Actor,
-    campaigns,
-    entities::{report, unit},
-    error::AppResult,
-    replica,
-    state::AppState,
-};
+use crate::{auth::Actor, campaigns, error::AppResult, progress, replica, state::AppState};
 
 /// A zip being written: its file name and its bytes as they are produced.
 pub struct ZipStream {
@@ -48,12 +39,14 @@ impl Drain {
     }
 }
 
-/// Every registered unit's official form of one form, in one zip (one `.xlsx` per unit, in
-/// unit-code order). The zip is streamed: each workbook is sent as soon as it is made, so the
-/// download starts after the first unit. One audit event records the export.
+/// Every registered unit's official form of one form under the view's node
+/// ([`progress::view`]), in one zip (one `.xlsx` per unit, in unit-code order). The zip is
+/// streamed: each workbook is sent as soon as it is made, so the download starts after the
+/// first unit. One audit event records the export.
 pub async fn forms_zip(
     state: &AppState,
     actor: &Actor,
+    view: &progress::View,
     campaign_id: i64,
     form_code: &str,
 ) -> AppResult<ZipStream> {
@@ -61,26 +54,11 @@ pub async fn forms_zip(
     let (primary, state) = (state, &replica::reader(state, actor).await);
     let form = form_or_404(state, form_code)?.clone();
     campaigns::get(&state.db, campaign_id).await?;
-    // The units with a report of the type, in code order (a subquery: at national scale the
-    // ids would not fit in one statement's parameters).
-    let unit_ids: Vec<i64> = unit::Entity::find()
-        .select_only()
-        .column(unit::Column::Id)
-        .filter(
-            unit::Column::Id.in_subquery(
-                sea_orm::sea_query::Query::select()
-                    .column(report::Column::UnitId)
-                    .from(report::Entity)
-                    .and_where(report::Column::CampaignId.eq(campaign_id))
-                    .and_where(report::Column::TypeCode.eq(form.asset_type.code.clone()))
-                    .take(),
-            ),
-        )
-        .filter(crate::tree::unit_condition(&actor.scope))
-        .order_by_asc(unit::Column::Code)
-        .into_tuple()
-        .all(&state.db)
-        .await?;
+    let unit_ids: Vec<i64> = units_with_report(&state.db, actor, view, campaign_id, &form.code)
+        .await?
+        .iter()
+        .map(|u| u.id)
+        .collect();
     let file_name = format!("{}_tat_ca_don_vi.zip", form.code);
     audit_export(primary, actor, campaign_id, &file_name).await?;
     let (tx, chunks) = tokio::sync::mpsc::channel(2);

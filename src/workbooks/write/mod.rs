@@ -21,10 +21,10 @@ use crate::forms::{Form, Record, Value};
 pub use flat::{UnitCells, flat, flat_with};
 pub(crate) use official::column_header;
 pub use official::official_form;
-pub use progress::{ProgressRow, TypeProgress, progress_sheet};
+pub use progress::{ProgressRow, TypeProgress, progress_areas_sheet, progress_sheet};
 pub(crate) use style::MAX_CELL_CHARS;
 pub use style::ZIP_LEVEL;
-pub use summary::{Figures, Measure, UnitSummary, measures, summary};
+pub use summary::{Figures, Measure, UnitSummary, measures, summary, summary_of_areas};
 
 /// What the top of a sheet says about who reports: printed, never read back.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -104,6 +104,18 @@ pub(crate) const UNCLASSIFIED: &str = "Chưa xác định phần";
 pub(crate) const SUBTOTAL_PREFIX: &str = "Cộng phần";
 /// Label of the grand-total row.
 pub(crate) const GRAND_TOTAL: &str = "TỔNG CỘNG";
+
+/// A report's state as the sheets print it (`Đang nhập`, `Đã gửi`, `Đã chấp nhận`…).
+pub fn state_label(s: crate::reports::ReportState) -> &'static str {
+    use crate::reports::ReportState;
+    match s {
+        ReportState::NotStarted => "Chưa bắt đầu",
+        ReportState::Draft => "Đang nhập",
+        ReportState::Submitted => "Đã gửi",
+        ReportState::Returned => "Bị trả lại",
+        ReportState::Accepted => "Đã chấp nhận",
+    }
+}
 
 /// Where a record sorts on the official form: the index of its section in
 /// `form.sections`, records without a known section last. Records handed to

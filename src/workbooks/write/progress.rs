@@ -1,12 +1,19 @@
-//! The ward's progress board as a sheet: one row per unit, one group of columns per registered
-//! form (state, deadline, days overdue, when sent, on time, count and values).
+//! The progress board as a sheet. A ward's: one row per unit, one group of columns per
+//! registered form (state, deadline, days overdue, when sent, on time, count and values). A
+//! province's (or the installation's): one row per ward (or province) with the board's own
+//! roll-up counts ([`AreaRow`]), and the node's totals.
 
 use std::collections::BTreeSet;
 
 use super::{
-    ExportError, GRAND_TOTAL, SheetHeader,
+    ExportError, GRAND_TOTAL, SheetHeader, state_label,
     style::NumKind,
     table::{Block, Col, Out, Table, Total},
+};
+use crate::{
+    progress::{AreaRow, UNPLACED},
+    reports::ReportState,
+    tree::Level,
 };
 
 /// One unit's line of the progress board.
@@ -128,6 +135,147 @@ pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<
         vec![Block {
             heading: None,
             rows: lines.collect(),
+            subtotal: None,
+            in_total: true,
+        }],
+    )
+}
+
+/// One column of the roll-up sheet: its head and how a row's cell is read from the board's
+/// [`AreaRow`], side by side, so that a column cannot lose its figure.
+struct AreaCol {
+    group: Option<&'static str>,
+    header: &'static str,
+    width: f64,
+    total: Total,
+    cell: Box<dyn Fn(&AreaRow) -> Out>,
+}
+
+impl AreaCol {
+    /// A count, summed in the total row.
+    fn count(
+        group: Option<&'static str>,
+        header: &'static str,
+        cell: impl Fn(&AreaRow) -> i64 + 'static,
+    ) -> AreaCol {
+        AreaCol {
+            group,
+            header,
+            width: 10.0,
+            total: Total::Sum,
+            cell: Box::new(move |a| Out::Whole(cell(a).into())),
+        }
+    }
+}
+
+/// Group heads of the roll-up sheet.
+const UNITS_GROUP: &str = "Đơn vị";
+const REPORTS_GROUP: &str = "Báo cáo kiểm kê";
+const SENT_GROUP: &str = "Báo cáo đã gửi";
+
+/// The columns of the roll-up sheet after the area's code and name, in order: every count of
+/// an [`AreaRow`] as the board states it.
+fn area_columns() -> Vec<AreaCol> {
+    let mut cols = vec![
+        AreaCol::count(Some(UNITS_GROUP), "Số đơn vị", |a| a.units_total),
+        AreaCol::count(
+            Some(UNITS_GROUP),
+            "Đã thành lập Tổ kiểm kê",
+            |a| a.teams_established,
+        ),
+        AreaCol::count(Some(UNITS_GROUP), "Đăng ký đúng hạn", |a| {
+            a.registered_on_time
+        }),
+        AreaCol::count(Some(UNITS_GROUP), "Đăng ký muộn", |a| {
+            a.registered_late
+        }),
+        AreaCol::count(Some(UNITS_GROUP), "Chưa đăng ký", |a| a.not_registered),
+        AreaCol::count(Some(UNITS_GROUP), "Đã gửi đủ báo cáo", |a| {
+            a.units_fully_submitted
+        }),
+        AreaCol::count(Some(REPORTS_GROUP), "Phải gửi", |a| a.obligations),
+    ];
+    for s in ReportState::ALL {
+        cols.push(AreaCol::count(
+            Some(REPORTS_GROUP),
+            state_label(s),
+            move |a| a.reports_by_state.get(s.as_str()).copied().unwrap_or(0),
+        ));
+    }
+    cols.extend([
+        AreaCol::count(Some(SENT_GROUP), "Đúng hạn", |a| a.submitted_on_time),
+        AreaCol::count(Some(SENT_GROUP), "Muộn", |a| a.submitted_late),
+        AreaCol::count(None, "Quá hạn chưa gửi", |a| a.overdue),
+        AreaCol {
+            group: None,
+            header: "Đã duyệt hết báo cáo",
+            width: 11.0,
+            total: Total::CountYes,
+            cell: Box::new(|a| Out::Yes(Some(a.accepted_all))),
+        },
+    ]);
+    cols
+}
+
+/// The head of the roll-up rows' name column.
+fn area_name_header(level: Level) -> &'static str {
+    match level {
+        Level::Ward => "Tên xã, phường",
+        Level::Province => "Tên tỉnh, thành phố",
+    }
+}
+
+/// The progress board of a province (`level`: `Ward`) or of the installation (`Province`):
+/// one row per area with the board's counts, and the node's totals (`TỔNG CỘNG`: the sums, and
+/// the number of areas whose every report is accepted). The installation's row of the units
+/// not yet placed (`node: None`) prints as "Chưa xếp địa bàn".
+pub fn progress_areas_sheet(
+    header: &SheetHeader,
+    level: Level,
+    areas: &[AreaRow],
+) -> Result<Vec<u8>, ExportError> {
+    let counts = area_columns();
+    let mut cols: Vec<Col> = vec![
+        Col::text("Mã địa bàn", 10.0),
+        Col::text(area_name_header(level), 28.0),
+    ];
+    cols.extend(counts.iter().map(|c| Col {
+        group: c.group,
+        header: c.header,
+        width: c.width,
+        total: c.total,
+        kind: NumKind::Whole,
+    }));
+    let rows = areas
+        .iter()
+        .map(|a| {
+            let (code, name) = a
+                .node
+                .as_ref()
+                .map_or((String::new(), UNPLACED.to_string()), |n| {
+                    (n.code.clone(), n.name.clone())
+                });
+            let mut cells = vec![Out::Text(code), Out::Text(name)];
+            cells.extend(counts.iter().map(|c| (c.cell)(a)));
+            cells
+        })
+        .collect();
+    let title = match level {
+        Level::Ward => "Theo dõi tiến độ kiểm kê tài sản công theo xã, phường",
+        Level::Province => "Theo dõi tiến độ kiểm kê tài sản công theo tỉnh, thành phố",
+    };
+    let table = Table {
+        sheet: "tien_do".to_string(),
+        title,
+        cols: &cols,
+        signature: false,
+        total_label: GRAND_TOTAL,
+    };
+    table.write(
+        header,
+        vec![Block {
+            heading: None,
+            rows,
             subtotal: None,
             in_total: true,
         }],

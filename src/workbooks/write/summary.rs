@@ -9,7 +9,10 @@ use super::{
     style::NumKind,
     table::{Block, Col, Out, Table},
 };
-use crate::forms::{FieldType, Form};
+use crate::{
+    forms::{FieldType, Form},
+    tree::Level,
+};
 
 /// Count and values of a group of assets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -115,6 +118,51 @@ pub fn summary(
     header: &SheetHeader,
     units: &[UnitSummary],
 ) -> Result<Vec<u8>, ExportError> {
+    write_summary(form, header, units, None)
+}
+
+/// The consolidated summary of `form` of a province (`level`: `Ward`) or of the installation
+/// (`Province`): one row per area, the same columns as a unit's row, each holding the sums of
+/// the area's units' **sent** reports (`UnitSummary::add` of each), its `state` cell saying how
+/// many were sent (`2/3`); the total row is the node's total.
+pub fn summary_of_areas(
+    form: &Form,
+    header: &SheetHeader,
+    level: Level,
+    areas: &[UnitSummary],
+) -> Result<Vec<u8>, ExportError> {
+    write_summary(form, header, areas, Some(level))
+}
+
+impl UnitSummary {
+    /// Adds another summary's figures, statuses and quantities to this one's.
+    pub fn add(&mut self, o: &UnitSummary) {
+        for (k, f) in &o.by_section {
+            let mine = self.by_section.entry(k.clone()).or_default();
+            *mine = add(*mine, f);
+        }
+        for (k, n) in &o.by_status {
+            *self.by_status.entry(k.clone()).or_default() += n;
+        }
+        for (k, n) in &o.measures {
+            *self.measures.entry(k.clone()).or_default() += n;
+        }
+    }
+}
+
+/// Heads of the roll-up summary's first columns.
+pub const AREA_CODE: &str = "Mã địa bàn";
+/// The reports sent out of those owed, on a roll-up row (`2/3`).
+pub const AREA_SENT: &str = "Báo cáo đã gửi / phải gửi";
+/// The roll-up summary's total row: the node's, of the sent reports.
+pub const AREAS_TOTAL: &str = "TỔNG CỘNG (báo cáo đã gửi, đã chấp nhận)";
+
+fn write_summary(
+    form: &Form,
+    header: &SheetHeader,
+    units: &[UnitSummary],
+    rollup: Option<Level>,
+) -> Result<Vec<u8>, ExportError> {
     let known_section = |k: &String| form.sections.iter().any(|s| &s.code == k);
     let measures = measures(form);
     let mut groups: Vec<(String, Vec<String>, Option<&Measure>)> = form
@@ -158,9 +206,19 @@ pub fn summary(
     let scale = |m: &Measure| NumKind::Decimal(form.field(&m.field).map_or(2, |f| f.scale()));
 
     let mut cols: Vec<Col> = vec![
-        Col::text("Mã đơn vị", 12.0),
-        Col::text("Tên đơn vị", 35.0),
-        Col::text("Trạng thái báo cáo", 13.0),
+        match rollup {
+            None => Col::text("Mã đơn vị", 12.0),
+            Some(_) => Col::text(AREA_CODE, 10.0),
+        },
+        match rollup {
+            None => Col::text("Tên đơn vị", 35.0),
+            Some(Level::Ward) => Col::text("Tên xã, phường", 28.0),
+            Some(Level::Province) => Col::text("Tên tỉnh, thành phố", 28.0),
+        },
+        match rollup {
+            None => Col::text("Trạng thái báo cáo", 13.0),
+            Some(_) => Col::text(AREA_SENT, 13.0),
+        },
     ];
     let figure_heads = [
         ("Số tài sản", 9.0),
@@ -244,30 +302,47 @@ pub fn summary(
         }
         cells
     };
-    let blocks = vec![
-        Block {
-            heading: Some(SENT_HEADING),
-            rows: units.iter().filter(|u| u.sent).map(line).collect(),
-            subtotal: Some(SENT_SUBTOTAL),
+    let blocks = match rollup {
+        // Every area in one block: its figures are its sent reports already.
+        Some(_) => vec![Block {
+            heading: None,
+            rows: units.iter().map(line).collect(),
+            subtotal: None,
             in_total: true,
-        },
-        Block {
-            heading: Some(UNSENT_HEADING),
-            rows: units.iter().filter(|u| !u.sent).map(line).collect(),
-            subtotal: Some(UNSENT_SUBTOTAL),
-            in_total: false,
-        },
-    ];
+        }],
+        None => vec![
+            Block {
+                heading: Some(SENT_HEADING),
+                rows: units.iter().filter(|u| u.sent).map(line).collect(),
+                subtotal: Some(SENT_SUBTOTAL),
+                in_total: true,
+            },
+            Block {
+                heading: Some(UNSENT_HEADING),
+                rows: units.iter().filter(|u| !u.sent).map(line).collect(),
+                subtotal: Some(UNSENT_SUBTOTAL),
+                in_total: false,
+            },
+        ],
+    };
     let title = format!(
-        "Báo cáo tổng hợp kết quả kiểm kê {}",
-        form.asset_type.name.vi.to_lowercase()
+        "Báo cáo tổng hợp kết quả kiểm kê {}{}",
+        form.asset_type.name.vi.to_lowercase(),
+        match rollup {
+            None => "",
+            Some(Level::Ward) => " theo xã, phường",
+            Some(Level::Province) => " theo tỉnh, thành phố",
+        }
     );
     let table = Table {
         sheet: format!("tong_hop_{}", form.code),
         title: &title,
         cols: &cols,
         signature: true,
-        total_label: SUMMARY_TOTAL,
+        total_label: match rollup {
+            None => SUMMARY_TOTAL,
+            Some(_) => AREAS_TOTAL,
+        },
     };
     table.write(header, blocks)
 }
