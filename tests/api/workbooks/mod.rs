@@ -1,6 +1,7 @@
 //! Workbooks: standard forms out, accountants' workbooks in — read back and round-tripped —
 //! and hostile files refused.
 
+mod by_node;
 mod export;
 mod form_layouts;
 mod hostile_files;
