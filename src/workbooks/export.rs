@@ -548,8 +548,9 @@ pub(super) async fn audit_export(
         .await
 }
 
-/// The header of a node's sheet: a province (or the installation) rolled up names itself
-/// (`TỈNH LẠNG SƠN`) where a ward's sheets name the campaign's authority, as before.
+/// The header of a node's sheet: a province rolled up names itself (`TỈNH LẠNG SƠN`, and no
+/// ward's place in its date line) where a ward's sheets (and the installation's) name the
+/// campaign's authority, as before.
 async fn node_header(
     db: &impl ConnectionTrait,
     c: &campaign::Model,
@@ -561,6 +562,8 @@ async fn node_header(
     {
         head.superior_body = n.name.to_uppercase();
         head.unit_name = n.name.clone();
+        // The campaign's place is a ward's: the province's date line leaves it to be written.
+        head.place = String::new();
     }
     Ok(head)
 }

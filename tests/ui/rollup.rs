@@ -1,6 +1,7 @@
 //! Issue 16: a province's finance department drills down its board — province → ward → unit —
 //! with the node picker, and the summary and reminders follow the chosen node.
 
+use calamine::Reader;
 use kiemke::{
     clock::Clock,
     entities::{admin_node, unit, user},
@@ -115,6 +116,42 @@ crate::ui_test!(
         page.goto(&format!("/reminders?node={ward}")).await;
         assert_eq!(page.text("#node-here").await, "Phường Tam Thanh");
         assert!(page.has("#reminder-1109302").await);
+
+        // The downloads follow the node: the province's files by default, a ward's once picked.
+        page.goto("/downloads").await;
+        assert_eq!(page.text("#node-here").await, "Tỉnh Lạng Sơn");
+        assert!(
+            page.has("#download-progress[href='/downloads/progress.xlsx']")
+                .await
+        );
+        page.pick("#download-progress").await;
+        let path = page.downloaded("tien_do.xlsx").await;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).expect("an xlsx");
+        let sheet = wb.worksheet_range("tien_do").expect("sheet");
+        let texts: Vec<String> = sheet.cells().map(|(_, _, d)| d.to_string()).collect();
+        assert!(
+            texts.iter().any(|t| t == "Phường Tam Thanh"),
+            "one row per ward"
+        );
+        assert!(!texts.iter().any(|t| t == "1109301"), "no unit rows");
+        std::fs::remove_file(&path).expect("remove the download");
+        page.select("#node-select", &ward.to_string()).await;
+        page.click("#node-go").await;
+        assert_eq!(page.path().await, format!("/downloads?node={ward}"));
+        assert_eq!(page.text("#node-here").await, "Phường Tam Thanh");
+        for link in [
+            format!("#download-progress[href='/downloads/progress.xlsx?node={ward}']"),
+            format!("#download-consolidated-01a[href='/downloads/consolidated/01a?node={ward}']"),
+            format!("#download-zip-01a[href='/downloads/forms/01a?node={ward}']"),
+        ] {
+            assert!(page.has(&link).await, "{link}");
+        }
+        page.pick("#download-progress").await;
+        let path = page.downloaded("tien_do.xlsx").await;
+        let mut wb: calamine::Xlsx<_> = calamine::open_workbook(&path).expect("an xlsx");
+        let sheet = wb.worksheet_range("tien_do").expect("sheet");
+        let texts: Vec<String> = sheet.cells().map(|(_, _, d)| d.to_string()).collect();
+        assert!(texts.iter().any(|t| t == "1109301"), "the ward's units");
 
         // Screenshots of the province's board and a ward's, at both widths (looked at).
         let dir = scratch();

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use super::{
     ExportError, GRAND_TOTAL, SheetHeader, state_label,
     style::NumKind,
-    table::{Block, Col, Out, Table, Total},
+    table::{Block, Col, IN_DONG, Out, Table, Total},
 };
 use crate::{
     progress::{AreaRow, UNPLACED},
@@ -129,6 +129,7 @@ pub fn progress_sheet(header: &SheetHeader, rows: &[ProgressRow]) -> Result<Vec<
         cols: &cols,
         signature: false,
         total_label: GRAND_TOTAL,
+        unit_note: IN_DONG,
     };
     table.write(
         header,
@@ -161,7 +162,7 @@ impl AreaCol {
         AreaCol {
             group,
             header,
-            width: 10.0,
+            width: 9.0,
             total: Total::Sum,
             cell: Box::new(move |a| Out::Whole(cell(a).into())),
         }
@@ -209,7 +210,7 @@ fn area_columns() -> Vec<AreaCol> {
         AreaCol {
             group: None,
             header: "Đã duyệt hết báo cáo",
-            width: 11.0,
+            width: 10.0,
             total: Total::CountYes,
             cell: Box::new(|a| Out::Yes(Some(a.accepted_all))),
         },
@@ -236,8 +237,8 @@ pub fn progress_areas_sheet(
 ) -> Result<Vec<u8>, ExportError> {
     let counts = area_columns();
     let mut cols: Vec<Col> = vec![
-        Col::text("Mã địa bàn", 10.0),
-        Col::text(area_name_header(level), 28.0),
+        Col::text("Mã địa bàn", 8.0),
+        Col::text(area_name_header(level), 24.0),
     ];
     cols.extend(counts.iter().map(|c| Col {
         group: c.group,
@@ -270,6 +271,8 @@ pub fn progress_areas_sheet(
         cols: &cols,
         signature: false,
         total_label: GRAND_TOTAL,
+        // Counts only: no money on this sheet.
+        unit_note: None,
     };
     table.write(
         header,
@@ -353,5 +356,85 @@ mod tests {
         let v = values(&progress_sheet(&ward, &rows).unwrap(), "tien_do");
         assert_eq!(at(&v, 0, 0), "UBND PHƯỜNG TAM THANH");
         assert_ne!(at(&v, 1, 0), "UBND phường Tam Thanh");
+    }
+
+    #[test]
+    fn a_provinces_board_has_a_row_per_ward_with_every_count_and_the_provinces_totals() {
+        use crate::progress::NodeRef;
+        let ward = |id: i64, code: &str, name: &str| NodeRef {
+            id,
+            code: code.into(),
+            name: name.into(),
+            level: Level::Ward,
+        };
+        let row = |node: Option<NodeRef>, units: i64, sent: i64, accepted_all: bool| AreaRow {
+            node,
+            units_total: units,
+            teams_established: units,
+            registered_on_time: units - 1,
+            registered_late: 1,
+            not_registered: 0,
+            obligations: units + 1,
+            reports_by_state: [("submitted".to_string(), sent), ("draft".to_string(), 1)].into(),
+            submitted_on_time: sent,
+            submitted_late: 0,
+            overdue: 1,
+            units_fully_submitted: sent,
+            accepted_all,
+            accepted_at: None,
+        };
+        let areas = vec![
+            row(Some(ward(1, "06553", "Phường Lương Văn Tri")), 3, 2, true),
+            row(Some(ward(2, "06565", "Phường Tam Thanh")), 16, 5, false),
+            row(None, 1, 0, false),
+        ];
+        let bytes = progress_areas_sheet(&ward_header(), Level::Ward, &areas).unwrap();
+        let v = values(&bytes, "tien_do");
+        let (g, units) = find(&v, "Đơn vị").unwrap();
+        assert_eq!(at(&v, g + 1, units), "Số đơn vị");
+        let (_, reports) = find(&v, "Báo cáo kiểm kê").unwrap();
+        assert_eq!(at(&v, g + 1, reports), "Phải gửi");
+        let heads: Vec<String> = (0..5).map(|i| at(&v, g + 1, reports + 1 + i)).collect();
+        assert_eq!(
+            heads,
+            [
+                "Chưa bắt đầu",
+                "Đang nhập",
+                "Đã gửi",
+                "Bị trả lại",
+                "Đã chấp nhận"
+            ]
+        );
+        let (_, name) = find(&v, "Tên xã, phường").unwrap();
+        let first = g + 3;
+        assert_eq!(at(&v, first, name - 1), "06553");
+        assert_eq!(at(&v, first, name), "Phường Lương Văn Tri");
+        assert_eq!(at(&v, first + 2, name), UNPLACED);
+        assert_eq!(num(&v, first + 1, units), Some(16.0));
+        assert_eq!(num(&v, first + 1, reports), Some(17.0));
+        assert_eq!(num(&v, first + 1, reports + 3), Some(5.0), "sent");
+        assert_eq!(
+            num(&v, first + 1, reports + 1),
+            Some(0.0),
+            "no state missing"
+        );
+        let (_, approval) = find(&v, "Đã duyệt hết báo cáo").unwrap();
+        assert_eq!(at(&v, first, approval), "Có");
+        assert_eq!(at(&v, first + 1, approval), "Không");
+        let total = first + 3;
+        assert_eq!(at(&v, total, 0), GRAND_TOTAL);
+        assert_eq!(num(&v, total, units), Some(20.0));
+        assert_eq!(num(&v, total, reports + 3), Some(7.0));
+        assert_eq!(num(&v, total, approval), Some(1.0), "one ward accepted all");
+        assert!(
+            formulas(&bytes, "tien_do")
+                .get_value((total, units))
+                .unwrap()
+                .starts_with("SUM(")
+        );
+        assert!(
+            find(&v, "Đơn vị tính giá trị: đồng").is_none(),
+            "no money here"
+        );
     }
 }

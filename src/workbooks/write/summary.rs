@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{
     ExportError, SheetHeader, UNCLASSIFIED,
     style::NumKind,
-    table::{Block, Col, Out, Table},
+    table::{Block, Col, IN_DONG, Out, Table},
 };
 use crate::{
     forms::{FieldType, Form},
@@ -343,6 +343,7 @@ fn write_summary(
             None => SUMMARY_TOTAL,
             Some(_) => AREAS_TOTAL,
         },
+        unit_note: IN_DONG,
     };
     table.write(header, blocks)
 }

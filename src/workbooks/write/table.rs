@@ -85,14 +85,20 @@ pub(super) struct Block {
     pub(super) in_total: bool,
 }
 
-/// A ward sheet: its name, title, columns, whether it has a signature block, and its total row.
+/// A ward sheet: its name, title, columns, whether it has a signature block, its total row
+/// and its unit note.
 pub(super) struct Table<'a> {
     pub(super) sheet: String,
     pub(super) title: &'a str,
     pub(super) cols: &'a [Col<'a>],
     pub(super) signature: bool,
     pub(super) total_label: &'a str,
+    /// The note over the table's right end (`Đơn vị tính giá trị: đồng`), if the sheet has money.
+    pub(super) unit_note: Option<&'a str>,
 }
+
+/// The note of a sheet with money in it.
+pub(super) const IN_DONG: Option<&str> = Some("Đơn vị tính giá trị: đồng");
 
 /// A sum as the cached result of its formula.
 fn result(kind: NumKind, v: i128) -> String {
@@ -138,14 +144,7 @@ impl Table<'_> {
         ws.set_name(&self.sheet)?;
         frame.set_widths(ws)?;
         print_setup(ws, &frame)?;
-        let row = frame.write_top(
-            ws,
-            &st,
-            header,
-            None,
-            self.title,
-            Some("Đơn vị tính giá trị: đồng"),
-        )?;
+        let row = frame.write_top(ws, &st, header, None, self.title, self.unit_note)?;
         let heads: Vec<Head> = self
             .cols
             .iter()

@@ -119,7 +119,9 @@ fn text_at(c: &[(u32, u32, Data)], row: u32, col: u32) -> String {
 fn column_under(c: &[(u32, u32, Data)], group: &str, text: &str) -> u32 {
     let (g, first, _) = find(c, group).unwrap_or_else(|| panic!("group {group}"));
     c.iter()
-        .filter(|(r, k, d)| *r == g + 1 && *k >= *first && matches!(d, Data::String(s) if s == text))
+        .filter(|(r, k, d)| {
+            *r == g + 1 && *k >= *first && matches!(d, Data::String(s) if s == text)
+        })
         .map(|(_, k, _)| *k)
         .min()
         .unwrap_or_else(|| panic!("{text} under {group}"))
@@ -349,7 +351,10 @@ db_test!(
             &format!("{path}?node={}", t.tam_thanh),
         )
         .await;
-        assert_eq!(seen, own, "the province sees the ward's sheet as the ward does");
+        assert_eq!(
+            seen, own,
+            "the province sees the ward's sheet as the ward does"
+        );
     }
 );
 
