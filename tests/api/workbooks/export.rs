@@ -467,12 +467,15 @@ db_test!(
                     .expect(200);
             }
         }
+        // The ward's files, as its finance office downloads them (the installation's are by
+        // province: the demo ward lies in tỉnh Lạng Sơn).
+        let ward = app.login("taichinh", DEMO_PASSWORD).await;
         let res = app
             .call(
                 "GET",
                 &format!("/api/v1/campaigns/{campaign}/forms/01a/summary.xlsx"),
             )
-            .token(&admin)
+            .token(&ward)
             .send()
             .await
             .expect(200);
@@ -588,12 +591,27 @@ db_test!(
         );
         assert_eq!(value(total, sum_col + 1), sent_cost);
         assert_eq!(value(sub_b, sum_col + 1), draft_cost, "drafts apart");
-        let progress = app
+        let national = app
             .call(
                 "GET",
                 &format!("/api/v1/campaigns/{campaign}/progress.xlsx"),
             )
             .token(&admin)
+            .send()
+            .await
+            .expect(200);
+        let c = cells(&national.body);
+        assert!(
+            find(&c, "Tỉnh Lạng Sơn").is_some(),
+            "installation-wide: one row per province"
+        );
+        assert!(find(&c, "1109302").is_none());
+        let progress = app
+            .call(
+                "GET",
+                &format!("/api/v1/campaigns/{campaign}/progress.xlsx"),
+            )
+            .token(&ward)
             .send()
             .await
             .expect(200);
