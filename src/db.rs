@@ -40,6 +40,10 @@ pub async fn connect_with(url: &str, max_connections: u32) -> Result<DatabaseCon
     } else {
         opts.max_connections(max_connections.max(1))
             .min_connections(1);
+        // No JIT compilation: the service's queries are short, and PostgreSQL's JIT, started by
+        // a plan's estimated cost alone, spent 160 ms compiling a board query that runs in 40
+        // (docs/PERFORMANCE.md, "Boards by node").
+        opts.map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
     }
     Database::connect(opts).await
 }

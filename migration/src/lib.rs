@@ -10,6 +10,7 @@ mod m20261128_000001_search_keys;
 mod m20261128_000002_list_indexes;
 mod m20261129_000001_board_order_indexes;
 mod m20261130_000001_admin_tree;
+mod m20261201_000001_rollup_indexes;
 
 /// Every migration, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_list_indexes::Migration),
             Box::new(m20261129_000001_board_order_indexes::Migration),
             Box::new(m20261130_000001_admin_tree::Migration),
+            Box::new(m20261201_000001_rollup_indexes::Migration),
         ]
     }
 }

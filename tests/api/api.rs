@@ -23,6 +23,29 @@ db_test!(health_reports_which_database_answers, |app| {
 });
 
 db_test!(
+    postgresql_connections_of_the_service_run_without_jit_compilation,
+    |app| {
+        use sea_orm::ConnectionTrait;
+        if app.backend != Backend::Postgres {
+            return;
+        }
+        // Every connection of the pool, not only the first: take several at once.
+        let shows = futures_util::future::join_all((0..4).map(|_| {
+            app.state.db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT current_setting('jit') AS jit, pg_sleep(0.05)::text AS pause".to_string(),
+            ))
+        }))
+        .await;
+        for row in shows {
+            let row = row.expect("SHOW jit").expect("a row");
+            let jit: String = row.try_get("", "jit").expect("jit");
+            assert_eq!(jit, "off");
+        }
+    }
+);
+
+db_test!(
     malformed_requests_get_problem_documents_never_a_500,
     |app| {
         let admin = app.admin().await;
