@@ -217,7 +217,8 @@ in_background() {
 }
 
 # Both databases at once: each run is mostly one Python process generating requests, and the
-# machine has two cores (a CI step of 310 s became …; see docs/RELIABILITY.md).
+# machine has two cores (both together: 80 s on a quiet machine, venv included; one after the other the
+# last CI step took 310 s on a busy one).
 in_background sqlite "sqlite://${WORK}/schemathesis.db?mode=rwc"
 SQLITE_RUN=$!
 PG_RUN=""

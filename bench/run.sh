@@ -3,7 +3,7 @@
 #
 #   bench/run.sh                      # 100,000 units x 50 assets, both databases
 #   UNITS=2000 BACKENDS=sqlite bench/run.sh   # a quick run
-#   REPLICA_ONLY=1 UNITS=20000 ASSETS=5 bench/run.sh   # only the read-replica comparison (PostgreSQL)
+#   REPLICA_ONLY=1 UNITS=20000 ASSETS=50 bench/run.sh  # only the read-replica comparison (PostgreSQL)
 #
 # First it makes a Python environment with openpyxl (bench/out/venv, from bench/baselines/
 # requirements.txt) for the file baselines. Then for each database it:

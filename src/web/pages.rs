@@ -19,7 +19,7 @@ use super::{
 use crate::{
     access::ClientAddr,
     assets::{self, AssetFilter, AssetSort, AssetView},
-    auth::Role,
+    auth::{Actor, Role, Scope},
     campaigns, clock,
     entities::campaign,
     error::{AppError, FieldError, Lang},
@@ -53,9 +53,14 @@ fn t() -> &'static Texts {
     text::of(lang())
 }
 
-fn role_label(t: &'static Texts, r: Role) -> &'static str {
-    match r {
+/// The caller's role as the header names it: a finance officer bound to a province is the
+/// province's finance department, not a ward's office.
+fn role_label(t: &'static Texts, actor: &Actor) -> &'static str {
+    match actor.role {
         Role::Admin => t.role_admin,
+        Role::FinanceOfficer if matches!(actor.scope, Scope::Province(_)) => {
+            t.role_province_finance_officer
+        }
         Role::FinanceOfficer => t.role_finance_officer,
         Role::UnitAccountant => t.role_unit_accountant,
         Role::Viewer => t.role_viewer,
@@ -73,7 +78,7 @@ fn layout(u: Option<&WebUser>, unit_name: Option<String>) -> Layout {
         t,
         s: static_urls(),
         user: u.map(|u| u.actor.username.clone()),
-        role: u.map(|u| role_label(t, u.actor.role)).unwrap_or(""),
+        role: u.map(|u| role_label(t, &u.actor)).unwrap_or(""),
         unit_name,
         csrf: u.map(|u| u.csrf.clone()).unwrap_or_default(),
         flash: None,

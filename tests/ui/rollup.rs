@@ -67,6 +67,9 @@ crate::ui_test!(
         let mut page = app.logged_in(FINANCE).await;
         assert_eq!(page.path().await, "/board");
         assert_eq!(page.text("#node-here").await, "Tỉnh Lạng Sơn");
+        // The header names the province's finance department, not a ward's office.
+        let who = page.text("#current-user").await;
+        assert!(who.contains("(Sở Tài chính)"), "{who}");
         // One row per ward, with its counts and approval.
         let tam_thanh = page.text("#area-06565").await;
         assert!(tam_thanh.contains("Phường Tam Thanh"), "{tam_thanh}");
