@@ -309,7 +309,7 @@ db_test!(
 );
 
 db_test!(
-    a_node_outside_the_callers_scope_answers_404_on_the_board_summary_reminders_and_workbook,
+    a_node_outside_the_callers_scope_answers_404_on_the_board_summary_reminders_and_workbooks,
     |app| {
         let t = tree(&app).await;
         let c = t.campaign;
@@ -325,6 +325,8 @@ db_test!(
                 format!("/api/v1/campaigns/{c}/progress/summary?node={node}"),
                 format!("/api/v1/campaigns/{c}/reminders?node={node}"),
                 format!("/api/v1/campaigns/{c}/progress.xlsx?node={node}"),
+                format!("/api/v1/campaigns/{c}/forms/01a/summary.xlsx?node={node}"),
+                format!("/api/v1/campaigns/{c}/forms/01a/flat.xlsx?node={node}"),
             ] {
                 app.call("GET", &path)
                     .token(token)
