@@ -16,10 +16,8 @@ struct Tree {
     admin: String,
     campaign: i64,
     lang_son: i64,
-    cao_bang: i64,
     tam_thanh: i64,
     luong_van_tri: i64,
-    thuc_phan: i64,
     province_officer: String,
     tam_thanh_officer: String,
 }
@@ -33,12 +31,13 @@ async fn tree(app: &TestApp) -> Tree {
     let admin = app.admin().await;
     let campaign = app.campaign(&admin).await;
     let lang_son = app.province(&admin, "20", "Tỉnh Lạng Sơn").await;
-    let cao_bang = app.province(&admin, "04", "Tỉnh Cao Bằng").await;
+    // Another province and ward, out of every officer's scope here.
+    app.province(&admin, "04", "Tỉnh Cao Bằng").await;
     let tam_thanh = app.ward(&admin, "06565", "Phường Tam Thanh", "20").await;
     let luong_van_tri = app
         .ward(&admin, "06553", "Phường Lương Văn Tri", "20")
         .await;
-    let thuc_phan = app.ward(&admin, "01273", "Phường Thục Phán", "04").await;
+    app.ward(&admin, "01273", "Phường Thục Phán", "04").await;
     let u1 = app
         .unit_in(&admin, "1000001", "Trường Tiểu học Tam Thanh", "06565")
         .await;
@@ -94,10 +93,8 @@ async fn tree(app: &TestApp) -> Tree {
         admin,
         campaign,
         lang_son,
-        cao_bang,
         tam_thanh,
         luong_van_tri,
-        thuc_phan,
         province_officer,
         tam_thanh_officer,
     }
