@@ -84,6 +84,19 @@ struct Args {
     /// Where the workbooks, the logs and `files.md` go.
     #[arg(long, default_value = "bench/out/files")]
     out_dir: PathBuf,
+    /// Records of the ward-scale unit (its import and export timed in process).
+    #[arg(long, default_value_t = 500)]
+    ward_rows: u64,
+    /// Timed requests of each ward-scale figure (after 2 untimed ones); 0 skips them.
+    #[arg(long, default_value_t = 20)]
+    ward_runs: usize,
+    /// Password of the first admin, made by `kiemke demo` (the ward-scale requests log in as it).
+    #[arg(
+        long,
+        env = "KIEMKE_ADMIN_PASSWORD",
+        default_value = "bench-admin-password"
+    )]
+    admin_password: String,
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -1146,7 +1159,8 @@ fn verdict(ok: bool) -> &'static str {
 
 async fn setup(args: &Args) -> Result<(i64, Vec<i64>), String> {
     let mut demo = Command::new(&args.kiemke);
-    demo.args(["--database-url", &args.database_url, "demo"]);
+    demo.args(["--database-url", &args.database_url, "demo"])
+        .env("KIEMKE_ADMIN_PASSWORD", &args.admin_password);
     measure(&mut demo, &args.out_dir.join("demo.log"))?;
     let conn = db::connect(&args.database_url)
         .await
@@ -1178,9 +1192,10 @@ async fn setup(args: &Args) -> Result<(i64, Vec<i64>), String> {
     if taken > 0 {
         return Err("the database already holds a benchmark run: give an empty one".into());
     }
-    if units.len() < args.runs {
+    // One more for the ward-scale figures.
+    if units.len() <= args.runs {
         return Err(format!(
-            "the demo has {} units with an open report 01; --runs {} needs as many",
+            "the demo has {} units with an open report 01; --runs {} needs one more",
             units.len(),
             args.runs
         ));
@@ -1382,7 +1397,11 @@ async fn run(args: Args) -> Result<(), String> {
         });
     }
 
-    let report = table(&args, backend, &lines);
+    let mut report = table(&args, backend, &lines);
+    if args.ward_runs > 0 {
+        eprintln!("files: ward scale, {} requests each", args.ward_runs);
+        report.push_str(&ward_scale(&args, backend, campaign, units[args.runs]).await?);
+    }
     print!("{report}");
     std::fs::write(dir.join("files.md"), &report).map_err(|e| e.to_string())
 }
@@ -1499,6 +1518,227 @@ fn table(args: &Args, backend: &str, lines: &[Line]) -> String {
     );
     s
 }
+
+/// Sends `req` through the router; the status and the whole body.
+async fn send(
+    router: &axum::Router,
+    req: axum::http::Request<axum::body::Body>,
+) -> Result<(axum::http::StatusCode, axum::body::Bytes), String> {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let res = router
+        .clone()
+        .oneshot(req)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body = res
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// The ward-scale figures (issue 17: "import and export of a 500-record unit < 100 ms server
+/// time"): requests through the router the server uses, in process (every layer, a real bearer
+/// token), one after another, each timed from the request to the last byte of the answer:
+///
+/// - **import of new records**: `POST …/imports` of a flat workbook of `--ward-rows` records
+///   whose codes are new to the unit (the rows it created are deleted, untimed, after each);
+/// - **import changing every record**: the unit then holds those records, and each request
+///   imports the other of two versions of the file (every row's note differs): every row is an
+///   update, the slowest path;
+/// - **export of the official form** and **of the flat workbook** of the unit, then holding the
+///   records and its demo assets.
+async fn ward_scale(
+    args: &Args,
+    backend: &str,
+    campaign: i64,
+    unit: i64,
+) -> Result<String, String> {
+    use axum::{
+        body::Body,
+        http::{Request, StatusCode, header},
+    };
+    use kiemke::{clock::SystemClock, config::Settings, forms::Value};
+    let conn = db::connect(&args.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let forms = Arc::new(Registry::embedded().map_err(|e| e.to_string())?);
+    let form = forms.form("01a").ok_or("form 01a is not defined")?.clone();
+    let state = kiemke::build_state(conn, forms, Arc::new(SystemClock), Settings::default())?;
+    let router = kiemke::app::app(state.clone());
+    let login = serde_json::json!({"username": "admin", "password": args.admin_password});
+    let (status, body) = send(
+        &router,
+        Request::post("/api/v1/auth/login")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(login.to_string()))
+            .map_err(|e| e.to_string())?,
+    )
+    .await?;
+    let token = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|j| j["token"].as_str().map(String::from))
+        .ok_or_else(|| format!("login as admin failed ({status})"))?;
+    let bearer = format!("Bearer {token}");
+    // A workbook of the generated records, their codes prefixed and their notes marked.
+    let workbook = |prefix: &str, note: &str| -> Result<Vec<u8>, String> {
+        let records = generate::large_unit_records(args.seed, args.ward_rows)
+            .into_iter()
+            .map(|mut r| {
+                if let Some(Value::Text(code)) = r.get_mut("code") {
+                    *code = format!("{prefix}{code}");
+                }
+                r.insert("note".into(), Value::Text(note.into()));
+                r
+            });
+        write::flat(&form, records).map_err(|e| e.to_string())
+    };
+    let imports = format!("/api/v1/campaigns/{campaign}/units/{unit}/imports?form_code=01a");
+    let import = |bytes: Vec<u8>| {
+        Request::post(&imports)
+            .header(header::AUTHORIZATION, &bearer)
+            .header(header::CONTENT_TYPE, XLSX)
+            .body(Body::from(bytes))
+            .map_err(|e| e.to_string())
+    };
+    let get = |uri: String| {
+        Request::get(uri)
+            .header(header::AUTHORIZATION, &bearer)
+            .body(Body::empty())
+            .map_err(|e| e.to_string())
+    };
+    let expect = |what: &str, status: StatusCode, body: &[u8], created: Option<u64>| {
+        let ok = status == StatusCode::OK
+            && created.is_none_or(|n| {
+                let j: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+                j["created"].as_u64().unwrap_or(0) + j["updated"].as_u64().unwrap_or(0) == n
+            });
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "ward scale, {what}: {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(600)])
+            ))
+        }
+    };
+    let total = args.ward_runs + 2;
+    let mut figures: Vec<(String, Vec<Duration>)> = Vec::new();
+
+    let fresh = workbook("M-", "")?;
+    let mut samples = Vec::new();
+    for i in 0..total {
+        let t = Instant::now();
+        let (status, body) = send(&router, import(fresh.clone())?).await?;
+        let took = t.elapsed();
+        expect("import of new records", status, &body, Some(args.ward_rows))?;
+        if i >= 2 {
+            samples.push(took);
+        }
+        asset::Entity::delete_many()
+            .filter(asset::Column::CampaignId.eq(campaign))
+            .filter(asset::Column::UnitId.eq(unit))
+            .filter(asset::Column::Code.starts_with("M-"))
+            .exec(&state.db)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    figures.push((
+        format!(
+            "import of {} new records (`POST …/imports`)",
+            args.ward_rows
+        ),
+        samples,
+    ));
+
+    let versions = [workbook("W-", "A")?, workbook("W-", "B")?];
+    let (status, body) = send(&router, import(versions[0].clone())?).await?;
+    expect("first import", status, &body, Some(args.ward_rows))?;
+    let mut samples = Vec::new();
+    for i in 0..total {
+        let t = Instant::now();
+        let (status, body) = send(&router, import(versions[(i + 1) % 2].clone())?).await?;
+        let took = t.elapsed();
+        expect(
+            "import changing every record",
+            status,
+            &body,
+            Some(args.ward_rows),
+        )?;
+        if i >= 2 {
+            samples.push(took);
+        }
+    }
+    figures.push((
+        format!(
+            "import changing every one of {} records (each row an update)",
+            args.ward_rows
+        ),
+        samples,
+    ));
+
+    let base = format!("/api/v1/campaigns/{campaign}/units/{unit}/forms/01a");
+    for (what, uri) in [
+        (
+            "export of the official form 01a (`GET …/forms/01a.xlsx`)",
+            format!("{base}.xlsx"),
+        ),
+        (
+            "export of the flat workbook (`GET …/forms/01a/flat.xlsx`)",
+            format!("{base}/flat.xlsx"),
+        ),
+    ] {
+        let mut samples = Vec::new();
+        for i in 0..total {
+            let t = Instant::now();
+            let (status, body) = send(&router, get(uri.clone())?).await?;
+            let took = t.elapsed();
+            expect(what, status, &body, None)?;
+            if i >= 2 {
+                samples.push(took);
+            }
+        }
+        figures.push((
+            format!(
+                "{what}, the unit's {} records and its demo assets",
+                args.ward_rows
+            ),
+            samples,
+        ));
+    }
+
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n### Ward scale on {backend}: a unit of {} records, in process through the router ({} timed requests each, after 2 untimed)\n",
+        args.ward_rows, args.ward_runs
+    );
+    let _ = writeln!(
+        s,
+        "| what | p50 ms | max ms | target | |\n|---|---|---|---|---|"
+    );
+    for (what, mut samples) in figures {
+        samples.sort();
+        let p50 = samples[(samples.len() - 1) / 2];
+        let max = samples.last().copied().unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "| {what} | {:.1} | {:.1} | < 100 ms | {} |",
+            ms(p50),
+            ms(max),
+            verdict(ms(p50) < 100.0)
+        );
+    }
+    Ok(s)
+}
+
+/// The media type of an xlsx workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 fn main() -> std::process::ExitCode {
     let argv: Vec<String> = std::env::args().collect();

@@ -330,9 +330,18 @@ async fn export(cli: &Cli, args: &ExportArgs) -> Result<(), String> {
         }
     }
     .map_err(describe)?;
-    std::fs::write(&args.out, &book.bytes)
-        .map_err(|e| format!("cannot write {}: {e}", args.out.display()))?;
-    println!("wrote {} ({} bytes)", args.out.display(), book.bytes.len());
+    // Written as it comes (a unit's form is streamed); a failed file is not left behind.
+    let cannot = |e: std::io::Error| format!("cannot write {}: {e}", args.out.display());
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&args.out).map_err(cannot)?);
+    let written = match book.write_to(&mut file).await {
+        Ok(n) => std::io::Write::flush(&mut file).map(|()| n),
+        Err(e) => Err(e),
+    };
+    let n = written.map_err(|e| {
+        let _ = std::fs::remove_file(&args.out);
+        cannot(e)
+    })?;
+    println!("wrote {} ({n} bytes)", args.out.display());
     Ok(())
 }
 

@@ -20,17 +20,10 @@ use crate::{
     workbooks::{self, ImportOptions, ImportReport, Workbook},
 };
 
-/// Content type of an xlsx workbook.
-pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub use workbooks::XLSX;
 
 fn xlsx(w: Workbook) -> Response {
-    let mut res = (StatusCode::OK, w.bytes).into_response();
-    res.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(XLSX));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", w.file_name)) {
-        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
+    w.into_response()
 }
 
 fn xlsx_name(file: &str) -> AppResult<&str> {
@@ -302,7 +295,7 @@ pub async fn import(
         .map_err(|e| AppError::Internal(e.to_string()))??;
         let mut res = xlsx(Workbook {
             file_name: format!("loi_{}", file_name.replace(".csv", ".xlsx")),
-            bytes: annotated,
+            content: workbooks::Content::Bytes(annotated),
         });
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use askama::Template;
 use axum::{
     extract::{Path, Request, State},
-    http::{HeaderValue, StatusCode, header},
+    http::{StatusCode, header},
     response::{IntoResponse, Redirect},
 };
 use rand::Rng;
@@ -384,18 +384,11 @@ pub async fn annotated(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         .collect::<String>();
-    let mut res = xlsx.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
+    Ok(workbooks::Workbook {
+        file_name: file,
+        content: workbooks::Content::Bytes(xlsx),
     }
-    Ok(res)
+    .into_response())
 }
 
 /// The row limit of an import from the web pages (the API's default).

@@ -9,10 +9,9 @@ use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::{
-    body::Body,
     extract::{Path, Query, RawForm, State},
-    http::{HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::StatusCode,
+    response::IntoResponse,
 };
 use chrono::NaiveDate;
 use serde::{Deserialize, de::DeserializeOwned};
@@ -1466,18 +1465,6 @@ pub async fn downloads(
     })
 }
 
-fn attachment(bytes: Vec<u8>, file_name: &str, content_type: &'static str) -> Response {
-    let mut res = bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    res
-}
-
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
 /// `GET /downloads/progress.xlsx` (`?node=` as on the board).
 pub async fn progress_xlsx(
     State(state): State<AppState>,
@@ -1487,7 +1474,7 @@ pub async fn progress_xlsx(
     let c = campaign_or_404(&state).await?;
     let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
     let wb = workbooks::progress_sheet(&state, &u.actor, &v, c.id).await?;
-    Ok(attachment(wb.bytes, &wb.file_name, XLSX))
+    Ok(wb.into_response())
 }
 
 /// `GET /downloads/consolidated/{form_code}` (`?node=` as on the board).
@@ -1500,7 +1487,7 @@ pub async fn consolidated(
     let c = campaign_or_404(&state).await?;
     let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
     let wb = workbooks::consolidated(&state, &u.actor, &v, c.id, &form_code).await?;
-    Ok(attachment(wb.bytes, &wb.file_name, XLSX))
+    Ok(wb.into_response())
 }
 
 /// `GET /downloads/forms/{form_code}`: every unit's official form under the node (`?node=`),
@@ -1514,19 +1501,11 @@ pub async fn forms_zip(
     let c = campaign_or_404(&state).await?;
     let v = progress::view(&state, &u.actor, parse_node(q.node.as_deref())).await?;
     let z = workbooks::forms_zip(&state, &u.actor, &v, c.id, &form_code).await?;
-    let stream = futures_util::stream::unfold(z.chunks, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
-    });
-    let mut res = Body::from_stream(stream).into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/zip"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{}\"", z.file_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(workbooks::attachment(
+        workbooks::stream_body(z.chunks),
+        &z.file_name,
+        "application/zip",
+    ))
 }
 
 /// Whether a role reads the office pages (the chairman included).

@@ -1795,17 +1795,5 @@ pub async fn export(
         _ => return Err(AppError::not_found("trang", "Page").into()),
     };
     let wb = crate::workbooks::unit_form(&state, &u.actor, c.id, unit_id, &form.code, flat).await?;
-    let disposition = format!("attachment; filename=\"{}\"", wb.file_name);
-    let mut res = wb.bytes.into_response();
-    let h = res.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        ),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(wb.into_response())
 }

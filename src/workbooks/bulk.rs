@@ -21,6 +21,9 @@ use crate::{db::WriteTx, entities::asset};
 /// Most bind parameters of one SQLite statement (`SQLITE_MAX_VARIABLE_NUMBER` since 3.32).
 const SQLITE_MAX_PARAMS: usize = 32_766;
 
+/// Most bind parameters of one PostgreSQL statement (the protocol counts them in 16 bits).
+const PG_MAX_PARAMS: usize = 65_535;
+
 type Column<A> = <<A as ActiveModelTrait>::Entity as EntityTrait>::Column;
 
 /// The columns of `row` that hold a value (set, or unchanged from a model), in the table's order.
@@ -34,13 +37,16 @@ fn table_of<A: ActiveModelTrait>() -> String {
     <A::Entity as Default>::default().table_name().to_string()
 }
 
-/// The values of `columns` in `row`: each must be set.
-fn values_of<A: ActiveModelTrait>(row: &A, columns: &[Column<A>]) -> Result<Vec<Value>, DbErr> {
+/// The values of `columns`, taken out of `row` (not copied): each must be set.
+fn take_values<A: ActiveModelTrait>(
+    row: &mut A,
+    columns: &[Column<A>],
+) -> Result<Vec<Value>, DbErr> {
     columns
         .iter()
         .map(|c| {
-            row.get(*c).into_value().ok_or_else(|| {
-                DbErr::Custom(format!("bulk insert: column {} not set", c.to_string()))
+            row.take(*c).into_value().ok_or_else(|| {
+                DbErr::Custom(format!("bulk write: column {} not set", c.to_string()))
             })
         })
         .collect()
@@ -50,7 +56,7 @@ fn values_of<A: ActiveModelTrait>(row: &A, columns: &[Column<A>]) -> Result<Vec<
 /// values come back (SQLite only; `None` reads nothing back).
 async fn insert_sqlite<A: ActiveModelTrait>(
     tx: &WriteTx,
-    rows: &[A],
+    mut rows: Vec<A>,
     returning: Option<&str>,
 ) -> Result<Vec<sea_orm::QueryResult>, DbErr> {
     let Some(first) = rows.first() else {
@@ -69,16 +75,16 @@ async fn insert_sqlite<A: ActiveModelTrait>(
     );
     let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
     let mut out = Vec::new();
-    for chunk in rows.chunks(per_statement) {
+    for chunk in rows.chunks_mut(per_statement) {
         let mut sql = String::with_capacity(head.len() + chunk.len() * (tuple.len() + 2) + 32);
         sql.push_str(&head);
         let mut values = Vec::with_capacity(chunk.len() * columns.len());
-        for (i, row) in chunk.iter().enumerate() {
+        for (i, row) in chunk.iter_mut().enumerate() {
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&tuple);
-            values.extend(values_of(row, &columns)?);
+            values.extend(take_values(row, &columns)?);
         }
         let stmt = |sql: String| Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
         match returning {
@@ -95,15 +101,15 @@ async fn insert_sqlite<A: ActiveModelTrait>(
 }
 
 /// `COPY`s `rows` (every one with the same columns set) into their table.
-async fn copy<A: ActiveModelTrait>(tx: &WriteTx, rows: &[A]) -> Result<(), DbErr> {
+async fn copy<A: ActiveModelTrait>(tx: &WriteTx, mut rows: Vec<A>) -> Result<(), DbErr> {
     let Some(first) = rows.first() else {
         return Ok(());
     };
     let columns = set_columns(first);
     let names: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
     let mut data = String::new();
-    for row in rows {
-        for (i, v) in values_of(row, &columns)?.iter().enumerate() {
+    for row in &mut rows {
+        for (i, v) in take_values(row, &columns)?.iter().enumerate() {
             if i > 0 {
                 data.push('\t');
             }
@@ -177,12 +183,90 @@ fn escape(out: &mut String, s: &str) {
 
 /// Inserts `rows` (every one with the same columns set, their ids not set): `COPY` on
 /// PostgreSQL, multi-row `INSERT`s on SQLite.
-pub(super) async fn insert_all<A: ActiveModelTrait>(tx: &WriteTx, rows: &[A]) -> Result<(), DbErr> {
+pub(super) async fn insert_all<A: ActiveModelTrait>(
+    tx: &WriteTx,
+    rows: Vec<A>,
+) -> Result<(), DbErr> {
     if tx.can_copy() {
         copy(tx, rows).await
     } else {
         insert_sqlite(tx, rows, None).await.map(|_| ())
     }
+}
+
+/// Updates assets by id, each only while its version is still the one given: every column the
+/// rows set (the same in each; the id excepted) from one `UPDATE … FROM (VALUES …)` per as many
+/// rows as the database's bind-parameter limit allows. Returns how many rows were updated: fewer
+/// than given means another writer changed one of them meanwhile.
+pub(super) async fn update_assets(
+    tx: &WriteTx,
+    mut rows: Vec<(asset::ActiveModel, i32)>,
+) -> Result<u64, DbErr> {
+    let Some((first, _)) = rows.first() else {
+        return Ok(0);
+    };
+    let columns: Vec<_> = set_columns(first)
+        .into_iter()
+        .filter(|c| !matches!(c, asset::Column::Id))
+        .collect();
+    let backend = if tx.can_copy() {
+        DbBackend::Postgres
+    } else {
+        DbBackend::Sqlite
+    };
+    // The VALUES list's columns are column1 (id), column2 (version expected), then the rows'.
+    let sets: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("\"{}\" = v.column{}", c.to_string(), i + 3))
+        .collect();
+    let table = table_of::<asset::ActiveModel>();
+    let (id, version) = (
+        asset::Column::Id.to_string(),
+        asset::Column::Version.to_string(),
+    );
+    let width = columns.len() + 2;
+    let max_params = if backend == DbBackend::Postgres {
+        PG_MAX_PARAMS
+    } else {
+        SQLITE_MAX_PARAMS
+    };
+    let mut updated = 0;
+    for chunk in rows.chunks_mut((max_params / width).max(1)) {
+        let mut sql = format!("UPDATE \"{table}\" SET {} FROM (VALUES ", sets.join(", "));
+        let mut values = Vec::with_capacity(chunk.len() * width);
+        for (i, (row, expected)) in chunk.iter_mut().enumerate() {
+            sql.push_str(if i > 0 { ", (" } else { "(" });
+            values.push(
+                row.get(asset::Column::Id)
+                    .into_value()
+                    .ok_or_else(|| DbErr::Custom("bulk update: an asset without its id".into()))?,
+            );
+            values.push(Value::Int(Some(*expected)));
+            values.extend(take_values(row, &columns)?);
+            for k in values.len() - width..values.len() {
+                if k % width > 0 {
+                    sql.push_str(", ");
+                }
+                match backend {
+                    DbBackend::Postgres => {
+                        let _ = write!(sql, "${}", k + 1);
+                    }
+                    _ => sql.push('?'),
+                }
+            }
+            sql.push(')');
+        }
+        let _ = write!(
+            sql,
+            ") AS v WHERE \"{table}\".\"{id}\" = v.column1 AND \"{table}\".\"{version}\" = v.column2"
+        );
+        updated += tx
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?
+            .rows_affected();
+    }
+    Ok(updated)
 }
 
 /// Inserts new assets (ids not set, every other column set); their ids, by code.
@@ -197,7 +281,7 @@ pub(super) async fn insert_assets(
     let id = asset::Column::Id.to_string();
     if !tx.can_copy() {
         let returning = format!("\"{id}\", \"{code}\"");
-        return insert_sqlite(tx, &rows, Some(&returning))
+        return insert_sqlite(tx, rows, Some(&returning))
             .await?
             .iter()
             .map(|r| Ok((r.try_get::<String>("", &code)?, r.try_get::<i64>("", &id)?)))
@@ -229,6 +313,6 @@ pub(super) async fn insert_assets(
             by_code.insert(c, n);
         }
     }
-    copy(tx, &rows).await?;
+    copy(tx, rows).await?;
     Ok(by_code)
 }

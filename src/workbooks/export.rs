@@ -8,7 +8,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{Workbook, form_or_404};
+use super::{Content, Workbook, download::ChunkWriter, form_or_404};
 use crate::{
     audit::Event,
     auth::Actor,
@@ -193,7 +193,9 @@ fn unit_cells(u: &unit::Model) -> std::sync::Arc<write::UnitCells> {
 }
 
 /// One unit's form as an xlsx: the official layout (`flat: None`) or the flat layout under
-/// the export profile named by `flat`.
+/// the export profile named by `flat`. Everything is checked first (a problem is answered as
+/// such); the workbook is then streamed as it is written ([`Content::Chunks`]): the records
+/// come from the database section by section, and the file never sits whole in memory.
 pub async fn unit_form(
     state: &AppState,
     actor: &Actor,
@@ -203,24 +205,56 @@ pub async fn unit_form(
     flat: Option<&str>,
 ) -> AppResult<Workbook> {
     let read = replica::reader(state, actor).await;
-    let wb = unit_workbook(&read, campaign_id, unit_id, form_code, flat).await?;
+    let job = unit_job(&read, campaign_id, unit_id, form_code, flat).await?;
     Event::new("export", "report", None)
         .campaign(campaign_id)
         .unit(unit_id)
-        .detail(wb.file_name.clone())
+        .detail(job.file_name.clone())
         .record(&state.db, actor, state.clock.now())
         .await?;
-    Ok(wb)
+    let file_name = job.file_name.clone();
+    let (out, chunks) = ChunkWriter::new();
+    tokio::spawn(async move {
+        match job.write_to(out).await {
+            // The file's last bytes go once the records were all read without an error.
+            Ok(out) => {
+                let _ = tokio::task::spawn_blocking(move || out.finish()).await;
+            }
+            Err((out, e)) => {
+                tracing::error!(error = %e, "export failed while streaming");
+                if let Some(out) = out {
+                    let _ = tokio::task::spawn_blocking(move || out.fail(e)).await;
+                }
+            }
+        }
+    });
+    Ok(Workbook {
+        file_name,
+        content: Content::Chunks(chunks),
+    })
 }
 
-/// One unit's form as an xlsx, without the audit event (the caller records it).
-pub(super) async fn unit_workbook(
+/// One unit's form, checked and named, ready to write ([`UnitJob::write_to`]).
+pub(super) struct UnitJob {
+    state: AppState,
+    campaign_id: i64,
+    unit: (i64, std::sync::Arc<write::UnitCells>),
+    form: std::sync::Arc<Form>,
+    profile: Option<std::sync::Arc<crate::forms::Profile>>,
+    head: SheetHeader,
+    /// Suggested file name.
+    pub file_name: String,
+}
+
+/// Checks that the unit's form can be exported (form, profile, campaign, unit, the unit's
+/// report of the form) and reads its header.
+pub(super) async fn unit_job(
     state: &AppState,
     campaign_id: i64,
     unit_id: i64,
     form_code: &str,
     flat: Option<&str>,
-) -> AppResult<Workbook> {
+) -> AppResult<UnitJob> {
     let form = form_or_404(state, form_code)?.clone();
     let profile = flat.map(|p| profile_or_400(state, p)).transpose()?;
     let c = campaigns::get(&state.db, campaign_id).await?;
@@ -236,33 +270,56 @@ pub(super) async fn unit_workbook(
             )
         })?;
     let head = header(&state.db, &c, Some(&u)).await?;
-    let (mut rx, producer) = stream_records(
-        state,
-        campaign_id,
-        vec![(unit_id, unit_cells(&u))],
-        form.clone(),
-    );
-    let writer_form = form.clone();
-    let writer_profile = profile.clone();
-    let writer = tokio::task::spawn_blocking(move || {
-        let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
-        match writer_profile {
-            Some(p) => write::flat_with(&p, &writer_form, false, rows),
-            None => write::official_form(&writer_form, &head, rows.map(|(_, r)| r)),
-        }
-    });
-    let bytes = writer
-        .await
-        .map_err(export_failed)?
-        .map_err(export_failed)?;
-    producer.await.map_err(export_failed)??;
     let suffix = match profile.as_deref() {
         None => String::new(),
         Some(p) if p.code == crate::forms::DEFAULT_PROFILE => "_flat".into(),
         Some(p) => format!("_{}", p.code),
     };
-    let file_name = format!("{}_{}{suffix}.xlsx", form.code, u.code);
-    Ok(Workbook { file_name, bytes })
+    Ok(UnitJob {
+        state: state.clone(),
+        campaign_id,
+        file_name: format!("{}_{}{suffix}.xlsx", form.code, u.code),
+        unit: (unit_id, unit_cells(&u)),
+        form,
+        profile,
+        head,
+    })
+}
+
+impl UnitJob {
+    /// Writes the workbook into `out` as the records come from the database; `out` back, or
+    /// the error (with `out` when the writer gave it back).
+    pub(super) async fn write_to<W: std::io::Write + Send + 'static>(
+        self,
+        out: W,
+    ) -> Result<W, (Option<W>, AppError)> {
+        let (mut rx, producer) = stream_records(
+            &self.state,
+            self.campaign_id,
+            vec![self.unit],
+            self.form.clone(),
+        );
+        let (form, profile, head) = (self.form, self.profile, self.head);
+        let writer = tokio::task::spawn_blocking(move || {
+            let mut out = out;
+            let rows = std::iter::from_fn(|| rx.blocking_recv()).flatten();
+            let written = match profile {
+                Some(p) => write::flat_with_to(&p, &form, false, rows, &mut out),
+                None => write::official_form_to(&form, &head, rows.map(|(_, r)| r), &mut out),
+            };
+            (out, written)
+        });
+        let (out, written) = writer.await.map_err(|e| (None, export_failed(e)))?;
+        if let Err(e) = written {
+            return Err((Some(out), export_failed(e)));
+        }
+        // A database error ends the records early: the file written is then incomplete.
+        match producer.await {
+            Ok(Ok(())) => Ok(out),
+            Ok(Err(e)) => Err((Some(out), e)),
+            Err(e) => Err((Some(out), export_failed(e))),
+        }
+    }
 }
 
 /// The units with a report of `form_code` in the campaign, under the view's node and in the
@@ -328,7 +385,10 @@ pub async fn ward_flat(
     producer.await.map_err(export_failed)??;
     let file_name = format!("{}_tat_ca_don_vi_{}.xlsx", form.code, profile.code);
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook { file_name, bytes })
+    Ok(Workbook {
+        file_name,
+        content: Content::Bytes(bytes),
+    })
 }
 
 /// The consolidated report of one form under the view's node ([`progress::view`]): a ward's,
@@ -483,7 +543,10 @@ pub async fn consolidated(
     .map_err(export_failed)?;
     let file_name = format!("tong_hop_{form_code}.xlsx");
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook { file_name, bytes })
+    Ok(Workbook {
+        file_name,
+        content: Content::Bytes(bytes),
+    })
 }
 
 /// The roll-up rows of a consolidated report: one per area of the view (its wards, or the
@@ -604,7 +667,10 @@ pub async fn progress_sheet(
                 .map_err(export_failed)?
                 .map_err(export_failed)?;
         audit_export(primary, actor, campaign_id, &file_name).await?;
-        return Ok(Workbook { file_name, bytes });
+        return Ok(Workbook {
+            file_name,
+            content: Content::Bytes(bytes),
+        });
     }
     let all = PageQuery {
         page: Some(1),
@@ -654,5 +720,8 @@ pub async fn progress_sheet(
         .map_err(export_failed)?
         .map_err(export_failed)?;
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook { file_name, bytes })
+    Ok(Workbook {
+        file_name,
+        content: Content::Bytes(bytes),
+    })
 }

@@ -1,7 +1,7 @@
 //! Every registered unit's official form of one type in one zip, streamed as it is written.
 
 use super::{
-    export::{audit_export, unit_workbook, units_with_report},
+    export::{audit_export, unit_job, units_with_report},
     form_or_404,
 };
 use crate::{auth::Actor, campaigns, error::AppResult, progress, replica, state::AppState};
@@ -11,7 +11,7 @@ pub struct ZipStream {
     /// Suggested file name.
     pub file_name: String,
     /// Chunks of the zip, in order; an error ends it early.
-    pub chunks: tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>>,
+    pub chunks: super::Chunks,
 }
 
 /// A `Write` whose bytes are taken out after each file of a streamed zip.
@@ -72,25 +72,29 @@ pub async fn forms_zip(
             .compression_method(zip::CompressionMethod::Stored)
             .large_file(false);
         for unit_id in unit_ids {
-            let step = async {
-                let wb = unit_workbook(&state, campaign_id, unit_id, &form_code, None)
-                    .await
-                    .map_err(|e| std::io::Error::other(e.to_string()))?;
-                zip.start_file(wb.file_name.as_str(), options)
-                    .map_err(std::io::Error::other)?;
-                std::io::Write::write_all(&mut zip, &wb.bytes)?;
-                drain.take()
-            };
-            match step.await {
-                Ok(bytes) => {
-                    if tx.send(Ok(bytes)).await.is_err() {
-                        return;
-                    }
-                }
+            // Each workbook is written straight into its zip entry, then handed on.
+            let job = match unit_job(&state, campaign_id, unit_id, &form_code, None).await {
+                Ok(job) => job,
                 Err(e) => {
-                    let _ = tx.send(Err(e)).await;
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                     return;
                 }
+            };
+            let written = match zip.start_file(job.file_name.as_str(), options) {
+                Ok(()) => job.write_to(zip).await.map_err(|(_, e)| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            zip = match written {
+                Ok(z) => z,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e))).await;
+                    return;
+                }
+            };
+            let bytes = drain.take();
+            let failed = bytes.is_err();
+            if tx.send(bytes).await.is_err() || failed {
+                return;
             }
         }
         let end = zip

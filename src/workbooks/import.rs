@@ -533,6 +533,10 @@ impl<'a> Writer<'a> {
                 ));
             }
         }
+        // Each changed asset as it will be stored: version and time moved on, its totals and
+        // audit copies taken from it; then all of them in bulk, each only if its version is
+        // still the one read at the start.
+        let mut changed = Vec::with_capacity(updates.len());
         for (record, current) in updates {
             let Some(current) = current else { continue };
             let mut a: asset::ActiveModel = current.clone().into();
@@ -540,27 +544,7 @@ impl<'a> Writer<'a> {
             a.version = Set(current.version + 1);
             a.updated_at = Set(now);
             a.updated_by = Set(actor.audit_id());
-            let res = asset::Entity::update_many()
-                .set(a.clone())
-                .filter(asset::Column::Id.eq(current.id))
-                .filter(asset::Column::Version.eq(current.version))
-                .exec(tx)
-                .await?;
-            if res.rows_affected != 1 {
-                return Err(AppError::new(
-                    crate::error::Problem::StaleVersion,
-                    format!(
-                        "Tài sản «{}» vừa được người khác sửa; hãy nhập lại tệp.",
-                        current.code
-                    ),
-                    format!(
-                        "Asset \"{}\" was changed by someone else meanwhile; import the file again.",
-                        current.code
-                    ),
-                ));
-            }
-            // The row as the UPDATE above wrote it.
-            let updated: asset::Model = a.try_into_model()?;
+            let updated: asset::Model = a.clone().try_into_model()?;
             self.delta.add(Delta::of(&current, -1));
             self.delta.add(Delta::of(&updated, 1));
             events.push(event(
@@ -574,8 +558,17 @@ impl<'a> Writer<'a> {
                 Some(record_json(form, &updated)),
                 file,
             ));
+            changed.push((a, current.version));
         }
-        bulk::insert_all(tx, &events).await?;
+        let expected = changed.len() as u64;
+        if bulk::update_assets(tx, changed).await? != expected {
+            return Err(AppError::new(
+                crate::error::Problem::StaleVersion,
+                "Có tài sản trong tệp vừa được người khác sửa; hãy nhập lại tệp.",
+                "An asset of the file was changed by someone else meanwhile; import the file again.",
+            ));
+        }
+        bulk::insert_all(tx, events).await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 //!   unit's official form of a type in one streamed zip.
 //! - `import`: imports read a file, check every row against the form, and write all of it in one
 //!   transaction — or nothing; `gate`: how many imports run at once.
+//! - `download`: a workbook on its way to the user, whole or streamed as it is written.
 //! - `annotate`: the error workbook, the user's own upload back with its problems listed.
 
 use crate::{
@@ -18,6 +19,7 @@ use crate::{
 
 mod annotate;
 mod bulk;
+mod download;
 mod export;
 mod forms_zip;
 mod import;
@@ -28,17 +30,10 @@ pub use crate::state::gate::{
     IMPORT_RETRY_SECONDS, IMPORTS_AT_ONCE, ImportGate, ImportPermit, give_back_memory,
 };
 pub use annotate::{ERRORS_SHEET, annotated_workbook};
+pub use download::{Chunks, Content, Workbook, XLSX, attachment, stream_body};
 pub use export::{consolidated, profile_or_400, progress_sheet, unit_form, ward_flat};
 pub use forms_zip::{ZipStream, forms_zip};
 pub use import::{ImportOptions, ImportReport, MAX_LISTED_ERRORS, import};
-
-/// A finished workbook.
-pub struct Workbook {
-    /// Suggested file name.
-    pub file_name: String,
-    /// The xlsx bytes.
-    pub bytes: Vec<u8>,
-}
 
 fn form_or_404<'a>(state: &'a AppState, code: &str) -> AppResult<&'a std::sync::Arc<Form>> {
     state.forms.form(code).ok_or_else(|| {

@@ -76,6 +76,23 @@ pub fn flat_with<I>(
 where
     I: IntoIterator<Item = (Arc<UnitCells>, Record)>,
 {
+    let mut bytes = Vec::new();
+    flat_with_to(profile, form, ward, rows, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`flat_with`] written into `out` as the file is assembled (no whole file in memory).
+pub fn flat_with_to<I, W>(
+    profile: &Profile,
+    form: &Form,
+    ward: bool,
+    rows: I,
+    out: W,
+) -> Result<(), ExportError>
+where
+    I: IntoIterator<Item = (Arc<UnitCells>, Record)>,
+    W: std::io::Write + Send,
+{
     let mut cols: Vec<(Col, String)> = Vec::new();
     for c in profile.columns.iter().filter(|c| ward || !c.ward_only) {
         if c.source != Source::Fields {
@@ -147,7 +164,7 @@ where
             }
         }
     }
-    Ok(wb.save_to_buffer()?)
+    Ok(wb.save_to_writer(out)?)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -18,9 +18,9 @@ mod table;
 
 use crate::forms::{Form, Record, Value};
 
-pub use flat::{UnitCells, flat, flat_with};
+pub use flat::{UnitCells, flat, flat_with, flat_with_to};
 pub(crate) use official::column_header;
-pub use official::official_form;
+pub use official::{official_form, official_form_to};
 pub use progress::{ProgressRow, TypeProgress, progress_areas_sheet, progress_sheet};
 pub(crate) use style::MAX_CELL_CHARS;
 pub use style::ZIP_LEVEL;

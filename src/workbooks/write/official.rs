@@ -26,13 +26,29 @@ pub fn official_form<I>(
 where
     I: IntoIterator<Item = Record>,
 {
+    let mut bytes = Vec::new();
+    official_form_to(form, header, records, &mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`official_form`] written into `out` as the file is assembled (no whole file in memory).
+pub fn official_form_to<I, W>(
+    form: &Form,
+    header: &SheetHeader,
+    records: I,
+    out: W,
+) -> Result<(), ExportError>
+where
+    I: IntoIterator<Item = Record>,
+    W: std::io::Write + Send,
+{
     let mut wb = new_workbook()?;
     let ws = wb.add_worksheet_with_constant_memory()?;
     let mut sheet = Sheet::new(form, ws)?;
     sheet.write_head(header)?;
     sheet.write_body(records)?;
     sheet.write_foot(header)?;
-    Ok(wb.save_to_buffer()?)
+    Ok(wb.save_to_writer(out)?)
 }
 
 /// The header a column shows: its own header or the field label, with the unit in
