@@ -9,7 +9,8 @@
 # requirements.txt) for the file baselines. Then for each database it:
 # - runs the file benchmarks (benches/files.rs) on a database of their own: import of a
 #   100,000-row flat 01a workbook and export of the 100,000-asset official form, beside a bare
-#   rust_xlsxwriter loop, a bare calamine read and openpyxl writing and reading the same cells;
+#   rust_xlsxwriter loop, a bare calamine read and openpyxl writing and reading the same cells,
+#   then a 500-record unit's import and export through the router in process (ward scale);
 # - runs the memory check under hostile uploads (benches/uploads.rs; UPLOADS=0 skips it) on a
 #   database of its own: a release server's peak and kept memory for each hostile file class;
 # - creates an empty database (SQLite: bench/out/sqlite.db; PostgreSQL: a database created with

@@ -26,6 +26,8 @@
 //! 5. **What users would otherwise use**: `bench/baselines/openpyxl_bench.py` writing the same
 //!    values, writing the same cells with the same formats, and reading the same flat workbook
 //!    with openpyxl (`--python`; skipped without it).
+//! 6. **Ward scale**: a unit of `--ward-rows` records, its import (new records; every record changed)
+//!    and its exports, `--ward-runs` requests each through the service's router in process.
 //!
 //! Ours are timed as whole processes (start, connection, work, exit): what a user waits for.
 //! The baselines time only their loop, after loading their input: they are the stricter for it.
