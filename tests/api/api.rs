@@ -46,6 +46,35 @@ db_test!(
 );
 
 db_test!(
+    postgresql_connections_of_the_service_send_without_waiting_for_acknowledgements,
+    |app| {
+        use sea_orm::ConnectionTrait;
+        if app.backend != Backend::Postgres {
+            return;
+        }
+        // Every connection of the pool, not only the first: take several at once. The server
+        // names each one's local port.
+        let ports = futures_util::future::join_all((0..4).map(|_| {
+            app.state.db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT inet_client_port() AS port, pg_sleep(0.05)::text AS pause".to_string(),
+            ))
+        }))
+        .await;
+        for row in ports {
+            let row = row.expect("inet_client_port").expect("a row");
+            let port: i32 = row.try_get("", "port").expect("a TCP connection");
+            let port = u16::try_from(port).expect("a port");
+            assert_eq!(
+                kiemke::db::tcp_nodelay_from(port),
+                Some(true),
+                "connection from port {port}: Nagle's algorithm left on"
+            );
+        }
+    }
+);
+
+db_test!(
     malformed_requests_get_problem_documents_never_a_500,
     |app| {
         let admin = app.admin().await;
