@@ -22,10 +22,6 @@ use crate::{
 
 pub use workbooks::XLSX;
 
-fn xlsx(w: Workbook) -> Response {
-    w.into_response()
-}
-
 fn xlsx_name(file: &str) -> AppResult<&str> {
     file.strip_suffix(".xlsx").ok_or_else(|| {
         AppError::not_found(
@@ -49,9 +45,11 @@ pub async fn unit_form(
     ApiPath((campaign_id, unit_id, file)): ApiPath<(i64, i64, String)>,
 ) -> AppResult<Response> {
     let code = xlsx_name(&file)?;
-    Ok(xlsx(
-        workbooks::unit_form(&state, &actor, campaign_id, unit_id, code, None).await?,
-    ))
+    Ok(
+        workbooks::unit_form(&state, &actor, campaign_id, unit_id, code, None)
+            .await?
+            .into_response(),
+    )
 }
 
 /// Which export profile lays out a flat file.
@@ -90,9 +88,11 @@ pub async fn unit_flat(
     ApiPath((campaign_id, unit_id, code)): ApiPath<(i64, i64, String)>,
     ApiQuery(q): ApiQuery<ProfileQuery>,
 ) -> AppResult<Response> {
-    Ok(xlsx(
-        workbooks::unit_form(&state, &actor, campaign_id, unit_id, &code, Some(q.code())).await?,
-    ))
+    Ok(
+        workbooks::unit_form(&state, &actor, campaign_id, unit_id, &code, Some(q.code()))
+            .await?
+            .into_response(),
+    )
 }
 
 /// Every unit's records of one form in one flat file (the units under the node, `node=` as on
@@ -113,9 +113,11 @@ pub async fn ward_flat(
     ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
     let v = crate::progress::view(&state, &actor, node.node).await?;
-    Ok(xlsx(
-        workbooks::ward_flat(&state, &actor, &v, campaign_id, &code, q.code()).await?,
-    ))
+    Ok(
+        workbooks::ward_flat(&state, &actor, &v, campaign_id, &code, q.code())
+            .await?
+            .into_response(),
+    )
 }
 
 /// The consolidated report of one form under the node (`node=`, as on the board). A ward's: a
@@ -137,9 +139,11 @@ pub async fn summary(
     ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
     let v = crate::progress::view(&state, &actor, node.node).await?;
-    Ok(xlsx(
-        workbooks::consolidated(&state, &actor, &v, campaign_id, &code).await?,
-    ))
+    Ok(
+        workbooks::consolidated(&state, &actor, &v, campaign_id, &code)
+            .await?
+            .into_response(),
+    )
 }
 
 /// The progress board as a sheet (`node=`, as on the board): a ward's, one row per unit; a
@@ -158,9 +162,9 @@ pub async fn progress(
     ApiQuery(node): ApiQuery<crate::progress::NodeQuery>,
 ) -> AppResult<Response> {
     let v = crate::progress::view(&state, &actor, node.node).await?;
-    Ok(xlsx(
-        workbooks::progress_sheet(&state, &actor, &v, campaign_id).await?,
-    ))
+    Ok(workbooks::progress_sheet(&state, &actor, &v, campaign_id)
+        .await?
+        .into_response())
 }
 
 /// Options of an import.
@@ -293,10 +297,8 @@ pub async fn import(
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))??;
-        let mut res = xlsx(Workbook {
-            file_name: format!("loi_{}", file_name.replace(".csv", ".xlsx")),
-            content: workbooks::Content::Bytes(annotated),
-        });
+        let name = format!("loi_{}", file_name.replace(".csv", ".xlsx"));
+        let mut res = Workbook::in_memory(name, annotated).into_response();
         *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(res);
     }

@@ -384,11 +384,7 @@ pub async fn annotated(
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         .collect::<String>();
-    Ok(workbooks::Workbook {
-        file_name: file,
-        content: workbooks::Content::Bytes(xlsx),
-    }
-    .into_response())
+    Ok(workbooks::Workbook::in_memory(file, xlsx).into_response())
 }
 
 /// The row limit of an import from the web pages (the API's default).

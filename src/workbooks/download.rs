@@ -34,6 +34,14 @@ pub enum Content {
 }
 
 impl Workbook {
+    /// A workbook built whole in memory.
+    pub fn in_memory(file_name: String, bytes: Vec<u8>) -> Self {
+        Workbook {
+            file_name,
+            content: Content::Bytes(bytes),
+        }
+    }
+
     /// Writes the whole workbook to `out` as its bytes come; how many were written. On an
     /// error, `out` holds part of the file only.
     pub async fn write_to(self, out: &mut impl Write) -> io::Result<u64> {
@@ -128,9 +136,8 @@ impl Write for ChunkWriter {
         self.buf.extend_from_slice(data);
         if self.buf.len() >= CHUNK + TAIL {
             let tail = self.buf.split_off(self.buf.len() - TAIL);
-            let mut chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + TAIL));
+            let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + TAIL));
             self.buf.extend_from_slice(&tail);
-            chunk.shrink_to_fit();
             self.send(Ok(chunk))?;
         }
         Ok(data.len())

@@ -385,10 +385,7 @@ pub async fn ward_flat(
     producer.await.map_err(export_failed)??;
     let file_name = format!("{}_tat_ca_don_vi_{}.xlsx", form.code, profile.code);
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook {
-        file_name,
-        content: Content::Bytes(bytes),
-    })
+    Ok(Workbook::in_memory(file_name, bytes))
 }
 
 /// The consolidated report of one form under the view's node ([`progress::view`]): a ward's,
@@ -543,10 +540,7 @@ pub async fn consolidated(
     .map_err(export_failed)?;
     let file_name = format!("tong_hop_{form_code}.xlsx");
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook {
-        file_name,
-        content: Content::Bytes(bytes),
-    })
+    Ok(Workbook::in_memory(file_name, bytes))
 }
 
 /// The roll-up rows of a consolidated report: one per area of the view (its wards, or the
@@ -667,10 +661,7 @@ pub async fn progress_sheet(
                 .map_err(export_failed)?
                 .map_err(export_failed)?;
         audit_export(primary, actor, campaign_id, &file_name).await?;
-        return Ok(Workbook {
-            file_name,
-            content: Content::Bytes(bytes),
-        });
+        return Ok(Workbook::in_memory(file_name, bytes));
     }
     let all = PageQuery {
         page: Some(1),
@@ -720,8 +711,5 @@ pub async fn progress_sheet(
         .map_err(export_failed)?
         .map_err(export_failed)?;
     audit_export(primary, actor, campaign_id, &file_name).await?;
-    Ok(Workbook {
-        file_name,
-        content: Content::Bytes(bytes),
-    })
+    Ok(Workbook::in_memory(file_name, bytes))
 }
